@@ -1,0 +1,82 @@
+/**
+ * The access token: an RFC 9068 JWT (`typ: "at+jwt"`) that any OAuth resource server verifies with
+ * the public JWKS. Never accepted as a session token, and a session token is never accepted here.
+ *
+ * @packageDocumentation
+ */
+import { SignJWT, errors, jwtVerify, type JWTPayload } from 'jose';
+import { InvalidTokenError } from './errors.js';
+import type { KeyRing } from './keys.js';
+import { signatureKeyResolver } from './internal/key-resolvers.js';
+
+/** The JWT `typ` of an access token (RFC 9068). */
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+
+/** The claims of an anonymous access token. */
+export interface AccessTokenClaims extends JWTPayload {
+  /** Our issuer. */
+  iss: string;
+  /** The anonymous `user_id`. */
+  sub: string;
+  /** The API's audience. */
+  aud: string;
+  iat: number;
+  exp: number;
+  /** A unique token id. */
+  jti: string;
+  /** The client that asked for the token. */
+  client_id: string;
+  /** Space-separated granted scopes. */
+  scope: string;
+  /** The anonymous `session_id`. */
+  sid: string;
+  /** Claims from the resource server's claims mapping. */
+  [claim: string]: unknown;
+}
+
+/** What the access-token module needs from the configuration. */
+export interface AccessTokenSettings {
+  issuer: string;
+  clockTolerance: number;
+}
+
+/** Signs and verifies access tokens with one key ring. */
+export interface AccessTokenSigner {
+  /** Signs the claims with the current signing key. */
+  sign(claims: Omit<AccessTokenClaims, 'iss'>): Promise<string>;
+  /**
+   * Verifies a token this engine issued for `audience`: pinned algorithms and `typ`, strict
+   * `iss`/`aud`/`exp`. Every failure is an {@link InvalidTokenError}.
+   */
+  verify(token: string, audience: string | readonly string[]): Promise<AccessTokenClaims>;
+}
+
+/** Builds the access-token signer and verifier. */
+export function accessTokenSigner(ring: KeyRing, settings: AccessTokenSettings): AccessTokenSigner {
+  const getKey = signatureKeyResolver(ring);
+  return {
+    sign(claims) {
+      const key = ring.signingKeys[0]!;
+      return new SignJWT({ ...claims, iss: settings.issuer })
+        .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYPE })
+        .sign(key.privateKey);
+    },
+
+    async verify(token, audience) {
+      try {
+        const { payload } = await jwtVerify(token, getKey, {
+          issuer: settings.issuer,
+          audience: typeof audience === 'string' ? audience : [...audience],
+          algorithms: [...ring.signingAlgorithms],
+          typ: ACCESS_TOKEN_TYPE,
+          clockTolerance: settings.clockTolerance,
+          requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id', 'sid'],
+        });
+        return payload as AccessTokenClaims;
+      } catch (error) {
+        if (error instanceof errors.JWTExpired) throw new InvalidTokenError('The access token expired.', { cause: error });
+        throw new InvalidTokenError('The access token is invalid.', { cause: error });
+      }
+    },
+  };
+}

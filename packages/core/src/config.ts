@@ -1,0 +1,290 @@
+/**
+ * Every option of `createAnonymousSessions`, defined once: one zod schema with its defaults and a
+ * doc comment per field. `AnonymousSessionsOptions` (the input) and `ResolvedConfig` (the frozen
+ * output) are derived from it, and it is parsed exactly once, at start-up.
+ *
+ * @packageDocumentation
+ */
+import { z } from 'zod';
+import { ConfigError, type ConfigIssue } from './errors.js';
+import { memoryStore } from './memory-store.js';
+import type { SessionStore } from './store.js';
+
+/** Where the engine writes its warnings and unexpected errors. Tokens and secrets are never passed. */
+export interface Logger {
+  /** A condition the operator should know about (dev keys, never-expiring sessions). */
+  warn(message: string): void;
+  /** An unexpected failure behind a 500 or 503 answer. */
+  error(message: string, error?: unknown): void;
+}
+
+/**
+ * A host validator for session metadata: any Standard Schema (zod ≥ 3.24, valibot, arktype, …).
+ * The merged metadata must pass it or the request fails with `invalid_metadata`.
+ */
+export interface MetadataSchema {
+  /** The Standard Schema v1 interface. */
+  readonly '~standard': {
+    readonly version: 1;
+    readonly vendor: string;
+    readonly validate: (
+      value: unknown,
+    ) =>
+      | { readonly value?: unknown; readonly issues?: ReadonlyArray<{ readonly message: string }> }
+      | Promise<{ readonly value?: unknown; readonly issues?: ReadonlyArray<{ readonly message: string }> }>;
+  };
+}
+
+/** Signing algorithms an access token (and a `jwt` session token) may use. */
+export const SIGNING_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
+/** One of {@link SIGNING_ALGORITHMS}. */
+export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+
+/** Claim names a claims mapping may not use: the engine sets them itself. */
+export const RESERVED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'scope', 'client_id', 'sid'] as const;
+
+const CLAIM_PATH = /^anonymous_session\.(user_id|session_id|created_at|metadata(\.[^.\s]+)+)$/;
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/; // RFC 6749 §3.3 scope-token
+const MAX_CLAIMS = 10;
+
+const httpUrl = z
+  .string()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return url.protocol === 'https:' || url.protocol === 'http:';
+    } catch {
+      return false;
+    }
+  }, 'must be an absolute http(s) URL');
+
+const origin = z.string().refine((value) => {
+  try {
+    return new URL(value).origin === value;
+  } catch {
+    return false;
+  }
+}, 'must be an exact origin such as https://shop.example.com (scheme, host and port; no path or trailing slash)');
+
+const seconds = z.number().int().nonnegative();
+
+const clientSchema = z.object({
+  /** The `client_id` a front end sends. */
+  clientId: z.string().min(1),
+  /** May this client create (and continue) anonymous sessions? Auth0's `can_create_anonymous_sessions`. Default false. */
+  canCreateAnonymousSessions: z.boolean().default(false),
+  /** Exact origins allowed to call the endpoints cross-origin, with credentials (CORS). Default none. */
+  allowedOrigins: z.array(origin).default([]),
+});
+
+const claimsMappingSchema = z
+  .record(z.string().min(1), z.string())
+  .default({})
+  .superRefine((mapping, ctx) => {
+    const names = Object.keys(mapping);
+    if (names.length > MAX_CLAIMS) {
+      ctx.addIssue({ code: 'custom', message: `at most ${MAX_CLAIMS} claims may be mapped (got ${names.length})` });
+    }
+    for (const name of names) {
+      if ((RESERVED_CLAIMS as readonly string[]).includes(name)) {
+        ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" is a reserved claim and cannot be mapped` });
+      }
+      const path = mapping[name] as string;
+      if (!CLAIM_PATH.test(path)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message:
+            'must be a dot path into anonymous_session: anonymous_session.user_id, .session_id, .created_at or .metadata.<key>[.<key>…]',
+        });
+      }
+    }
+  });
+
+const resourceServerSchema = z.object({
+  /** The API's identifier: the access token's `aud`. */
+  audience: z.string().min(1),
+  /** May guests get access tokens for this API? Auth0's `allow_anonymous_access`. Default false. */
+  allowAnonymousAccess: z.boolean().default(false),
+  /** The scopes a guest may ask for. Default `['anon']`. */
+  anonymousScopes: z.array(z.string().regex(SCOPE_TOKEN, 'must be a scope token (no spaces or quotes)')).default(['anon']),
+  /** Access-token lifetime in seconds. Auth0's `token_lifetime_for_anonymous_access`. Default 86400. */
+  tokenLifetimeForAnonymousAccess: z.number().int().positive().max(31_536_000).default(86_400),
+  /** Claim name → dot path into `anonymous_session` (at most 10; reserved names refused). */
+  claimsMapping: claimsMappingSchema,
+});
+
+/** A client application, as configured. */
+export type ClientInput = z.input<typeof clientSchema>;
+/** A client application after defaults. */
+export type Client = z.output<typeof clientSchema>;
+/** A resource server (API), as configured. */
+export type ResourceServerInput = z.input<typeof resourceServerSchema>;
+/** A resource server (API) after defaults. */
+export type ResourceServer = z.output<typeof resourceServerSchema>;
+
+/** Looks a client up by `client_id`; `undefined` when unknown. */
+export type ClientResolver = (clientId: string) => Promise<ClientInput | undefined> | ClientInput | undefined;
+/** Looks a resource server up by `audience`; `undefined` when unknown. */
+export type ResourceServerResolver = (
+  audience: string,
+) => Promise<ResourceServerInput | undefined> | ResourceServerInput | undefined;
+
+/** A private JWK as it appears in the key set (RFC 7517). */
+export interface PrivateJwk {
+  kty: string;
+  kid?: string;
+  use?: string;
+  alg?: string;
+  [parameter: string]: unknown;
+}
+
+/** The key set: a standard private JWK Set, or its JSON text. */
+export type KeySetInput = { keys: PrivateJwk[] } | string;
+
+const isFunction = (value: unknown): value is (...args: never[]) => unknown => typeof value === 'function';
+
+const keySetSchema = z.union([
+  z.string().min(1),
+  z.object({ keys: z.array(z.looseObject({ kty: z.string() })).min(1, 'must hold at least one key') }),
+]);
+
+const storeSchema = z.custom<SessionStore>(
+  (value) =>
+    typeof value === 'object' &&
+    value !== null &&
+    ['revokeSession', 'isSessionRevoked', 'markOnce', 'increment'].every((method) =>
+      isFunction((value as Record<string, unknown>)[method]),
+    ),
+  'must implement SessionStore (revokeSession, isSessionRevoked, markOnce, increment)',
+);
+
+const consoleLogger: Logger = {
+  warn: (message) => console.warn(`[anonymous-sessions] ${message}`),
+  error: (message, error) =>
+    console.error(`[anonymous-sessions] ${message}`, error instanceof Error ? error : ''),
+};
+
+/** The configuration schema. Its input type is {@link AnonymousSessionsOptions}. */
+export const configSchema = z
+  .object({
+    /** `iss` of every token and base of discovery; an absolute URL. */
+    issuer: httpUrl,
+    /** Where the JWKS is served. Default `<issuer>.well-known/jwks.json`. */
+    jwksUri: httpUrl.optional(),
+    /** Session lifetime in seconds. Default 30 days. `0` = never expires (a warning is logged). */
+    sessionLifetime: seconds.default(2_592_000),
+    /** `jwe` (dir + A256GCM, default): encrypted. `jwt`: signed and readable by anyone holding it. */
+    sessionTokenFormat: z.enum(['jwe', 'jwt']).default('jwe'),
+    /** The private key set. Without it, development mode generates ephemeral keys and warns. */
+    keys: keySetSchema.optional(),
+    /** Algorithm of the ephemeral development signing key. Default RS256. Ignored when `keys` is set. */
+    developmentSigningAlgorithm: z.enum(SIGNING_ALGORITHMS).default('RS256'),
+    /** The client applications, or a lookup by `client_id`. */
+    clients: z.union([z.array(clientSchema), z.custom<ClientResolver>(isFunction)]),
+    /** The APIs guests may call, or a lookup by `audience`. */
+    resourceServers: z.union([
+      z.array(resourceServerSchema).min(1, 'at least one resource server is required'),
+      z.custom<ResourceServerResolver>(isFunction),
+    ]),
+    /** Server-side state: revocations, rate-limit counters, transfer marks. Default `memoryStore()`. */
+    store: storeSchema.optional().transform((store) => store ?? memoryStore()),
+    /** Limits on session metadata. */
+    metadata: z
+      .object({
+        /** Maximum size of the merged metadata as JSON, in UTF-8 bytes. Default 2048. */
+        maxBytes: z.number().int().positive().default(2048),
+        /** Maximum nesting depth (an object of scalars is depth 1). Default 8. */
+        maxDepth: z.number().int().positive().max(64).default(8),
+        /** A Standard Schema the merged metadata must pass. */
+        schema: z
+          .custom<MetadataSchema>(
+            (value) =>
+              typeof value === 'object' &&
+              value !== null &&
+              typeof (value as { '~standard'?: { validate?: unknown } })['~standard']?.validate === 'function',
+            'must be a Standard Schema (for example a zod schema)',
+          )
+          .optional(),
+      })
+      .default({ maxBytes: 2048, maxDepth: 8 }),
+    /** `token` (default): metadata travels in the session token, last writer wins. */
+    metadataStorage: z.literal('token', {
+      error: "only 'token' is available in this release; 'store' needs a store with metadata operations",
+    }).default('token'),
+    /** true: each continue renews `exp` to now + `sessionLifetime`. Default false (absolute). */
+    slidingExpiration: z.boolean().default(false),
+    /** Seconds of clock skew tolerated on every verification. Default 15. */
+    clockTolerance: seconds.max(300).default(15),
+    /** New sessions per client address per minute; `false` turns the limit off. Default 60. */
+    rateLimit: z
+      .union([z.literal(false), z.object({ createPerMinute: z.number().int().positive().default(60) })])
+      .default({ createPerMinute: 60 }),
+    /** Store calls slower than this fail closed with 503. Default 2000 ms. */
+    storeTimeoutMs: z.number().int().positive().max(60_000).default(2000),
+    /** Where warnings and unexpected errors go. Default `console`. */
+    logger: z
+      .custom<Logger>(
+        (value) =>
+          typeof value === 'object' &&
+          value !== null &&
+          isFunction((value as Logger).warn) &&
+          isFunction((value as Logger).error),
+        'must have warn(message) and error(message, error)',
+      )
+      .default(consoleLogger),
+  })
+  .strict();
+
+/** Options of `createAnonymousSessions` (every field documented on {@link configSchema}). */
+export type AnonymousSessionsOptions = z.input<typeof configSchema>;
+/** The resolved, frozen configuration. */
+export type ResolvedConfig = Readonly<z.output<typeof configSchema>>;
+
+/** Converts zod issues into {@link ConfigIssue}s with dotted paths like `resourceServers[0].audience`. */
+export function toConfigIssues(issues: readonly z.core.$ZodIssue[], prefix = ''): ConfigIssue[] {
+  return issues.map((issue) => ({
+    path: formatPath(prefix, issue.path),
+    message: issue.message,
+  }));
+}
+
+function formatPath(prefix: string, path: readonly PropertyKey[]): string {
+  let out = prefix;
+  for (const segment of path) {
+    out += typeof segment === 'number' ? `[${segment}]` : `${out ? '.' : ''}${String(segment)}`;
+  }
+  return out;
+}
+
+/**
+ * Parses and defaults the options. Throws one {@link ConfigError} listing every bad field.
+ *
+ * @param options - the options as the host wrote them.
+ * @returns the resolved configuration.
+ */
+export function resolveConfig(options: AnonymousSessionsOptions): ResolvedConfig {
+  const result = configSchema.safeParse(options);
+  if (!result.success) throw new ConfigError(toConfigIssues(result.error.issues));
+  return Object.freeze(result.data);
+}
+
+/**
+ * Parses one resource server returned by a {@link ResourceServerResolver} at run time.
+ *
+ * @returns the resource server, or the issues when it is malformed.
+ */
+export function parseResourceServer(value: unknown): { ok: true; value: ResourceServer } | { ok: false; issues: ConfigIssue[] } {
+  const result = resourceServerSchema.safeParse(value);
+  return result.success ? { ok: true, value: result.data } : { ok: false, issues: toConfigIssues(result.error.issues) };
+}
+
+/**
+ * Parses one client returned by a {@link ClientResolver} at run time.
+ *
+ * @returns the client, or the issues when it is malformed.
+ */
+export function parseClient(value: unknown): { ok: true; value: Client } | { ok: false; issues: ConfigIssue[] } {
+  const result = clientSchema.safeParse(value);
+  return result.success ? { ok: true, value: result.data } : { ok: false, issues: toConfigIssues(result.error.issues) };
+}

@@ -1,0 +1,286 @@
+/**
+ * The HTTP endpoints of DESIGN §3 as framework-free handlers: each takes a small request-like
+ * object and returns status, headers and a JSON body. The Express and Koa routers only translate
+ * their request into an {@link HttpRequest} and write the {@link HttpResponse} back, so every rule
+ * (bodies, cookies, CORS, CSRF, caching, error rendering) is written once, here.
+ *
+ * @packageDocumentation
+ */
+import { z } from 'zod';
+import type { AnonymousSessions } from './engine.js';
+import {
+  AccessDeniedError,
+  ConfigError,
+  InvalidSessionTokenError,
+  MetadataTooLargeError,
+  toAnonymousSessionError,
+  type ErrorResponseBody,
+} from './errors.js';
+import { toConfigIssues, type Logger } from './config.js';
+import { DEFAULT_BODY_LIMIT, normaliseParsedBody, parseBodyText, readBodyText } from './request-body.js';
+import { sessionCookie, type SessionCookie, type SessionCookieOptions } from './session-cookie.js';
+
+/** The paths the router serves, relative to where it is mounted. */
+export const ENDPOINT_PATHS = Object.freeze({
+  token: '/anonymous/token',
+  logout: '/anonymous/logout',
+  session: '/anonymous/session',
+  jwks: '/.well-known/jwks.json',
+  authorizationServerMetadata: '/.well-known/oauth-authorization-server',
+  openidConfiguration: '/.well-known/openid-configuration',
+});
+
+/** Header values as Node delivers them, names in lower case. */
+export type HttpHeaders = Readonly<Record<string, string | string[] | undefined>>;
+
+/** What a binding tells the endpoints about a request. */
+export interface HttpRequest {
+  /** `GET`, `POST`, `OPTIONS`, … */
+  method: string;
+  /** Request headers, names in lower case. */
+  headers: HttpHeaders;
+  /** The client address as the framework reports it (honours the host's trust-proxy setting). */
+  ip?: string | undefined;
+  /** The `Host` the app was reached at (e.g. `req.get('host')`), for the same-origin check. */
+  host?: string | undefined;
+  /** A body the host already parsed (`req.body` after `express.json()`), if any. */
+  parsedBody?: unknown;
+  /** The body stream, read with the size cap when the body was not already parsed. */
+  bodyStream?: AsyncIterable<Uint8Array | string> | undefined;
+}
+
+/** What the binding writes back. */
+export interface HttpResponse {
+  /** HTTP status. */
+  status: number;
+  /** Response headers; `Set-Cookie` may be a list. */
+  headers: Record<string, string | string[]>;
+  /** A JSON body, or `undefined` for none (204). */
+  body?: unknown;
+}
+
+const optionsSchema = z
+  .object({
+    /** The session cookie; `false` turns cookies off (tokens only in bodies and headers). */
+    cookie: z.union([z.literal(false), z.record(z.string(), z.unknown())]).default({}),
+    /** Cap on request bodies, in bytes. Default 16 KiB. */
+    bodyLimit: z.number().int().positive().max(1_048_576).default(DEFAULT_BODY_LIMIT),
+    /** `max-age` of the JWKS and discovery responses, in seconds. Default 300. */
+    jwksMaxAge: z.number().int().nonnegative().default(300),
+  })
+  .strict();
+
+/** Options of the token router (Express and Koa alike). */
+export interface TokenEndpointsOptions {
+  /** The session cookie's options, or `false` for no cookie. Default: `anon`, HttpOnly, Secure, Lax. */
+  cookie?: SessionCookieOptions | false;
+  /** Cap on request bodies, in bytes. Default 16 KiB. */
+  bodyLimit?: number;
+  /** `max-age` of the JWKS and discovery responses, in seconds. Default 300. */
+  jwksMaxAge?: number;
+}
+
+/** The endpoints' handlers. Each always resolves: errors become their documented response. */
+export interface TokenEndpoints {
+  /** `POST /anonymous/token`. */
+  token(request: HttpRequest): Promise<HttpResponse>;
+  /** `POST /anonymous/logout`. */
+  logout(request: HttpRequest): Promise<HttpResponse>;
+  /** `GET /anonymous/session`. */
+  session(request: HttpRequest): Promise<HttpResponse>;
+  /** `GET /.well-known/jwks.json`. */
+  jwks(request: HttpRequest): Promise<HttpResponse>;
+  /** `GET /.well-known/oauth-authorization-server` and `/.well-known/openid-configuration`. */
+  discovery(request: HttpRequest): Promise<HttpResponse>;
+  /** `OPTIONS` on the token, logout and session endpoints (CORS preflight). */
+  preflight(request: HttpRequest): Promise<HttpResponse>;
+  /** The cookie reader/writer, or `undefined` when cookies are off. */
+  readonly cookie: SessionCookie | undefined;
+}
+
+const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' } as const;
+
+/** Reads one header as a single string. */
+export function headerValue(headers: HttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The token after `Bearer ` in an `Authorization` header, if any. */
+export function bearerToken(headers: HttpHeaders): string | undefined {
+  const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(headerValue(headers, 'authorization') ?? '');
+  return match?.[1];
+}
+
+/**
+ * Renders any error as `{ error, error_description }` with its status and headers. Unexpected
+ * errors (500) and store outages (503) are logged with their cause; nothing else is.
+ */
+export function errorResponse(error: unknown, logger: Logger): HttpResponse {
+  const known = toAnonymousSessionError(error);
+  if (known.status >= 500) logger.error(`${known.code}: ${describeCause(known.cause ?? error)}`, known.cause ?? error);
+  const body: ErrorResponseBody = known.toJSON();
+  return { status: known.status, headers: { ...NO_STORE, ...known.headers }, body };
+}
+
+function describeCause(cause: unknown): string {
+  return cause instanceof Error ? `${cause.name}: ${cause.message}` : 'unexpected error';
+}
+
+/**
+ * Builds the endpoint handlers for an engine. Options are validated once, here.
+ *
+ * @throws ConfigError for bad options.
+ */
+export function createTokenEndpoints(anon: AnonymousSessions, options: TokenEndpointsOptions = {}): TokenEndpoints {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) throw new ConfigError(toConfigIssues(parsed.error.issues));
+  const { bodyLimit, jwksMaxAge } = parsed.data;
+  const cookie = parsed.data.cookie === false ? undefined : sessionCookie(parsed.data.cookie as SessionCookieOptions);
+  const logger = anon.config.logger;
+
+  const readFields = async (request: HttpRequest): Promise<Record<string, unknown>> => {
+    const contentType = headerValue(request.headers, 'content-type');
+    if (request.parsedBody !== undefined) return normaliseParsedBody(request.parsedBody, contentType);
+    if (request.bodyStream === undefined) return {};
+    const text = await readBodyText(request.bodyStream, bodyLimit, headerValue(request.headers, 'content-length'));
+    return parseBodyText(text, contentType);
+  };
+
+  /** An origin in the request's client's `allowedOrigins`, or in any configured client's. */
+  const isAllowed = async (origin: string, clientId: string | undefined): Promise<boolean> =>
+    (clientId !== undefined && (await anon.isAllowedOrigin(origin, clientId))) || (await anon.isAllowedOrigin(origin));
+
+  /** CORS headers for an allowed cross-origin caller; none otherwise (an origin is never reflected blindly). */
+  const corsHeaders = async (request: HttpRequest, clientId?: string): Promise<Record<string, string>> => {
+    const origin = headerValue(request.headers, 'origin');
+    if (origin === undefined || isSameOrigin(origin, request.host)) return {};
+    if (!(await isAllowed(origin, clientId))) return {};
+    return { 'Access-Control-Allow-Origin': origin, 'Access-Control-Allow-Credentials': 'true', Vary: 'Origin' };
+  };
+
+  /** CSRF: a request that rides on the cookie must come from the app itself or an allowed origin. */
+  const assertNotCrossSite = async (request: HttpRequest, clientId: string | undefined): Promise<void> => {
+    const origin = headerValue(request.headers, 'origin');
+    if (origin !== undefined) {
+      if (isSameOrigin(origin, request.host) || (await isAllowed(origin, clientId))) return;
+      throw new AccessDeniedError('Cross-site request refused: the session cookie is only accepted from allowed origins.');
+    }
+    if (headerValue(request.headers, 'sec-fetch-site') === 'cross-site') {
+      throw new AccessDeniedError('Cross-site request refused: the session cookie is only accepted from allowed origins.');
+    }
+  };
+
+  const withCors = async (
+    request: HttpRequest,
+    clientId: string | undefined,
+    response: HttpResponse,
+  ): Promise<HttpResponse> => {
+    const cors = await corsHeaders(request, clientId).catch(() => ({}));
+    return { ...response, headers: { ...response.headers, ...cors } };
+  };
+
+  const fail = (request: HttpRequest, clientId: string | undefined, error: unknown, extra: Record<string, string | string[]> = {}) =>
+    withCors(request, clientId, (({ status, headers, body }) => ({ status, headers: { ...headers, ...extra }, body }))(errorResponse(error, logger)));
+
+  const clientIdOf = (fields: Record<string, unknown> | undefined): string | undefined =>
+    typeof fields?.client_id === 'string' ? fields.client_id : undefined;
+
+  return {
+    cookie,
+
+    async token(request) {
+      let fields: Record<string, unknown> | undefined;
+      try {
+        fields = await readFields(request);
+        const cookieToken = fields.session_token === undefined ? cookie?.read(headerValue(request.headers, 'cookie')) : undefined;
+        if (cookieToken !== undefined) await assertNotCrossSite(request, clientIdOf(fields));
+        const { response, session } = await anon.issueToken(fields, { ip: request.ip, cookieSessionToken: cookieToken });
+        const headers: Record<string, string | string[]> = { ...NO_STORE };
+        if (cookie) {
+          const expiresAt = session.expires_at === null ? null : Math.floor(Date.parse(session.expires_at) / 1000);
+          const setCookie = cookie.serialize(response.session_token, expiresAt);
+          if (setCookie === undefined) {
+            throw new MetadataTooLargeError('The session token would be larger than a browser keeps in a cookie (4096 bytes).');
+          }
+          headers['Set-Cookie'] = setCookie;
+        }
+        return withCors(request, clientIdOf(fields), { status: 200, headers, body: response });
+      } catch (error) {
+        return fail(request, clientIdOf(fields), error);
+      }
+    },
+
+    async logout(request) {
+      let fields: Record<string, unknown> | undefined;
+      try {
+        fields = await readFields(request);
+        const cookieToken = fields.session_token === undefined ? cookie?.read(headerValue(request.headers, 'cookie')) : undefined;
+        if (cookieToken !== undefined) await assertNotCrossSite(request, clientIdOf(fields));
+        await anon.logoutRequest(fields, cookieToken);
+        const headers: Record<string, string | string[]> = { ...NO_STORE };
+        if (cookie) headers['Set-Cookie'] = cookie.clear();
+        return withCors(request, clientIdOf(fields), { status: 204, headers });
+      } catch (error) {
+        return fail(request, clientIdOf(fields), error);
+      }
+    },
+
+    async session(request) {
+      const fromHeader = bearerToken(request.headers);
+      const fromCookie = fromHeader === undefined ? cookie?.read(headerValue(request.headers, 'cookie')) : undefined;
+      try {
+        const token = fromHeader ?? fromCookie;
+        if (token === undefined) {
+          throw new InvalidSessionTokenError({ cause: new Error('no session token in the request') });
+        }
+        const session = await anon.verifySessionToken(token);
+        return withCors(request, undefined, { status: 200, headers: { ...NO_STORE }, body: session });
+      } catch (error) {
+        // A dead cookie is cleared so the browser stops sending it.
+        const clear = fromCookie !== undefined && cookie && toAnonymousSessionError(error).status === 401;
+        return fail(request, undefined, error, clear ? { 'Set-Cookie': cookie.clear() } : {});
+      }
+    },
+
+    async jwks() {
+      return {
+        status: 200,
+        headers: { 'Cache-Control': `public, max-age=${jwksMaxAge}` },
+        body: anon.jwks(),
+      };
+    },
+
+    async discovery() {
+      return {
+        status: 200,
+        headers: { 'Cache-Control': `public, max-age=${jwksMaxAge}` },
+        body: anon.metadataDocument(),
+      };
+    },
+
+    async preflight(request) {
+      const cors = await corsHeaders(request).catch(() => ({}));
+      if (!('Access-Control-Allow-Origin' in cors)) return { status: 204, headers: {} };
+      return {
+        status: 204,
+        headers: {
+          ...cors,
+          'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
+          'Access-Control-Allow-Headers': 'Authorization, Content-Type',
+          'Access-Control-Max-Age': '600',
+        },
+      };
+    },
+  };
+}
+
+/** Whether an `Origin` header names the host the request was sent to. */
+function isSameOrigin(origin: string, host: string | undefined): boolean {
+  if (host === undefined) return false;
+  try {
+    return new URL(origin).host === host.toLowerCase();
+  } catch {
+    return false;
+  }
+}

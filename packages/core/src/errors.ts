@@ -1,0 +1,295 @@
+/**
+ * The one error hierarchy of anonymous-sessions.
+ *
+ * Every runtime failure is an {@link AnonymousSessionError} with a stable OAuth `code`, an HTTP
+ * `status` (also as `statusCode`), a client-safe `description`, optional response `headers`, and the
+ * internal reason as `cause`. Express's finalhandler and Koa's `ctx.onerror` both read `status`,
+ * `expose` and `headers`, so these errors render correctly with no glue.
+ *
+ * Configuration problems are a different thing: {@link ConfigError} is thrown once, at start-up.
+ *
+ * @packageDocumentation
+ */
+
+/** Every error code an anonymous-sessions endpoint or guard can answer with. */
+export type AnonymousSessionErrorCode =
+  | 'invalid_request'
+  | 'invalid_target'
+  | 'invalid_client'
+  | 'unauthorized_client'
+  | 'access_denied'
+  | 'invalid_scope'
+  | 'session_expired'
+  | 'invalid_session_token'
+  | 'invalid_metadata'
+  | 'metadata_too_large'
+  | 'too_many_requests'
+  | 'temporarily_unavailable'
+  | 'server_error'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'insufficient_user_authentication';
+
+/** Options shared by every {@link AnonymousSessionError} constructor. */
+export interface AnonymousSessionErrorOptions {
+  /** The internal reason; never shown to the client. */
+  cause?: unknown;
+  /** Extra response headers, e.g. `Retry-After` or `WWW-Authenticate`. */
+  headers?: Record<string, string>;
+}
+
+/** The body every error response carries: `{ error, error_description }`. */
+export interface ErrorResponseBody {
+  /** The stable OAuth error code. */
+  error: AnonymousSessionErrorCode;
+  /** A short, client-safe description. */
+  error_description: string;
+}
+
+/** Base class of every runtime error. Switch on `code`. */
+export class AnonymousSessionError extends Error {
+  /** The stable OAuth error code. */
+  readonly code: AnonymousSessionErrorCode;
+  /** HTTP status the error maps to. */
+  readonly status: number;
+  /** Client-safe description (the message). */
+  readonly description: string;
+  /** Response headers that belong to this error. */
+  readonly headers: Record<string, string>;
+  /** Whether the message may be shown to the client (Koa's convention). Always true: it is safe. */
+  readonly expose: boolean = true;
+
+  /**
+   * @param code - OAuth error code.
+   * @param status - HTTP status.
+   * @param description - client-safe description.
+   * @param options - internal cause and extra headers.
+   */
+  constructor(
+    code: AnonymousSessionErrorCode,
+    status: number,
+    description: string,
+    options: AnonymousSessionErrorOptions = {},
+  ) {
+    super(description, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.status = status;
+    this.description = description;
+    this.headers = { ...options.headers };
+  }
+
+  /** Same as `status`; Express's finalhandler reads either. */
+  get statusCode(): number {
+    return this.status;
+  }
+
+  /** The JSON body of the error response. */
+  toJSON(): ErrorResponseBody {
+    return { error: this.code, error_description: this.description };
+  }
+}
+
+/** 400 `invalid_request`: malformed body or JSON, a missing or ill-typed field. */
+export class InvalidRequestError extends AnonymousSessionError {
+  /** @param description - what is wrong with the request. @param options - cause and headers. */
+  constructor(description = 'The request is malformed.', options?: AnonymousSessionErrorOptions) {
+    super('invalid_request', 400, description, options);
+  }
+}
+
+/** 413 `invalid_request`: the request body is larger than the configured cap. */
+export class RequestTooLargeError extends AnonymousSessionError {
+  /** @param limit - the cap in bytes. */
+  constructor(limit: number) {
+    super('invalid_request', 413, `The request body is larger than ${limit} bytes.`);
+  }
+}
+
+/** 400 `invalid_target`: unknown `audience` (RFC 8707). */
+export class InvalidTargetError extends AnonymousSessionError {
+  /** @param description - client-safe description. @param options - cause and headers. */
+  constructor(description = 'The requested audience is unknown.', options?: AnonymousSessionErrorOptions) {
+    super('invalid_target', 400, description, options);
+  }
+}
+
+/** 401 `invalid_client`: unknown `client_id`. */
+export class InvalidClientError extends AnonymousSessionError {
+  /** @param description - client-safe description. @param options - cause and headers. */
+  constructor(description = 'Unknown client.', options?: AnonymousSessionErrorOptions) {
+    super('invalid_client', 401, description, options);
+  }
+}
+
+/** 403 `unauthorized_client`: the client may not create anonymous sessions. */
+export class UnauthorizedClientError extends AnonymousSessionError {
+  /** @param description - client-safe description. @param options - cause and headers. */
+  constructor(
+    description = 'This client may not create anonymous sessions.',
+    options?: AnonymousSessionErrorOptions,
+  ) {
+    super('unauthorized_client', 403, description, options);
+  }
+}
+
+/** 403 `access_denied`: the API does not allow anonymous access, or a cross-site request was refused. */
+export class AccessDeniedError extends AnonymousSessionError {
+  /** @param description - client-safe description. @param options - cause and headers. */
+  constructor(
+    description = 'The requested API does not allow anonymous access.',
+    options?: AnonymousSessionErrorOptions,
+  ) {
+    super('access_denied', 403, description, options);
+  }
+}
+
+/** 400 `invalid_scope`: a scope outside the API's anonymous scopes. */
+export class InvalidScopeError extends AnonymousSessionError {
+  /** @param description - client-safe description. @param options - cause and headers. */
+  constructor(description = 'The requested scope is not allowed.', options?: AnonymousSessionErrorOptions) {
+    super('invalid_scope', 400, description, options);
+  }
+}
+
+/** 401 `session_expired`: the session token has expired; the client starts a new session. */
+export class SessionExpiredError extends AnonymousSessionError {
+  /** @param options - cause and headers. */
+  constructor(options?: AnonymousSessionErrorOptions) {
+    super('session_expired', 401, 'The anonymous session has expired.', options);
+  }
+}
+
+/**
+ * 401 `invalid_session_token`: bad signature, tampered, other issuer, wrong type, or ended by logout.
+ * The description is deliberately the same for every cause.
+ */
+export class InvalidSessionTokenError extends AnonymousSessionError {
+  /** @param options - cause (internal) and headers. */
+  constructor(options?: AnonymousSessionErrorOptions) {
+    super('invalid_session_token', 401, 'The session token is invalid.', options);
+  }
+}
+
+/** 400 `invalid_metadata`: not an object, forbidden key, too deep, or fails the host schema. */
+export class InvalidMetadataError extends AnonymousSessionError {
+  /** @param description - client-safe description. @param options - cause and headers. */
+  constructor(description = 'The metadata is invalid.', options?: AnonymousSessionErrorOptions) {
+    super('invalid_metadata', 400, description, options);
+  }
+}
+
+/** 413 `metadata_too_large`: merged metadata, or the session cookie, is over its limit. */
+export class MetadataTooLargeError extends AnonymousSessionError {
+  /** @param description - client-safe description. @param options - cause and headers. */
+  constructor(description = 'The session metadata is too large.', options?: AnonymousSessionErrorOptions) {
+    super('metadata_too_large', 413, description, options);
+  }
+}
+
+/** 429 `too_many_requests`: session creation over the rate limit; `Retry-After` is set. */
+export class TooManyRequestsError extends AnonymousSessionError {
+  /** @param retryAfterSeconds - seconds until the window resets. */
+  constructor(retryAfterSeconds: number) {
+    super('too_many_requests', 429, 'Too many new sessions from this address; try again later.', {
+      headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+    });
+  }
+}
+
+/** 503 `temporarily_unavailable`: the store cannot be reached; the request fails closed. */
+export class TemporarilyUnavailableError extends AnonymousSessionError {
+  /** @param options - the store failure as cause. */
+  constructor(options?: AnonymousSessionErrorOptions) {
+    super('temporarily_unavailable', 503, 'The session service is temporarily unavailable.', {
+      ...options,
+      headers: { 'Retry-After': '1', ...options?.headers },
+    });
+  }
+}
+
+/** 500 `server_error`: anything unexpected. Logged server-side; the client sees no detail. */
+export class ServerError extends AnonymousSessionError {
+  /** @param options - the unexpected error as cause. */
+  constructor(options?: AnonymousSessionErrorOptions) {
+    super('server_error', 500, 'An unexpected error occurred.', options);
+  }
+}
+
+/** 401 `invalid_token`: a bad or expired access token (RFC 6750). */
+export class InvalidTokenError extends AnonymousSessionError {
+  /** @param description - client-safe description. @param options - cause and headers. */
+  constructor(description = 'The access token is invalid.', options?: AnonymousSessionErrorOptions) {
+    super('invalid_token', 401, description, options);
+  }
+}
+
+/** One problem found in the configuration. */
+export interface ConfigIssue {
+  /** Dotted path of the bad field, e.g. `resourceServers[0].anonymousScopes`. */
+  path: string;
+  /** What is wrong with it. */
+  message: string;
+}
+
+/**
+ * Thrown by `createAnonymousSessions` when the configuration is invalid. Lists every bad field at
+ * once. Not an {@link AnonymousSessionError}: it happens at start-up, never in a request.
+ */
+export class ConfigError extends Error {
+  /** Every problem found, in order. */
+  readonly issues: readonly ConfigIssue[];
+
+  /** @param issues - every problem found. */
+  constructor(issues: readonly ConfigIssue[]) {
+    super(
+      `Invalid anonymous-sessions configuration:\n${issues
+        .map((issue) => `  - ${issue.path || '(root)'}: ${issue.message}`)
+        .join('\n')}`,
+    );
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+/**
+ * Turns anything thrown into an {@link AnonymousSessionError}: known errors pass through, the rest
+ * become a {@link ServerError} carrying the original as `cause`.
+ */
+export function toAnonymousSessionError(error: unknown): AnonymousSessionError {
+  if (error instanceof AnonymousSessionError) return error;
+  // A client error from elsewhere in the stack (a body parser, another OAuth library) keeps its
+  // status and headers; its message is shown only if it says it is safe to (`expose`).
+  const httpError = error as { status?: unknown; statusCode?: unknown; expose?: unknown; code?: unknown; headers?: unknown; message?: unknown };
+  const status = Number(httpError?.status ?? httpError?.statusCode);
+  if (Number.isInteger(status) && status >= 400 && status < 500) {
+    const code = KNOWN_CODES.has(httpError.code as AnonymousSessionErrorCode)
+      ? (httpError.code as AnonymousSessionErrorCode)
+      : 'invalid_request';
+    const headers =
+      typeof httpError.headers === 'object' && httpError.headers !== null
+        ? Object.fromEntries(Object.entries(httpError.headers).filter(([, value]) => typeof value === 'string'))
+        : {};
+    const description =
+      httpError.expose === true && typeof httpError.message === 'string' ? httpError.message : 'The request is invalid.';
+    return new AnonymousSessionError(code, status, description, { cause: error, headers });
+  }
+  return new ServerError({ cause: error });
+}
+
+const KNOWN_CODES: ReadonlySet<AnonymousSessionErrorCode> = new Set<AnonymousSessionErrorCode>([
+  'invalid_request',
+  'invalid_target',
+  'invalid_client',
+  'unauthorized_client',
+  'access_denied',
+  'invalid_scope',
+  'session_expired',
+  'invalid_session_token',
+  'invalid_metadata',
+  'metadata_too_large',
+  'too_many_requests',
+  'invalid_token',
+  'insufficient_scope',
+  'insufficient_user_authentication',
+]);

@@ -1,0 +1,57 @@
+/**
+ * `@anonymous-sessions/core`: the framework-free engine for guest sessions.
+ *
+ * @packageDocumentation
+ */
+export { createAnonymousSessions, AnonymousSessions } from './engine.js';
+export type {
+  AuthorizationServerMetadata,
+  IssuedTokens,
+  LogoutParameters,
+  RequestContext,
+  TokenResponse,
+  VerifyAccessTokenOptions,
+} from './engine.js';
+export { configSchema, resolveConfig, RESERVED_CLAIMS, SIGNING_ALGORITHMS } from './config.js';
+export type {
+  AnonymousSessionsOptions,
+  Client,
+  ClientInput,
+  ClientResolver,
+  KeySetInput,
+  Logger,
+  MetadataSchema,
+  PrivateJwk,
+  ResolvedConfig,
+  ResourceServer,
+  ResourceServerInput,
+  ResourceServerResolver,
+  SigningAlgorithm,
+} from './config.js';
+export * from './errors.js';
+export { memoryStore } from './memory-store.js';
+export type { MemoryStoreOptions } from './memory-store.js';
+export type { CounterState, SessionStore } from './store.js';
+export { generateKeySet, rotateKeySet, importKeyRing } from './keys.js';
+export type { EncryptionKey, GenerateKeySetOptions, JWK, KeyRing, PrivateJwkSet, SigningKey } from './keys.js';
+export { ANONYMOUS_USER_ID, SESSION_TOKEN_TYPE } from './session-token.js';
+export type { AnonymousSession, SessionTokenPayload } from './session-token.js';
+export { ACCESS_TOKEN_TYPE } from './access-token.js';
+export type { AccessTokenClaims } from './access-token.js';
+export { applyMetadataPatch, mergePatch, FORBIDDEN_METADATA_KEYS } from './metadata.js';
+export type { JsonObject, JsonValue, MetadataLimits } from './metadata.js';
+export { fromAuth0Settings } from './auth0-settings.js';
+export type {
+  Auth0Client,
+  Auth0ResourceServer,
+  Auth0Settings,
+  Auth0TenantSettings,
+  ConvertedAuth0Options,
+} from './auth0-settings.js';
+export { createTokenEndpoints, ENDPOINT_PATHS, errorResponse, bearerToken, headerValue } from './endpoints.js';
+export type { HttpHeaders, HttpRequest, HttpResponse, TokenEndpoints, TokenEndpointsOptions } from './endpoints.js';
+export { sessionCookie, MAX_COOKIE_BYTES } from './session-cookie.js';
+export type { ResolvedSessionCookieOptions, SessionCookie, SessionCookieOptions } from './session-cookie.js';
+export { createSessionExtractor, DEFAULT_SESSION_QUERY_PARAM } from './session-extractor.js';
+export type { ExtractedSession, SessionExtractor, SessionExtractorOptions } from './session-extractor.js';
+export { readBodyText, parseBodyText, DEFAULT_BODY_LIMIT } from './request-body.js';
