@@ -58,13 +58,18 @@ const httpUrl = z
     }
   }, 'must be an absolute http(s) URL');
 
-const origin = z.string().refine((value) => {
-  try {
-    return new URL(value).origin === value;
-  } catch {
-    return false;
-  }
-}, 'must be an exact origin such as https://shop.example.com (scheme, host and port; no path or trailing slash)');
+const origin = z
+  .string()
+  // The URL parser accepts `*` in a host, but no browser ever sends such an Origin: a wildcard
+  // (allowed in Auth0's allowed_origins) would silently match nothing.
+  .refine((value) => !value.includes('*'), { message: 'wildcards are not supported: list each exact origin', abort: true })
+  .refine((value) => {
+    try {
+      return new URL(value).origin === value;
+    } catch {
+      return false;
+    }
+  }, 'must be an exact origin such as https://shop.example.com (scheme, host and port; no path or trailing slash)');
 
 const seconds = z.number().int().nonnegative();
 
@@ -243,10 +248,33 @@ export type ResolvedConfig = Readonly<z.output<typeof configSchema>>;
 
 /** Converts zod issues into {@link ConfigIssue}s with dotted paths like `resourceServers[0].audience`. */
 export function toConfigIssues(issues: readonly z.core.$ZodIssue[], prefix = ''): ConfigIssue[] {
-  return issues.map((issue) => ({
+  return issues.flatMap((issue) => specificIssues(issue, [])).map((issue) => ({
     path: formatPath(prefix, issue.path),
     message: issue.message,
   }));
+}
+
+/**
+ * Makes an issue point at the bad field itself. An unknown option is reported under its own name;
+ * a union (`clients: [...] | resolver`) in which exactly one branch got past the field's own type
+ * reports that branch's issues (`resourceServers[0].tokenLifetimeForAnonymousAccess`) instead of a
+ * bare "Invalid input" on the union.
+ */
+function specificIssues(
+  issue: z.core.$ZodIssue,
+  parent: readonly PropertyKey[],
+): { path: readonly PropertyKey[]; message: string }[] {
+  const path = [...parent, ...issue.path];
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({ path: [...path, key], message: 'is not a known option' }));
+  }
+  if (issue.code === 'invalid_union') {
+    const reachedInside = issue.errors.filter(
+      (branch) => branch.length > 0 && branch.every((inner) => inner.path.length > 0),
+    );
+    if (reachedInside.length === 1) return reachedInside[0]!.flatMap((inner) => specificIssues(inner, path));
+  }
+  return [{ path, message: issue.message }];
 }
 
 function formatPath(prefix: string, path: readonly PropertyKey[]): string {

@@ -13,6 +13,7 @@ import {
   ConfigError,
   InvalidSessionTokenError,
   MetadataTooLargeError,
+  RequestTooLargeError,
   toAnonymousSessionError,
   type ErrorResponseBody,
 } from './errors.js';
@@ -141,9 +142,14 @@ export function createTokenEndpoints(anon: AnonymousSessions, options: TokenEndp
 
   const readFields = async (request: HttpRequest): Promise<Record<string, unknown>> => {
     const contentType = headerValue(request.headers, 'content-type');
-    if (request.parsedBody !== undefined) return normaliseParsedBody(request.parsedBody, contentType);
+    const declaredLength = headerValue(request.headers, 'content-length');
+    if (request.parsedBody !== undefined) {
+      // A host parser (with its own, usually larger, limit) already read the body: the cap still holds.
+      if (declaredLength !== undefined && Number(declaredLength) > bodyLimit) throw new RequestTooLargeError(bodyLimit);
+      return normaliseParsedBody(request.parsedBody, contentType);
+    }
     if (request.bodyStream === undefined) return {};
-    const text = await readBodyText(request.bodyStream, bodyLimit, headerValue(request.headers, 'content-length'));
+    const text = await readBodyText(request.bodyStream, bodyLimit, declaredLength);
     return parseBodyText(text, contentType);
   };
 

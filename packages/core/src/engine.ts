@@ -44,6 +44,8 @@ import {
   type SessionTokenPayload,
 } from './session-token.js';
 import type { SessionStore } from './store.js';
+import { signLoginBinding, verifyLoginBinding } from './login-binding.js';
+import { runTransfer, type TransferParameters, type TransferResult } from './transfer.js';
 import { logoutRequestSchema, parseRequest, tokenRequestSchema, type LogoutRequest, type TokenRequest } from './token-request.js';
 
 /** The JSON body of a successful token response (DESIGN §3). */
@@ -189,7 +191,6 @@ export class AnonymousSessions {
     let metadata: JsonObject;
     let exp: number | undefined;
     if (payload === undefined) {
-      await this.#enforceCreationLimit(context.ip);
       identity = {
         user_id: input.user_id ?? `anon|${crypto.randomUUID()}`,
         session_id: `sess_${randomId(16)}`,
@@ -207,6 +208,8 @@ export class AnonymousSessions {
     if (input.metadata !== undefined) {
       metadata = await applyMetadataPatch(metadata, input.metadata, this.config.metadata);
     }
+    // Counted only once the request is known to be good, so refused requests spend no quota.
+    if (payload === undefined) await this.#enforceCreationLimit(context.ip);
 
     const session: AnonymousSession = { ...identity, expires_at: exp === undefined ? null : iso(exp), metadata };
     const accessExp = Math.min(now + api.tokenLifetimeForAnonymousAccess, exp ?? Number.POSITIVE_INFINITY);
@@ -260,7 +263,12 @@ export class AnonymousSessions {
       if (error instanceof SessionExpiredError) return;
       throw error;
     }
-    await this.store.revokeSession(payload.session_id, payload.exp);
+    // The revocation must outlive every token of the session: with slidingExpiration a newer token
+    // than this one may expire up to `sessionLifetime` from now, and every token is still accepted
+    // for `clockTolerance` seconds after its exp.
+    let until = payload.exp;
+    if (until !== undefined && this.config.slidingExpiration) until = Math.max(until, secondsNow() + this.config.sessionLifetime);
+    await this.store.revokeSession(payload.session_id, until === undefined ? undefined : until + this.config.clockTolerance);
   }
 
   /**
@@ -301,6 +309,28 @@ export class AnonymousSessions {
   /** RFC 8414 authorization-server metadata (also served as the OpenID configuration). */
   metadataDocument(): AuthorizationServerMetadata {
     return this.#metadataDocument;
+  }
+
+  /**
+   * Binds an anonymous session to a login that is starting: returns a short-lived signed token to
+   * keep in a cookie or the login `state`. The callback's transfer accepts only this session.
+   */
+  createLoginBinding(sessionId: string): Promise<string> {
+    return signLoginBinding(this.keys, this.config.issuer, sessionId);
+  }
+
+  /** The session id a login binding names, or `undefined` when it is invalid or expired. */
+  verifyLoginBinding(token: string): Promise<string | undefined> {
+    return verifyLoginBinding(this.keys, this.config.issuer, token, this.config.clockTolerance);
+  }
+
+  /**
+   * Transfers a guest session to the account that just signed up or logged in (DESIGN §6): runs
+   * `onPreRegistration` or `onPostLogin`, applies what they set in one `users.update`, at most once
+   * per (session, user). See {@link TransferParameters}.
+   */
+  transfer(parameters: TransferParameters): Promise<TransferResult> {
+    return runTransfer(this, parameters);
   }
 
   /**
@@ -417,7 +447,8 @@ export async function createAnonymousSessions(options: AnonymousSessionsOptions)
     if (!(error instanceof ConfigError) || keyInput === undefined || error.issues.some((issue) => issue.path.startsWith('keys'))) {
       throw error;
     }
-    const keyIssues = await importKeyRing(keyInput as KeySetInput, { requireEncryptionKey: false }).then(
+    const format = (options as { sessionTokenFormat?: unknown }).sessionTokenFormat;
+    const keyIssues = await importKeyRing(keyInput as KeySetInput, { requireEncryptionKey: format !== 'jwt' }).then(
       () => [],
       (keyError: unknown) => (keyError instanceof ConfigError ? keyError.issues : []),
     );

@@ -293,3 +293,27 @@ const KNOWN_CODES: ReadonlySet<AnonymousSessionErrorCode> = new Set<AnonymousSes
   'insufficient_scope',
   'insufficient_user_authentication',
 ]);
+
+/** 400 `invalid_request` from a bearer guard (RFC 6750 §3.1): e.g. a token sent in two places. */
+export class InvalidBearerRequestError extends AnonymousSessionError {
+  /** @param description - what is wrong. @param headers - the `WWW-Authenticate` challenge. */
+  constructor(description: string, headers: Record<string, string>) {
+    super('invalid_request', 400, description, { headers });
+  }
+}
+
+/** 403 `insufficient_scope` (RFC 6750 §3.1): the token lacks a required scope. */
+export class InsufficientScopeError extends AnonymousSessionError {
+  /** @param description - which scopes are missing. @param headers - the challenge with `scope`. */
+  constructor(description: string, headers: Record<string, string>) {
+    super('insufficient_scope', 403, description, { headers });
+  }
+}
+
+/** 403 `insufficient_user_authentication` (RFC 9470): a guest reached a route that needs a real user. */
+export class InsufficientUserAuthenticationError extends AnonymousSessionError {
+  /** @param headers - the `WWW-Authenticate` challenge. */
+  constructor(headers: Record<string, string>) {
+    super('insufficient_user_authentication', 403, 'A signed-in user is required.', { headers });
+  }
+}

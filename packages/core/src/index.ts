@@ -55,3 +55,36 @@ export type { ResolvedSessionCookieOptions, SessionCookie, SessionCookieOptions 
 export { createSessionExtractor, DEFAULT_SESSION_QUERY_PARAM } from './session-extractor.js';
 export type { ExtractedSession, SessionExtractor, SessionExtractorOptions } from './session-extractor.js';
 export { readBodyText, parseBodyText, DEFAULT_BODY_LIMIT } from './request-body.js';
+export { createBearerGuard, assertScopes, assertUser, bearerChallenge } from './bearer-guard.js';
+export type {
+  AuthResult,
+  BearerGuard,
+  BearerGuardOptions,
+  BearerRequest,
+  CustomUserVerifier,
+  RemoteAnonymousIssuer,
+  UserIssuerOptions,
+} from './bearer-guard.js';
+export { UNSUPPORTED_TRANSFER_FLOWS } from './transfer.js';
+export type {
+  TransferApi,
+  TransferEvent,
+  TransferHook,
+  TransferParameters,
+  TransferResult,
+  TransferSkipReason,
+  TransferUser,
+  UsersAdapter,
+} from './transfer.js';
+export { composeHooks, copyPreferences, linkSessions, mergeCart, mergeMetadata, sumCartsBySku, MAX_CART_ITEMS } from './transfer-recipes.js';
+export type {
+  CartItem,
+  CopyPreferencesOptions,
+  LinkSessionsOptions,
+  MergeCartOptions,
+  MergeMetadataOptions,
+  MergeStrategy,
+  MetadataTarget,
+} from './transfer-recipes.js';
+export { LOGIN_BINDING_LIFETIME, LOGIN_BINDING_TYPE } from './login-binding.js';
+export { safeRedirectTarget } from './redirect.js';

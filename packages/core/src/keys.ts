@@ -91,6 +91,9 @@ function safeDecodedLength(value: string): number {
   }
 }
 
+/** A key's `use`; without one, a symmetric secret encrypts and anything else signs. */
+const useOf = (jwk: PrivateJwk): unknown => jwk.use ?? (jwk.kty === 'oct' ? 'enc' : 'sig');
+
 /** Parses the `keys` option (an object or JSON text) into a JWK Set, or reports why it cannot. */
 function parseKeySet(input: KeySetInput, issues: ConfigIssue[]): PrivateJwk[] {
   if (typeof input !== 'string') return input.keys;
@@ -120,6 +123,7 @@ export async function importKeyRing(
 ): Promise<KeyRing> {
   const issues: ConfigIssue[] = [];
   const jwks = parseKeySet(input, issues);
+  const parsed = issues.length === 0;
   const signingKeys: SigningKey[] = [];
   const encryptionKeys: EncryptionKey[] = [];
   const seen = new Set<string>();
@@ -138,7 +142,7 @@ export async function importKeyRing(
       continue;
     }
     seen.add(jwk.kid);
-    const use = jwk.use ?? (jwk.kty === 'oct' ? 'enc' : 'sig');
+    const use = useOf(jwk);
     if (use === 'sig') {
       const key = await importSigningKey(jwk, jwk.kid, problem);
       if (key) signingKeys.push(key);
@@ -150,10 +154,13 @@ export async function importKeyRing(
     }
   }
 
-  if (issues.length === 0 && signingKeys.length === 0) {
+  // A missing kind of key is reported alongside the problems of the keys that are there (one run
+  // lists everything); a key of that kind that failed to import has already been reported.
+  const declaredUses = new Set(jwks.map(useOf));
+  if (parsed && !declaredUses.has('sig')) {
     issues.push({ path: 'keys', message: 'needs at least one signing key (use "sig")' });
   }
-  if (issues.length === 0 && options.requireEncryptionKey && encryptionKeys.length === 0) {
+  if (parsed && options.requireEncryptionKey && !declaredUses.has('enc')) {
     issues.push({
       path: 'keys',
       message: 'needs at least one encryption secret (kty "oct", use "enc", alg "dir") for JWE session tokens',

@@ -1,0 +1,46 @@
+/**
+ * The login binding: a short-lived signed token, made when a login starts, naming the anonymous
+ * session that login carries. The callback transfers only that session, so a session token planted
+ * in the victim's browser after the login began (or a callback replayed from another browser, which
+ * lacks the binding cookie) transfers nothing. Its `typ` makes it useless as any other token.
+ *
+ * @packageDocumentation
+ */
+import { SignJWT, jwtVerify } from 'jose';
+import type { KeyRing } from './keys.js';
+import { signatureKeyResolver } from './internal/key-resolvers.js';
+import { randomId } from './internal/random.js';
+
+/** The JWT `typ` of a login binding. */
+export const LOGIN_BINDING_TYPE = 'anon-login-binding+jwt';
+
+/** How long a login may take, in seconds, before its binding expires. */
+export const LOGIN_BINDING_LIFETIME = 600;
+
+/** Creates a binding for `sessionId`. */
+export async function signLoginBinding(ring: KeyRing, issuer: string, sessionId: string): Promise<string> {
+  const key = ring.signingKeys[0]!;
+  return new SignJWT({ sid: sessionId })
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: LOGIN_BINDING_TYPE })
+    .setIssuer(issuer)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + LOGIN_BINDING_LIFETIME)
+    .setJti(randomId(12))
+    .sign(key.privateKey);
+}
+
+/** The session id a valid binding names, or `undefined` for anything invalid or expired. */
+export async function verifyLoginBinding(ring: KeyRing, issuer: string, token: string, clockTolerance: number): Promise<string | undefined> {
+  try {
+    const { payload } = await jwtVerify(token, signatureKeyResolver(ring), {
+      issuer,
+      typ: LOGIN_BINDING_TYPE,
+      algorithms: [...ring.signingAlgorithms],
+      clockTolerance,
+      requiredClaims: ['exp', 'sid'],
+    });
+    return typeof payload.sid === 'string' ? payload.sid : undefined;
+  } catch {
+    return undefined;
+  }
+}
