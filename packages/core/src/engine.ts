@@ -395,7 +395,7 @@ export class AnonymousSessions {
     const limit = this.config.rateLimit;
     if (limit === false) return;
     const { count, resetAt } = await this.store.increment(`create:${ip ?? 'unknown'}`, 60);
-    if (count > limit.createPerMinute) throw new TooManyRequestsError(resetAt - secondsNow());
+    if (count > limit.createPerMinute) throw new TooManyRequestsError(resetAt - Date.now() / 1000);
   }
 
   #buildMetadataDocument(): AuthorizationServerMetadata {

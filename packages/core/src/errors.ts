@@ -270,8 +270,14 @@ export function toAnonymousSessionError(error: unknown): AnonymousSessionError {
       typeof httpError.headers === 'object' && httpError.headers !== null
         ? Object.fromEntries(Object.entries(httpError.headers).filter(([, value]) => typeof value === 'string'))
         : {};
+    // Body-parser errors (`type: 'entity.parse.failed'`, …) may quote the body: never echo them.
+    const fromBodyParser = typeof (error as { type?: unknown }).type === 'string';
     const description =
-      httpError.expose === true && typeof httpError.message === 'string' ? httpError.message : 'The request is invalid.';
+      httpError.expose === true && typeof httpError.message === 'string' && !fromBodyParser
+        ? httpError.message
+        : status === 413
+          ? 'The request body is too large.'
+          : 'The request is invalid.';
     return new AnonymousSessionError(code, status, description, { cause: error, headers });
   }
   return new ServerError({ cause: error });

@@ -10,9 +10,20 @@ export function toHttpRequest(req: Request): HttpRequest {
     method: req.method,
     headers: req.headers,
     ip: req.ip,
-    host: req.get('host'),
+    host: appHost(req),
     ...(alreadyRead ? { parsedBody: req.body ?? {} } : { bodyStream: req }),
   };
+}
+
+/**
+ * The host the app was reached at, as the browser saw it: `X-Forwarded-Host` only when the app's
+ * `trust proxy` setting trusts the peer (as Express 5's `req.host` does), else `Host`.
+ */
+function appHost(req: Request): string | undefined {
+  const trust = req.app.get('trust proxy fn') as ((address: string | undefined, hop: number) => boolean) | undefined;
+  const forwarded = req.get('x-forwarded-host');
+  if (forwarded && trust?.(req.socket.remoteAddress, 0)) return forwarded.split(',')[0]!.trim();
+  return req.get('host');
 }
 
 /** Writes the core's response through Express. */
