@@ -10,3 +10,8 @@ export { anonCookieExtractor } from './cookie-extractor.js';
 export type { AnonCookieExtractorOptions } from './cookie-extractor.js';
 export { anonymousErrorHandler } from './error-handler.js';
 export type { AnonymousErrorHandlerOptions } from './error-handler.js';
+export { requireAnonymousOrUser, requireUser, requireScopes, isAnonymous } from './guards.js';
+export type { RequireAnonymousOrUserOptions } from './guards.js';
+export { sessionTransfer, anonymousLoginBinding, LOGIN_BINDING_COOKIE } from './session-transfer.js';
+export type { AnonymousLoginBindingOptions, AuthenticatedUser, SessionTransferOptions } from './session-transfer.js';
+export { safeRedirectTarget, mergeCart, mergeMetadata, linkSessions, copyPreferences, composeHooks } from '@anonymous-sessions/core';

@@ -1,0 +1,79 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import {
+  assertScopes,
+  assertUser,
+  bearerChallenge,
+  createBearerGuard,
+  InvalidTokenError,
+  type AuthResult,
+  type BearerGuardOptions,
+} from '@anonymous-sessions/core';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** Set by `requireAnonymousOrUser`: the verified token, guest or user. */
+      auth?: AuthResult;
+    }
+  }
+}
+
+/** Options of {@link requireAnonymousOrUser}. */
+export type RequireAnonymousOrUserOptions = BearerGuardOptions;
+
+const realms = new WeakMap<Request, string>();
+
+/**
+ * Bearer guard (RFC 6750) accepting our anonymous access tokens and, through `user`, the host's own
+ * identity provider's tokens. Sets `req.auth = { token, header, payload, isAnonymous }`. Errors go
+ * to `next(err)` with `status` and `headers` (`WWW-Authenticate`); `anonymousErrorHandler` renders
+ * them as JSON.
+ *
+ * @throws ConfigError for contradictory options, at start-up.
+ */
+export function requireAnonymousOrUser(options: RequireAnonymousOrUserOptions): RequestHandler {
+  const guard = createBearerGuard(options);
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    realms.set(req, guard.realm);
+    const body = req.body as Record<string, unknown> | undefined;
+    const query = req.query as Record<string, unknown> | undefined;
+    guard
+      .authenticate({ headers: req.headers, queryToken: query?.access_token, bodyToken: body?.access_token })
+      .then((auth) => {
+        req.auth = auth;
+        next();
+      }, next);
+  };
+}
+
+/** After `requireAnonymousOrUser`: refuses guests with 403 `insufficient_user_authentication` (RFC 9470). */
+export function requireUser(): RequestHandler {
+  return (req, _res, next) => {
+    try {
+      assertUser(req.auth, realms.get(req));
+      next();
+    } catch (error) {
+      next(error);
+    }
+  };
+}
+
+/** After `requireAnonymousOrUser`: refuses a token lacking any of `scopes` with 403 `insufficient_scope`. */
+export function requireScopes(...scopes: string[]): RequestHandler {
+  return (req, _res, next) => {
+    try {
+      const realm = realms.get(req) ?? 'api';
+      if (req.auth === undefined) throw new InvalidTokenError('An access token is required.', { headers: bearerChallenge(realm) });
+      assertScopes(req.auth, scopes, realm);
+      next();
+    } catch (error) {
+      next(error);
+    }
+  };
+}
+
+/** Whether the request was authenticated with an anonymous (guest) token. */
+export function isAnonymous(req: Request): boolean {
+  return req.auth?.isAnonymous === true;
+}
