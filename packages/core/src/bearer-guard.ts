@@ -20,7 +20,7 @@ import {
   type ProtectedHeaderParameters,
 } from 'jose';
 import { ACCESS_TOKEN_TYPE } from './access-token.js';
-import { ConfigError, InsufficientScopeError, InsufficientUserAuthenticationError, InvalidBearerRequestError, InvalidTokenError } from './errors.js';
+import { ConfigError, TemporarilyUnavailableError, InsufficientScopeError, InsufficientUserAuthenticationError, InvalidBearerRequestError, InvalidTokenError } from './errors.js';
 import type { AnonymousSessions } from './engine.js';
 import { bearerToken, headerValue, type HttpHeaders } from './endpoints.js';
 import { LruCache } from './internal/lru-cache.js';
@@ -174,6 +174,11 @@ export function createBearerGuard(options: BearerGuardOptions): BearerGuard {
     }
     if (userVerifier !== undefined && typeof issuer === 'string') {
       const payload = await userVerifier(token, issuer).catch((error: unknown) => {
+        // The identity provider could not be reached: fail closed, but say so (503), so clients
+        // do not throw their users out during an outage.
+        if (error instanceof IdentityProviderUnavailable || error instanceof joseErrors.JWKSTimeout) {
+          throw new TemporarilyUnavailableError({ cause: error });
+        }
         throw invalid(error instanceof joseErrors.JWTExpired ? 'The access token expired.' : 'The access token is invalid.', error);
       });
       if (payload !== undefined) return { token, header: header as JWTHeaderParameters, payload, isAnonymous: false };
@@ -202,7 +207,9 @@ export function createBearerGuard(options: BearerGuardOptions): BearerGuard {
         }
       }
       if (requiredScopes.length > 0) assertScopes(result, requiredScopes, realm);
-      return result;
+      // Each request gets its own copy: a route that changes req.auth must not change what the
+      // cache serves the next request with the same token (e.g. add a scope).
+      return { ...result, header: structuredClone(result.header), payload: structuredClone(result.payload) };
     },
   };
 }
@@ -213,6 +220,12 @@ function extractToken(request: BearerRequest, realm: string): string {
   const fromHeader = bearerToken(request.headers);
   const fromQuery = typeof request.queryToken === 'string' && request.queryToken.length > 0 ? request.queryToken : undefined;
   const fromBody = typeof request.bodyToken === 'string' && request.bodyToken.length > 0 ? request.bodyToken : undefined;
+  if (Array.isArray(request.queryToken) || Array.isArray(request.bodyToken)) {
+    throw new InvalidBearerRequestError(
+      'The access token was sent more than once.',
+      bearerChallenge(realm, { error: 'invalid_request', error_description: 'The access token was sent more than once.' }),
+    );
+  }
   const found = [fromHeader, fromQuery, fromBody].filter((token) => token !== undefined);
   if (found.length > 1) {
     throw new InvalidBearerRequestError(
@@ -257,6 +270,9 @@ export function assertUser(auth: AuthResult | undefined, realm = 'api'): void {
   }
 }
 
+/** The host's identity provider (discovery or JWKS) could not be reached. */
+class IdentityProviderUnavailable extends Error {}
+
 interface Discovery {
   issuer: string;
   jwks: ReturnType<typeof createRemoteJWKSet>;
@@ -282,8 +298,12 @@ function userTokenVerifier(
   const discover = (): Promise<Discovery> => {
     discovery ??= (async () => {
       const url = new URL('.well-known/openid-configuration', withSlash(options.issuerBaseURL));
-      const response = await fetch(url, { signal: AbortSignal.timeout(timeoutDuration), headers: { accept: 'application/json' } });
-      if (!response.ok) throw new Error(`discovery answered ${response.status}`);
+      const response = await fetch(url, { signal: AbortSignal.timeout(timeoutDuration), headers: { accept: 'application/json' } }).catch(
+        (error: unknown) => {
+          throw new IdentityProviderUnavailable('discovery could not be fetched', { cause: error });
+        },
+      );
+      if (!response.ok) throw new IdentityProviderUnavailable(`discovery answered ${response.status}`);
       const document = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown; id_token_signing_alg_values_supported?: unknown };
       if (typeof document.issuer !== 'string' || typeof document.jwks_uri !== 'string') throw new Error('discovery document lacks issuer or jwks_uri');
       const advertised = Array.isArray(document.id_token_signing_alg_values_supported)

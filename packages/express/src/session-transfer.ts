@@ -45,7 +45,16 @@ export function anonymousLoginBinding(anon: AnonymousSessions, options: Anonymou
       let sessionId = req.anonymousSession?.session_id;
       if (sessionId === undefined) {
         const token = session.read(req.headers.cookie);
-        if (token !== undefined) sessionId = await anon.verifySessionToken(token).then((found) => found.session_id, () => undefined);
+        if (token !== undefined) {
+          sessionId = await anon.verifySessionToken(token).then(
+            (found) => found.session_id,
+            (error: unknown) => {
+              // a bad or expired token binds nothing; a store outage is a 503, not a silent no-binding
+              if ((error as { status?: number }).status === 401) return undefined;
+              throw error;
+            },
+          );
+        }
       }
       if (sessionId === undefined) return;
       const value = await anon.createLoginBinding(sessionId);

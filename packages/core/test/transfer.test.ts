@@ -1,0 +1,707 @@
+/**
+ * Session transfer (DESIGN §6) through `anon.transfer(...)`: the Auth0-style hooks, one
+ * `users.update`, at most once per (session, user) under replayed and parallel callbacks, the login
+ * binding against session fixation, unsupported flows, `endAnonymousSession`, and failing closed
+ * when the store is down. The account-already-exists case has its own block.
+ */
+import { afterEach, beforeAll, describe, expect, it, vi, type Mock } from 'vitest';
+import {
+  createAnonymousSessions,
+  memoryStore,
+  mergeCart,
+  mergeMetadata,
+  TemporarilyUnavailableError,
+  UNSUPPORTED_TRANSFER_FLOWS,
+  type AnonymousSession,
+  type AnonymousSessions,
+  type CounterState,
+  type JsonObject,
+  type JsonValue,
+  type SessionStore,
+  type TransferEvent,
+  type TransferHook,
+  type TransferParameters,
+  type TransferUser,
+  type UsersAdapter,
+} from '@anonymous-sessions/core';
+import { AUDIENCE, buildEngine, CLIENT_ID, expectAnonymousError, quickStartOptions, T0 } from './fixtures.js';
+
+/** An in-memory user store the way a host writes one: `update` merges top-level keys, `null` deletes. */
+interface MemoryUsers {
+  adapter: UsersAdapter & {
+    get: Mock<(userId: string) => Promise<TransferUser | undefined>>;
+    update: Mock<(userId: string, changes: { app_metadata?: JsonObject; user_metadata?: JsonObject }) => Promise<void>>;
+  };
+  /** The stored record (a copy). */
+  record(userId: string): TransferUser | undefined;
+}
+
+function memoryUsers(...initial: TransferUser[]): MemoryUsers {
+  const users = new Map(initial.map((user) => [user.user_id, structuredClone(user)]));
+  const mergeInto = (target: JsonObject | undefined, changes: JsonObject | undefined): JsonObject => {
+    const merged: JsonObject = { ...target };
+    for (const [key, value] of Object.entries(changes ?? {})) {
+      if (value === null) delete merged[key];
+      else merged[key] = value;
+    }
+    return merged;
+  };
+  const adapter = {
+    get: vi.fn(async (userId: string): Promise<TransferUser | undefined> => {
+      await new Promise((resolve) => setImmediate(resolve)); // a real store answers later
+      const user = users.get(userId);
+      return user === undefined ? undefined : structuredClone(user);
+    }),
+    update: vi.fn(async (userId: string, changes: { app_metadata?: JsonObject; user_metadata?: JsonObject }): Promise<void> => {
+      await new Promise((resolve) => setImmediate(resolve));
+      const user = users.get(userId);
+      if (user === undefined) throw new Error(`no user ${userId}`);
+      users.set(userId, {
+        ...user,
+        app_metadata: mergeInto(user.app_metadata, changes.app_metadata),
+        user_metadata: mergeInto(user.user_metadata, changes.user_metadata),
+      });
+    }),
+  };
+  return { adapter, record: (userId) => structuredClone(users.get(userId)) };
+}
+
+const cart: JsonValue[] = [
+  { sku: 'mug', qty: 2 },
+  { sku: 'tee', qty: 1, size: 'M' },
+];
+
+/** The sign-up hook of the README: keep the guest's cart as `migrated_cart`. */
+const migrateCart: TransferHook = (event, api) => {
+  const guestCart = event.anonymous_session.metadata.cart;
+  if (guestCart !== undefined) api.user.setAppMetadata('migrated_cart', guestCart);
+};
+
+let anon: AnonymousSessions;
+
+beforeAll(async () => {
+  ({ anon } = await buildEngine({ rateLimit: false }));
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** A guest session with this metadata, as the token endpoint creates it. */
+async function guestSession(metadata: JsonObject = {}, engine: AnonymousSessions = anon): Promise<{ token: string; session: AnonymousSession }> {
+  const issued = await engine.issueToken({ client_id: CLIENT_ID, audience: AUDIENCE, metadata }, { ip: '203.0.113.9' });
+  return { token: issued.response.session_token, session: issued.session };
+}
+
+/** A guest session with a login binding made for it, as the login-start route does. */
+async function boundGuest(metadata: JsonObject = {}, engine: AnonymousSessions = anon): Promise<{ token: string; session: AnonymousSession; binding: string }> {
+  const guest = await guestSession(metadata, engine);
+  return { ...guest, binding: await engine.createLoginBinding(guest.session.session_id) };
+}
+
+const newUser = (userId: string): TransferUser => ({ user_id: userId, email: `${userId}@example.com`, app_metadata: {}, user_metadata: {} });
+
+describe('sign-up and login', () => {
+  it('sign-up migrates the cart: onPreRegistration sets app_metadata.migrated_cart, applied in one update', async () => {
+    const users = memoryUsers(newUser('auth0|new'));
+    const guest = await boundGuest({ cart });
+    const onPostLogin = vi.fn<TransferHook>();
+    const onPreRegistration = vi.fn<TransferHook>(migrateCart);
+
+    const result = await anon.transfer({
+      sessionToken: guest.token,
+      loginBinding: guest.binding,
+      userId: 'auth0|new',
+      isNewUser: true,
+      request: { ip: '203.0.113.9', user_agent: 'vitest' },
+      users: users.adapter,
+      onPreRegistration,
+      onPostLogin,
+    });
+
+    expect(result).toEqual({
+      transferred: true,
+      anonymous_session: guest.session,
+      app_metadata: { migrated_cart: cart },
+      user_metadata: {},
+      custom_claims: {},
+      ended_anonymous_session: false,
+    });
+    expect(users.adapter.update).toHaveBeenCalledTimes(1);
+    expect(users.adapter.update).toHaveBeenCalledWith('auth0|new', { app_metadata: { migrated_cart: cart } });
+    expect(users.record('auth0|new')?.app_metadata).toEqual({ migrated_cart: cart });
+    expect(onPostLogin).not.toHaveBeenCalled();
+
+    const [event] = onPreRegistration.mock.calls[0]!;
+    expect(event).toEqual<TransferEvent>({
+      anonymous_session: {
+        user_id: guest.session.user_id,
+        session_id: guest.session.session_id,
+        created_at: guest.session.created_at,
+        expires_at: guest.session.expires_at,
+        metadata: { cart },
+      },
+      user: newUser('auth0|new'),
+      request: { ip: '203.0.113.9', user_agent: 'vitest' },
+      transaction: { flow: 'signup' },
+    });
+  });
+
+  it('login merges carts with mergeCart: sums qty by sku, drops malformed lines; onPreRegistration does not run', async () => {
+    const users = memoryUsers({
+      ...newUser('auth0|returning'),
+      user_metadata: { cart: [{ sku: 'mug', qty: 1 }, { sku: 'cap', qty: 3 }] },
+    });
+    const guest = await boundGuest({
+      cart: [
+        { sku: 'mug', qty: 2 },
+        { sku: 'tee', qty: 1, size: 'M' },
+        { sku: 42, qty: 1 },
+        { sku: 'ghost', qty: 0 },
+        { sku: 'half', qty: 0.5 },
+        { qty: 3 },
+        'junk',
+      ],
+    });
+    const onPreRegistration = vi.fn<TransferHook>();
+
+    const result = await anon.transfer({
+      sessionToken: guest.token,
+      loginBinding: guest.binding,
+      userId: 'auth0|returning',
+      isNewUser: false,
+      users: users.adapter,
+      onPreRegistration,
+      onPostLogin: mergeCart(),
+    });
+
+    const merged = [
+      { sku: 'mug', qty: 3 },
+      { sku: 'cap', qty: 3 },
+      { sku: 'tee', qty: 1, size: 'M' },
+    ];
+    expect(result).toMatchObject({ transferred: true, user_metadata: { cart: merged } });
+    expect(users.record('auth0|returning')?.user_metadata).toEqual({ cart: merged });
+    expect(users.adapter.update).toHaveBeenCalledTimes(1);
+    expect(onPreRegistration).not.toHaveBeenCalled();
+  });
+
+  it('the flow defaults to signup / login and an explicit supported flow is passed to the hook', async () => {
+    const users = memoryUsers(newUser('auth0|flow'));
+    const flows: string[] = [];
+    const record: TransferHook = (event) => {
+      flows.push(event.transaction.flow);
+    };
+    for (const [isNewUser, flow] of [[true, undefined], [false, undefined], [false, 'passwordless']] as const) {
+      const guest = await boundGuest();
+      await anon.transfer({
+        sessionToken: guest.token,
+        loginBinding: guest.binding,
+        userId: 'auth0|flow',
+        isNewUser,
+        ...(flow === undefined ? {} : { flow }),
+        users: users.adapter,
+        onPreRegistration: record,
+        onPostLogin: record,
+      });
+    }
+    expect(flows).toEqual(['signup', 'login', 'passwordless']);
+  });
+
+  it('custom claims set by the hook come back on the result; nothing else changes the account', async () => {
+    const users = memoryUsers(newUser('auth0|claims'));
+    const guest = await boundGuest({ cart });
+    const result = await anon.transfer({
+      sessionToken: guest.token,
+      loginBinding: guest.binding,
+      userId: 'auth0|claims',
+      isNewUser: false,
+      users: users.adapter,
+      onPostLogin: (event, api) => {
+        api.accessToken.setCustomClaim('https://shop.example/guest_session', event.anonymous_session.session_id);
+        api.accessToken.setCustomClaim('https://shop.example/cart_lines', 2);
+      },
+    });
+    expect(result).toMatchObject({
+      transferred: true,
+      custom_claims: { 'https://shop.example/guest_session': guest.session.session_id, 'https://shop.example/cart_lines': 2 },
+      app_metadata: {},
+      user_metadata: {},
+    });
+    expect(users.adapter.update).not.toHaveBeenCalled();
+  });
+
+  it('the hook gets a copy of the user: mutating event.user changes nothing', async () => {
+    const users = memoryUsers(newUser('auth0|copy'));
+    const guest = await boundGuest();
+    await anon.transfer({
+      sessionToken: guest.token,
+      loginBinding: guest.binding,
+      userId: 'auth0|copy',
+      isNewUser: false,
+      users: users.adapter,
+      onPostLogin: (event) => {
+        event.user.app_metadata!.role = 'admin';
+      },
+    });
+    expect(users.record('auth0|copy')).toEqual(newUser('auth0|copy'));
+    expect(users.adapter.update).not.toHaveBeenCalled();
+  });
+
+  it('a hook cannot set a forbidden metadata key; a failing hook applies nothing and does not use up the transfer', async () => {
+    const users = memoryUsers(newUser('auth0|hook'));
+    const guest = await boundGuest({ cart });
+    const parameters: TransferParameters = {
+      sessionToken: guest.token,
+      loginBinding: guest.binding,
+      userId: 'auth0|hook',
+      isNewUser: true,
+      users: users.adapter,
+      onPreRegistration: (_event, api) => {
+        api.user.setAppMetadata('migrated_cart', cart);
+        api.user.setAppMetadata('__proto__', { polluted: true });
+      },
+    };
+    await expect(anon.transfer(parameters)).rejects.toThrow(TypeError);
+    expect(users.adapter.update).not.toHaveBeenCalled();
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+
+    const retried = await anon.transfer({ ...parameters, onPreRegistration: migrateCart });
+    expect(retried.transferred).toBe(true);
+    expect(users.record('auth0|hook')?.app_metadata).toEqual({ migrated_cart: cart });
+  });
+
+  it('an unknown user id is an error of the host, not a silent skip', async () => {
+    const users = memoryUsers();
+    const guest = await boundGuest({ cart });
+    await expect(
+      anon.transfer({ sessionToken: guest.token, loginBinding: guest.binding, userId: 'auth0|nobody', isNewUser: true, users: users.adapter }),
+    ).rejects.toThrow(/auth0\|nobody/);
+  });
+});
+
+describe('the account already exists (guest logs into an account with its own data)', () => {
+  const account = (): TransferUser => ({
+    user_id: 'auth0|existing',
+    email: 'existing@example.com',
+    app_metadata: { plan: 'pro', roles: ['customer'] },
+    user_metadata: {
+      cart: [
+        { sku: 'mug', qty: 1 },
+        { sku: 'cap', qty: 2, color: 'red' },
+      ],
+      preferences: { theme: 'light', currency: 'EUR' },
+      recentlyViewed: ['p1', 'p2'],
+      consents: { marketing: true, analytics: true },
+      nickname: 'ex',
+    },
+  });
+  const spec = { cart: 'sumBySku', preferences: 'keepUser', recentlyViewed: 'union', consents: 'keepGuest' } as const;
+  const guestData: JsonObject = {
+    cart: [
+      { sku: 'mug', qty: 2 },
+      { sku: 'tee', qty: 1 },
+      { sku: 'cap', qty: 1, color: 'blue' },
+    ],
+    preferences: { theme: 'dark', language: 'fr' },
+    recentlyViewed: ['p2', 'p3'],
+    consents: { marketing: false },
+    unrelated: 'left alone',
+  };
+
+  async function loginWith(users: MemoryUsers, metadata: JsonObject, hook: TransferHook = mergeMetadata(spec)) {
+    const guest = await boundGuest(metadata);
+    return anon.transfer({
+      sessionToken: guest.token,
+      loginBinding: guest.binding,
+      userId: 'auth0|existing',
+      isNewUser: false,
+      users: users.adapter,
+      onPostLogin: hook,
+    });
+  }
+
+  it('mergeMetadata({ cart: sumBySku, preferences: keepUser, recentlyViewed: union, consents: keepGuest }) gives exactly this', async () => {
+    const users = memoryUsers(account());
+    const result = await loginWith(users, guestData);
+
+    const expected = {
+      cart: [
+        { sku: 'mug', qty: 3 },
+        { sku: 'cap', qty: 3, color: 'red' },
+        { sku: 'tee', qty: 1 },
+      ],
+      preferences: { theme: 'light', language: 'fr', currency: 'EUR' },
+      recentlyViewed: ['p1', 'p2', 'p3'],
+      consents: { marketing: false, analytics: true },
+    };
+    expect(result).toMatchObject({ transferred: true, user_metadata: expected, app_metadata: {} });
+    expect(users.adapter.update).toHaveBeenCalledTimes(1);
+    expect(users.adapter.update).toHaveBeenCalledWith('auth0|existing', { user_metadata: expected });
+    expect(users.record('auth0|existing')).toEqual({
+      ...account(),
+      user_metadata: { ...expected, nickname: 'ex' },
+    });
+  });
+
+  it('a second guest session into the same account merges again (carts keep summing), each session once', async () => {
+    const users = memoryUsers(account());
+    await loginWith(users, { cart: [{ sku: 'mug', qty: 1 }] });
+    await loginWith(users, { cart: [{ sku: 'mug', qty: 1 }, { sku: 'pen', qty: 5 }] });
+    expect(users.record('auth0|existing')?.user_metadata?.cart).toEqual([
+      { sku: 'mug', qty: 3 },
+      { sku: 'cap', qty: 2, color: 'red' },
+      { sku: 'pen', qty: 5 },
+    ]);
+    expect(users.adapter.update).toHaveBeenCalledTimes(2);
+  });
+
+  it.each<[string, JsonObject]>([
+    ['no guest metadata at all', {}],
+    ['empty guest values', { cart: [], preferences: {}, recentlyViewed: [], consents: {} }],
+    ['malformed guest values', { cart: [{ sku: 7, qty: 'many' }, { sku: '', qty: 1 }], preferences: 'dark', recentlyViewed: 'p9', consents: {} }],
+    ['guest values the account already has', { cart: [], preferences: { theme: 'light' }, recentlyViewed: ['p2'], consents: { analytics: true } }],
+  ])('%s: the account is left untouched and users.update is not called', async (_label, metadata) => {
+    const users = memoryUsers(account());
+    const result = await loginWith(users, metadata);
+    expect(result).toMatchObject({ transferred: true, user_metadata: {}, app_metadata: {} });
+    expect(users.adapter.update).not.toHaveBeenCalled();
+    expect(users.record('auth0|existing')).toEqual(account());
+  });
+
+  it('mergeCart alone leaves everything but the cart alone, and caps the merged cart at 100 lines', async () => {
+    const users = memoryUsers({
+      ...account(),
+      user_metadata: { ...account().user_metadata, cart: Array.from({ length: 98 }, (_, i) => ({ sku: `own-${i}`, qty: 1 })) },
+    });
+    const result = await loginWith(users, { cart: [{ sku: 'own-0', qty: 4 }, ...Array.from({ length: 5 }, (_, i) => ({ sku: `new-${i}`, qty: 1 }))], preferences: { theme: 'dark' } }, mergeCart());
+    const merged = users.record('auth0|existing')?.user_metadata?.cart as { sku: string; qty: number }[];
+    expect(merged).toHaveLength(100);
+    expect(merged[0]).toEqual({ sku: 'own-0', qty: 5 });
+    expect(merged.slice(-2).map((line) => line.sku)).toEqual(['new-0', 'new-1']);
+    expect(Object.keys(result.user_metadata)).toEqual(['cart']);
+    expect(users.record('auth0|existing')?.user_metadata?.preferences).toEqual({ theme: 'light', currency: 'EUR' });
+  });
+
+  it('a replayed login does not double the merged cart', async () => {
+    const users = memoryUsers(account());
+    const guest = await boundGuest({ cart: [{ sku: 'mug', qty: 2 }] });
+    const parameters: TransferParameters = {
+      sessionToken: guest.token,
+      loginBinding: guest.binding,
+      userId: 'auth0|existing',
+      isNewUser: false,
+      users: users.adapter,
+      onPostLogin: mergeMetadata(spec),
+    };
+    expect((await anon.transfer(parameters)).transferred).toBe(true);
+    expect(await anon.transfer(parameters)).toMatchObject({ transferred: false, reason: 'already_transferred' });
+    expect((users.record('auth0|existing')?.user_metadata?.cart as JsonObject[])[0]).toEqual({ sku: 'mug', qty: 3 });
+    expect(users.adapter.update).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('at most once per (session, user)', () => {
+  it('a replayed callback transfers once', async () => {
+    const users = memoryUsers(newUser('auth0|replay'));
+    const guest = await boundGuest({ cart });
+    const parameters: TransferParameters = {
+      sessionToken: guest.token,
+      loginBinding: guest.binding,
+      userId: 'auth0|replay',
+      isNewUser: false,
+      users: users.adapter,
+      onPostLogin: mergeCart(),
+    };
+    expect((await anon.transfer(parameters)).transferred).toBe(true);
+    const replay = await anon.transfer(parameters);
+    expect(replay).toEqual({
+      transferred: false,
+      reason: 'already_transferred',
+      anonymous_session: guest.session,
+      app_metadata: {},
+      user_metadata: {},
+      custom_claims: {},
+      ended_anonymous_session: false,
+    });
+    expect(users.adapter.update).toHaveBeenCalledTimes(1);
+    expect(users.record('auth0|replay')?.user_metadata?.cart).toEqual(cart);
+  });
+
+  it('20 parallel transfers of the same (session, user): exactly one applies, users.update runs once', async () => {
+    const users = memoryUsers({ ...newUser('auth0|parallel'), user_metadata: { cart: [{ sku: 'mug', qty: 1 }] } });
+    const guest = await boundGuest({ cart });
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        anon.transfer({
+          sessionToken: guest.token,
+          loginBinding: guest.binding,
+          userId: 'auth0|parallel',
+          isNewUser: false,
+          users: users.adapter,
+          onPostLogin: mergeCart(),
+        }),
+      ),
+    );
+    expect(results.filter((result) => result.transferred)).toHaveLength(1);
+    expect(results.filter((result) => result.reason === 'already_transferred')).toHaveLength(19);
+    expect(users.adapter.update).toHaveBeenCalledTimes(1);
+    expect(users.record('auth0|parallel')?.user_metadata?.cart).toEqual([
+      { sku: 'mug', qty: 3 },
+      { sku: 'tee', qty: 1, size: 'M' },
+    ]);
+  });
+
+  it('the same session into two different users: each gets it once', async () => {
+    const users = memoryUsers(newUser('auth0|alice'), newUser('auth0|bob'));
+    const guest = await boundGuest({ cart });
+    const into = (userId: string) =>
+      anon.transfer({ sessionToken: guest.token, loginBinding: guest.binding, userId, isNewUser: true, users: users.adapter, onPreRegistration: migrateCart });
+    const [alice, bob] = await Promise.all([into('auth0|alice'), into('auth0|bob')]);
+    expect([alice.transferred, bob.transferred]).toEqual([true, true]);
+    expect((await into('auth0|alice')).reason).toBe('already_transferred');
+    expect((await into('auth0|bob')).reason).toBe('already_transferred');
+    expect(users.record('auth0|alice')?.app_metadata).toEqual({ migrated_cart: cart });
+    expect(users.record('auth0|bob')?.app_metadata).toEqual({ migrated_cart: cart });
+    expect(users.adapter.update).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('the login binding (session fixation)', () => {
+  it('a session token planted after the binding was made for another session: not_bound, nothing applied', async () => {
+    const users = memoryUsers(newUser('auth0|victim'));
+    const victim = await boundGuest({ cart });
+    const attacker = await guestSession({ cart: [{ sku: 'spam', qty: 99 }] });
+    const hook = vi.fn<TransferHook>(migrateCart);
+
+    const result = await anon.transfer({
+      sessionToken: attacker.token,
+      loginBinding: victim.binding,
+      userId: 'auth0|victim',
+      isNewUser: true,
+      users: users.adapter,
+      onPreRegistration: hook,
+    });
+    expect(result).toEqual({
+      transferred: false,
+      reason: 'not_bound',
+      anonymous_session: attacker.session,
+      app_metadata: {},
+      user_metadata: {},
+      custom_claims: {},
+      ended_anonymous_session: false,
+    });
+    expect(hook).not.toHaveBeenCalled();
+    expect(users.adapter.update).not.toHaveBeenCalled();
+    expect(users.record('auth0|victim')).toEqual(newUser('auth0|victim'));
+
+    // The refused attempt used nothing up: the victim's own session still transfers.
+    const own = await anon.transfer({
+      sessionToken: victim.token,
+      loginBinding: victim.binding,
+      userId: 'auth0|victim',
+      isNewUser: true,
+      users: users.adapter,
+      onPreRegistration: hook,
+    });
+    expect(own.transferred).toBe(true);
+    expect(users.record('auth0|victim')?.app_metadata).toEqual({ migrated_cart: cart });
+  });
+
+  it('a missing binding, or anything that is not a valid binding, is not_bound', async () => {
+    const users = memoryUsers(newUser('auth0|binding'));
+    const guest = await guestSession({ cart });
+    const { anon: otherEngine } = await buildEngine({ rateLimit: false });
+    const issued = await anon.issueToken({ client_id: CLIENT_ID, audience: AUDIENCE, session_token: guest.token });
+    const candidates: (string | undefined)[] = [
+      undefined,
+      '',
+      'garbage',
+      await otherEngine.createLoginBinding(guest.session.session_id), // another engine's keys
+      issued.response.access_token, // an access token naming the same sid
+      guest.token, // the session token itself
+    ];
+    for (const loginBinding of candidates) {
+      const result = await anon.transfer({
+        sessionToken: guest.token,
+        loginBinding,
+        userId: 'auth0|binding',
+        isNewUser: true,
+        users: users.adapter,
+        onPreRegistration: migrateCart,
+      });
+      expect(result.reason, String(loginBinding)).toBe('not_bound');
+    }
+    expect(users.adapter.get).not.toHaveBeenCalled();
+    expect(users.adapter.update).not.toHaveBeenCalled();
+  });
+
+  it('requireLoginBinding: false transfers without a binding (for hosts that bind some other way)', async () => {
+    const users = memoryUsers(newUser('auth0|unbound'));
+    const guest = await guestSession({ cart });
+    const result = await anon.transfer({
+      sessionToken: guest.token,
+      requireLoginBinding: false,
+      userId: 'auth0|unbound',
+      isNewUser: true,
+      users: users.adapter,
+      onPreRegistration: migrateCart,
+    });
+    expect(result.transferred).toBe(true);
+    expect(users.record('auth0|unbound')?.app_metadata).toEqual({ migrated_cart: cart });
+  });
+
+  it('a binding expires with the login: 9 minutes later it still works, 11 minutes later it is not_bound', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(T0);
+    const users = memoryUsers(newUser('auth0|slow'));
+    const early = await boundGuest({ cart });
+    const late = await boundGuest({ cart });
+    const transfer = (guest: { token: string; binding: string }) =>
+      anon.transfer({ sessionToken: guest.token, loginBinding: guest.binding, userId: 'auth0|slow', isNewUser: true, users: users.adapter, onPreRegistration: migrateCart });
+
+    vi.setSystemTime(T0.getTime() + 9 * 60_000);
+    expect((await transfer(early)).transferred).toBe(true);
+    vi.setSystemTime(T0.getTime() + 11 * 60_000);
+    expect(await transfer(late)).toMatchObject({ transferred: false, reason: 'not_bound' });
+    expect(users.adapter.update).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('when nothing transfers', () => {
+  it.each([...UNSUPPORTED_TRANSFER_FLOWS])('flow %s: unsupported_flow, no hook, no user or store call', async (flow) => {
+    const users = memoryUsers(newUser('auth0|flows'));
+    const guest = await boundGuest({ cart });
+    const hook = vi.fn<TransferHook>(migrateCart);
+    const result = await anon.transfer({
+      sessionToken: guest.token,
+      loginBinding: guest.binding,
+      userId: 'auth0|flows',
+      isNewUser: false,
+      flow,
+      users: users.adapter,
+      onPreRegistration: hook,
+      onPostLogin: hook,
+    });
+    expect(result).toEqual({
+      transferred: false,
+      reason: 'unsupported_flow',
+      app_metadata: {},
+      user_metadata: {},
+      custom_claims: {},
+      ended_anonymous_session: false,
+    });
+    expect(hook).not.toHaveBeenCalled();
+    expect(users.adapter.get).not.toHaveBeenCalled();
+    expect(users.adapter.update).not.toHaveBeenCalled();
+  });
+
+  it('the five flows DESIGN §6 names are all unsupported', () => {
+    expect(UNSUPPORTED_TRANSFER_FLOWS).toEqual(
+      expect.arrayContaining(['device_code', 'ciba', 'custom_token_exchange', 'refresh_token', 'password_reset']),
+    );
+    expect(Object.isFrozen(UNSUPPORTED_TRANSFER_FLOWS)).toBe(true);
+  });
+
+  it('no session token: no_session; a bad, foreign or expired one: invalid_session', async () => {
+    const users = memoryUsers(newUser('auth0|none'));
+    const base = { userId: 'auth0|none', isNewUser: true, users: users.adapter, onPreRegistration: migrateCart, requireLoginBinding: false };
+    expect((await anon.transfer({ ...base, sessionToken: undefined })).reason).toBe('no_session');
+    expect((await anon.transfer({ ...base, sessionToken: '' })).reason).toBe('no_session');
+    expect((await anon.transfer({ ...base, sessionToken: 'not-a-token' })).reason).toBe('invalid_session');
+
+    const { anon: otherEngine } = await buildEngine({ rateLimit: false });
+    const foreign = await guestSession({ cart }, otherEngine);
+    expect((await anon.transfer({ ...base, sessionToken: foreign.token })).reason).toBe('invalid_session');
+
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(T0);
+    const shortLived = await createAnonymousSessions(quickStartOptions({ sessionLifetime: 60, rateLimit: false }));
+    const expiring = await guestSession({ cart }, shortLived);
+    vi.setSystemTime(T0.getTime() + 120_000);
+    expect((await shortLived.transfer({ ...base, sessionToken: expiring.token })).reason).toBe('invalid_session');
+    expect(users.adapter.update).not.toHaveBeenCalled();
+  });
+
+  it('a session ended by logout transfers nothing', async () => {
+    const users = memoryUsers(newUser('auth0|loggedout'));
+    const guest = await boundGuest({ cart });
+    await anon.logout({ clientId: CLIENT_ID, sessionToken: guest.token });
+    const result = await anon.transfer({ sessionToken: guest.token, loginBinding: guest.binding, userId: 'auth0|loggedout', isNewUser: true, users: users.adapter, onPreRegistration: migrateCart });
+    expect(result.reason).toBe('invalid_session');
+    expect(users.adapter.update).not.toHaveBeenCalled();
+  });
+});
+
+describe('endAnonymousSession', () => {
+  it('revokes the guest session after the transfer: verifySessionToken then fails with invalid_session_token', async () => {
+    const users = memoryUsers(newUser('auth0|ender'));
+    const guest = await boundGuest({ cart });
+    const result = await anon.transfer({
+      sessionToken: guest.token,
+      loginBinding: guest.binding,
+      userId: 'auth0|ender',
+      isNewUser: true,
+      users: users.adapter,
+      onPreRegistration: migrateCart,
+      endAnonymousSession: true,
+    });
+    expect(result).toMatchObject({ transferred: true, ended_anonymous_session: true });
+    await expectAnonymousError(anon.verifySessionToken(guest.token), 'invalid_session_token', 401);
+    await expectAnonymousError(anon.issueToken({ client_id: CLIENT_ID, session_token: guest.token }), 'invalid_session_token', 401);
+  });
+
+  it('by default the guest session stays valid after the transfer', async () => {
+    const users = memoryUsers(newUser('auth0|keeper'));
+    const guest = await boundGuest({ cart });
+    const result = await anon.transfer({ sessionToken: guest.token, loginBinding: guest.binding, userId: 'auth0|keeper', isNewUser: true, users: users.adapter, onPreRegistration: migrateCart });
+    expect(result.ended_anonymous_session).toBe(false);
+    expect((await anon.verifySessionToken(guest.token)).session_id).toBe(guest.session.session_id);
+  });
+
+  it('a refused transfer does not end the session', async () => {
+    const users = memoryUsers(newUser('auth0|refused'));
+    const guest = await guestSession({ cart });
+    const result = await anon.transfer({ sessionToken: guest.token, userId: 'auth0|refused', isNewUser: true, users: users.adapter, endAnonymousSession: true });
+    expect(result).toMatchObject({ reason: 'not_bound', ended_anonymous_session: false });
+    expect((await anon.verifySessionToken(guest.token)).session_id).toBe(guest.session.session_id);
+  });
+});
+
+describe('a store that cannot be reached fails closed', () => {
+  function brokenStore(failing: keyof SessionStore): SessionStore {
+    const working = memoryStore();
+    return {
+      revokeSession: failing === 'revokeSession' ? () => Promise.reject(new Error('ECONNRESET')) : (id, at) => working.revokeSession(id, at),
+      isSessionRevoked: failing === 'isSessionRevoked' ? () => Promise.reject(new Error('ECONNRESET')) : (id) => working.isSessionRevoked(id),
+      markOnce: failing === 'markOnce' ? () => Promise.reject(new Error('ECONNRESET')) : (key, at) => working.markOnce(key, at),
+      increment: (key, window): Promise<CounterState> => working.increment(key, window),
+    };
+  }
+
+  it.each(['markOnce', 'isSessionRevoked'] as const)('store.%s rejects: TemporarilyUnavailableError (503), nothing applied', async (failing) => {
+    const { anon: engine } = await buildEngine({ rateLimit: false, store: brokenStore(failing) });
+    const users = memoryUsers(newUser('auth0|outage'));
+    const guest = await boundGuest({ cart }, engine);
+    const error = await expectAnonymousError(
+      engine.transfer({ sessionToken: guest.token, loginBinding: guest.binding, userId: 'auth0|outage', isNewUser: true, users: users.adapter, onPreRegistration: migrateCart }),
+      'temporarily_unavailable',
+      503,
+    );
+    expect(error).toBeInstanceOf(TemporarilyUnavailableError);
+    expect(users.adapter.update).not.toHaveBeenCalled();
+  });
+
+  it('a store that never answers is cut off after storeTimeoutMs', async () => {
+    const hanging: SessionStore = { ...memoryStore(), markOnce: () => new Promise<boolean>(() => {}) };
+    const { anon: engine } = await buildEngine({ rateLimit: false, store: hanging, storeTimeoutMs: 50 });
+    const users = memoryUsers(newUser('auth0|hang'));
+    const guest = await boundGuest({ cart }, engine);
+    await expectAnonymousError(
+      engine.transfer({ sessionToken: guest.token, loginBinding: guest.binding, userId: 'auth0|hang', isNewUser: true, users: users.adapter, onPreRegistration: migrateCart }),
+      'temporarily_unavailable',
+      503,
+    );
+    expect(users.adapter.update).not.toHaveBeenCalled();
+  });
+});
