@@ -31,14 +31,28 @@ export type {
 export * from './errors.js';
 export { memoryStore } from './memory-store.js';
 export type { MemoryStoreOptions } from './memory-store.js';
-export type { CounterState, SessionStore } from './store.js';
+export type {
+  CounterState,
+  LinkedSession,
+  MetadataMergeOptions,
+  MetadataMergeResult,
+  SessionStore,
+  StoredMetadata,
+} from './store.js';
 export { generateKeySet, rotateKeySet, importKeyRing } from './keys.js';
 export type { EncryptionKey, GenerateKeySetOptions, JWK, KeyRing, PrivateJwkSet, SigningKey } from './keys.js';
 export { ANONYMOUS_USER_ID, SESSION_TOKEN_TYPE } from './session-token.js';
 export type { AnonymousSession, SessionTokenPayload } from './session-token.js';
 export { ACCESS_TOKEN_TYPE } from './access-token.js';
 export type { AccessTokenClaims } from './access-token.js';
-export { applyMetadataPatch, mergePatch, FORBIDDEN_METADATA_KEYS } from './metadata.js';
+export {
+  applyMetadataPatch,
+  mergePatch,
+  mergeMetadataWithinLimits,
+  jsonByteLength,
+  jsonDepth,
+  FORBIDDEN_METADATA_KEYS,
+} from './metadata.js';
 export type { JsonObject, JsonValue, MetadataLimits } from './metadata.js';
 export { fromAuth0Settings } from './auth0-settings.js';
 export type {
@@ -88,3 +102,12 @@ export type {
 } from './transfer-recipes.js';
 export { LOGIN_BINDING_LIFETIME, LOGIN_BINDING_TYPE } from './login-binding.js';
 export { safeRedirectTarget } from './redirect.js';
+export { createLoginBinder, createTransferStep, LOGIN_BINDING_COOKIE } from './login-flow.js';
+export type {
+  AuthenticatedUser,
+  LoginBindingOutcome,
+  LoginFlowCookieOptions,
+  TransferStepOptions,
+  TransferStepOutcome,
+  TransferStepRequest,
+} from './login-flow.js';

@@ -1,0 +1,129 @@
+/**
+ * The HTTP side of session transfer, framework-free: binding a guest session to a login when it
+ * starts (a short-lived HttpOnly cookie, or a value for the OAuth `state`), and running the transfer
+ * on the callback with the cookies it reads and the `Set-Cookie` values it answers with. The Express
+ * and Koa middlewares only supply the request's pieces and write the cookies back.
+ *
+ * @packageDocumentation
+ */
+import type { AnonymousSessions } from './engine.js';
+import { headerValue, type HttpHeaders } from './endpoints.js';
+import { sessionCookie, type SessionCookieOptions } from './session-cookie.js';
+import { LOGIN_BINDING_LIFETIME } from './login-binding.js';
+import type { AnonymousSession } from './session-token.js';
+import type { TransferHook, TransferResult, UsersAdapter } from './transfer.js';
+
+/** The default name of the login-binding cookie. */
+export const LOGIN_BINDING_COOKIE = 'anon_login';
+
+/** Cookie options shared by the login-start and callback sides. */
+export interface LoginFlowCookieOptions {
+  /** The session cookie (name and attributes, as given to the router). */
+  cookie?: SessionCookieOptions;
+  /** The binding cookie's name. Default `anon_login`. */
+  bindingCookieName?: string;
+}
+
+/** What the login-start side produced. */
+export interface LoginBindingOutcome {
+  /** The binding, for an OAuth `state` if the host prefers that to the cookie. */
+  binding?: string;
+  /** `Set-Cookie` values to send. */
+  setCookies: string[];
+}
+
+/**
+ * Builds the login-start step: finds the guest session (already extracted, or from the cookie)
+ * and binds it. A bad or expired session binds nothing; a store outage throws (503).
+ */
+export function createLoginBinder(anon: AnonymousSessions, options: LoginFlowCookieOptions = {}) {
+  const session = sessionCookie(options.cookie);
+  const binding = sessionCookie({ ...options.cookie, name: options.bindingCookieName ?? LOGIN_BINDING_COOKIE });
+  return async (request: { headers: HttpHeaders; session?: AnonymousSession | undefined }): Promise<LoginBindingOutcome> => {
+    let sessionId = request.session?.session_id;
+    if (sessionId === undefined) {
+      const token = session.read(headerValue(request.headers, 'cookie'));
+      if (token !== undefined) {
+        sessionId = await anon.verifySessionToken(token).then(
+          (found) => found.session_id,
+          (error: unknown) => {
+            if ((error as { status?: number }).status === 401) return undefined; // bad or expired: no binding
+            throw error; // store outage: 503, never a silent no-binding
+          },
+        );
+      }
+    }
+    if (sessionId === undefined) return { setCookies: [] };
+    const value = await anon.createLoginBinding(sessionId);
+    const header = binding.serialize(value, Math.floor(Date.now() / 1000) + LOGIN_BINDING_LIFETIME);
+    return { binding: value, setCookies: header === undefined ? [] : [header] };
+  };
+}
+
+/** Who just authenticated, as the host's login or sign-up route knows it. */
+export interface AuthenticatedUser {
+  /** The account's id. */
+  userId: string;
+  /** True on sign-up: runs `onPreRegistration`; false on login: runs `onPostLogin`. */
+  isNewUser: boolean;
+}
+
+/** The framework-free options of the callback step. */
+export interface TransferStepOptions extends LoginFlowCookieOptions {
+  /** The host's user store. */
+  users: UsersAdapter;
+  /** Runs for new users. */
+  onPreRegistration?: TransferHook | undefined;
+  /** Runs for returning users. */
+  onPostLogin?: TransferHook | undefined;
+  /** Default false: revoke the guest session after the transfer and clear its cookie. */
+  endAnonymousSession?: boolean | undefined;
+}
+
+/** What the callback step needs from the request. */
+export interface TransferStepRequest {
+  /** Request headers, names in lower case. */
+  headers: HttpHeaders;
+  /** The client address. */
+  ip?: string | undefined;
+  /** Who authenticated. */
+  user: AuthenticatedUser;
+  /** A session token already extracted (e.g. by the cookie extractor); else the cookie is read. */
+  sessionToken?: string | undefined;
+  /** A binding from the OAuth `state`; else the binding cookie is read. */
+  loginBinding?: string | undefined;
+  /** The flow of this callback. */
+  flow?: string | undefined;
+}
+
+/** What the callback step produced. */
+export interface TransferStepOutcome {
+  /** The transfer's result. */
+  result: TransferResult;
+  /** `Set-Cookie` values to send (the binding is always cleared; the session too when ended). */
+  setCookies: string[];
+}
+
+/** Builds the callback step: reads the cookies, runs `anon.transfer`, says which cookies to clear. */
+export function createTransferStep(anon: AnonymousSessions, options: TransferStepOptions) {
+  const session = sessionCookie(options.cookie);
+  const binding = sessionCookie({ ...options.cookie, name: options.bindingCookieName ?? LOGIN_BINDING_COOKIE });
+  return async (request: TransferStepRequest): Promise<TransferStepOutcome> => {
+    const cookieHeader = headerValue(request.headers, 'cookie');
+    const result = await anon.transfer({
+      sessionToken: request.sessionToken ?? session.read(cookieHeader),
+      loginBinding: request.loginBinding ?? binding.read(cookieHeader),
+      userId: request.user.userId,
+      isNewUser: request.user.isNewUser,
+      ...(request.flow === undefined ? {} : { flow: request.flow }),
+      request: { ip: request.ip, user_agent: headerValue(request.headers, 'user-agent') },
+      users: options.users,
+      onPreRegistration: options.onPreRegistration,
+      onPostLogin: options.onPostLogin,
+      endAnonymousSession: options.endAnonymousSession === true,
+    });
+    const setCookies = [binding.clear()];
+    if (result.ended_anonymous_session) setCookies.push(session.clear());
+    return { result, setCookies };
+  };
+}
