@@ -192,15 +192,30 @@ export function createTokenEndpoints(anon: AnonymousSessions, options: TokenEndp
   const clientIdOf = (fields: Record<string, unknown> | undefined): string | undefined =>
     typeof fields?.client_id === 'string' ? fields.client_id : undefined;
 
+  /**
+   * A POST endpoint that may ride on the session cookie: reads the body, takes the cookie's token
+   * when the body has none (refusing cross-site callers then), runs `work`, and renders errors.
+   */
+  const cookieAwarePost = async (
+    request: HttpRequest,
+    work: (fields: Record<string, unknown>, cookieToken: string | undefined) => Promise<HttpResponse>,
+  ): Promise<HttpResponse> => {
+    let fields: Record<string, unknown> | undefined;
+    try {
+      fields = await readFields(request);
+      const cookieToken = fields.session_token === undefined ? cookie?.read(headerValue(request.headers, 'cookie')) : undefined;
+      if (cookieToken !== undefined) await assertNotCrossSite(request, clientIdOf(fields));
+      return await withCors(request, clientIdOf(fields), await work(fields, cookieToken));
+    } catch (error) {
+      return fail(request, clientIdOf(fields), error);
+    }
+  };
+
   return {
     cookie,
 
-    async token(request) {
-      let fields: Record<string, unknown> | undefined;
-      try {
-        fields = await readFields(request);
-        const cookieToken = fields.session_token === undefined ? cookie?.read(headerValue(request.headers, 'cookie')) : undefined;
-        if (cookieToken !== undefined) await assertNotCrossSite(request, clientIdOf(fields));
+    token: (request) =>
+      cookieAwarePost(request, async (fields, cookieToken) => {
         const { response, session } = await anon.issueToken(fields, { ip: request.ip, cookieSessionToken: cookieToken });
         const headers: Record<string, string | string[]> = { ...NO_STORE };
         if (cookie) {
@@ -211,26 +226,16 @@ export function createTokenEndpoints(anon: AnonymousSessions, options: TokenEndp
           }
           headers['Set-Cookie'] = setCookie;
         }
-        return withCors(request, clientIdOf(fields), { status: 200, headers, body: response });
-      } catch (error) {
-        return fail(request, clientIdOf(fields), error);
-      }
-    },
+        return { status: 200, headers, body: response };
+      }),
 
-    async logout(request) {
-      let fields: Record<string, unknown> | undefined;
-      try {
-        fields = await readFields(request);
-        const cookieToken = fields.session_token === undefined ? cookie?.read(headerValue(request.headers, 'cookie')) : undefined;
-        if (cookieToken !== undefined) await assertNotCrossSite(request, clientIdOf(fields));
+    logout: (request) =>
+      cookieAwarePost(request, async (fields, cookieToken) => {
         await anon.logoutRequest(fields, cookieToken);
         const headers: Record<string, string | string[]> = { ...NO_STORE };
         if (cookie) headers['Set-Cookie'] = cookie.clear();
-        return withCors(request, clientIdOf(fields), { status: 204, headers });
-      } catch (error) {
-        return fail(request, clientIdOf(fields), error);
-      }
-    },
+        return { status: 204, headers };
+      }),
 
     async session(request) {
       const fromHeader = bearerToken(request.headers);
