@@ -1,14 +1,15 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const source = (name: string): string => fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url));
+const packages = fileURLToPath(new URL('./packages/', import.meta.url));
 
 export default defineConfig({
   resolve: {
-    // Workspace packages resolve to their TypeScript source in tests, never to a stale build.
+    // Workspace packages resolve to their TypeScript source in tests, never to a stale build:
+    // @anonymous-sessions/<name> → packages/<name>/src/index.ts, and /<sub> → src/<sub>.ts.
     alias: [
-      { find: /^@anonymous-sessions\/core$/, replacement: source('core') },
-      { find: /^@anonymous-sessions\/express$/, replacement: source('express') },
+      { find: /^@anonymous-sessions\/([a-z0-9-]+)$/, replacement: `${packages}$1/src/index.ts` },
+      { find: /^@anonymous-sessions\/([a-z0-9-]+)\/([a-z0-9-]+)$/, replacement: `${packages}$1/src/$2.ts` },
     ],
   },
   test: {

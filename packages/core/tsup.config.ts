@@ -2,8 +2,10 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts' },
+    // `testing` is the conformance kit (`@anonymous-sessions/core/testing`); only it imports vitest.
+    entry: { index: 'src/index.ts', testing: 'src/testing.ts' },
     format: ['esm', 'cjs'],
+    external: ['vitest'],
     dts: true,
     sourcemap: true,
     target: 'node20',

@@ -192,7 +192,10 @@ export const configSchema = z
       z.array(resourceServerSchema).min(1, 'at least one resource server is required'),
       z.custom<ResourceServerResolver>(isFunction),
     ]),
-    /** Server-side state: revocations, rate-limit counters, transfer marks. Default `memoryStore()`. */
+    /**
+     * Server-side state: revocations, rate-limit counters, transfer marks, the linked-session
+     * registry and, with `metadataStorage: 'store'`, metadata. Default `memoryStore()` (per process).
+     */
     store: storeSchema.optional().transform((store) => store ?? memoryStore()),
     /** Limits on session metadata. */
     metadata: z
@@ -213,10 +216,19 @@ export const configSchema = z
           .optional(),
       })
       .default({ maxBytes: 2048, maxDepth: 8 }),
-    /** `token` (default): metadata travels in the session token, last writer wins. */
-    metadataStorage: z.literal('token', {
-      error: "only 'token' is available in this release; 'store' needs a store with metadata operations",
-    }).default('token'),
+    /**
+     * `token` (default): metadata travels in the session token only; concurrent updates from two
+     * tabs are last-writer-wins. `store`: the store holds each session's metadata and merges every
+     * patch atomically, so concurrent updates all apply and an old session token cannot roll the
+     * metadata back; tokens carry a snapshot and its `metadata_version`. Needs a store with the
+     * metadata operations (`readMetadata`, `mergeMetadata`).
+     */
+    metadataStorage: z.enum(['token', 'store'], { error: "must be 'token' or 'store'" }).default('token'),
+    /**
+     * How long, in seconds, the linked-session registry keeps each transfer (`anon.linkedSessions`).
+     * Default 90 days. `false`: record nothing.
+     */
+    linkedSessionRetention: z.union([z.literal(false), z.number().int().positive()]).default(7_776_000),
     /** true: each continue renews `exp` to now + `sessionLifetime`. Default false (absolute). */
     slidingExpiration: z.boolean().default(false),
     /** Seconds of clock skew tolerated on every verification. Default 15. */
@@ -239,7 +251,31 @@ export const configSchema = z
       )
       .default(consoleLogger),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    if (config.metadataStorage === 'store' && !supportsStoredMetadata(config.store)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['metadataStorage'],
+        message:
+          "'store' needs a store with the metadata operations readMetadata and mergeMetadata (memoryStore, @anonymous-sessions/redis and @anonymous-sessions/postgres have them)",
+      });
+    }
+  });
+
+/** Whether a store implements the optional metadata operations of `metadataStorage: 'store'`. */
+export function supportsStoredMetadata(
+  store: SessionStore,
+): store is SessionStore & Required<Pick<SessionStore, 'readMetadata' | 'mergeMetadata'>> {
+  return isFunction(store.readMetadata) && isFunction(store.mergeMetadata);
+}
+
+/** Whether a store implements the optional linked-session registry. */
+export function supportsLinkedSessions(
+  store: SessionStore,
+): store is SessionStore & Required<Pick<SessionStore, 'recordLink' | 'listLinks'>> {
+  return isFunction(store.recordLink) && isFunction(store.listLinks);
+}
 
 /** Options of `createAnonymousSessions` (every field documented on {@link configSchema}). */
 export type AnonymousSessionsOptions = z.input<typeof configSchema>;

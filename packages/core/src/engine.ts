@@ -11,6 +11,8 @@ import {
   parseClient,
   parseResourceServer,
   resolveConfig,
+  supportsLinkedSessions,
+  supportsStoredMetadata,
   type AnonymousSessionsOptions,
   type Client,
   type KeySetInput,
@@ -21,11 +23,13 @@ import {
   AccessDeniedError,
   ConfigError,
   InvalidClientError,
+  InvalidMetadataError,
   InvalidRequestError,
   InvalidScopeError,
   InvalidSessionTokenError,
   InvalidTargetError,
   InvalidTokenError,
+  MetadataTooLargeError,
   SessionExpiredError,
   ServerError,
   TooManyRequestsError,
@@ -43,7 +47,7 @@ import {
   type SessionTokenCodec,
   type SessionTokenPayload,
 } from './session-token.js';
-import type { SessionStore } from './store.js';
+import type { LinkedSession, SessionStore, StoredMetadata } from './store.js';
 import { signLoginBinding, verifyLoginBinding } from './login-binding.js';
 import { runTransfer, type TransferParameters, type TransferResult } from './transfer.js';
 import { logoutRequestSchema, parseRequest, tokenRequestSchema, type LogoutRequest, type TokenRequest } from './token-request.js';
@@ -187,6 +191,7 @@ export class AnonymousSessions {
 
     const now = secondsNow();
     const lifetime = this.config.sessionLifetime;
+    const storeMode = this.config.metadataStorage === 'store';
     let identity: Pick<SessionTokenPayload, 'user_id' | 'session_id' | 'created_at'>;
     let metadata: JsonObject;
     let exp: number | undefined;
@@ -205,16 +210,44 @@ export class AnonymousSessions {
       exp = lifetime === 0 ? undefined : this.config.slidingExpiration ? now + lifetime : createdAt + lifetime;
       if (exp !== undefined && exp <= now) throw new SessionExpiredError();
     }
+    // metadataStorage 'store': the store's document is the base, never the token's snapshot, so an
+    // old token cannot roll the metadata back.
+    let base: StoredBase | undefined;
+    if (storeMode) {
+      base = payload === undefined ? { version: 0, metadata: {}, fromToken: false } : await this.#readStoredMetadata(payload);
+      metadata = base.metadata;
+    }
     if (input.metadata !== undefined) {
+      // Every check, the host schema included, runs here on the prospective merge; in 'store' mode
+      // the store then repeats the size and depth checks inside its atomic merge (DESIGN §7).
       metadata = await applyMetadataPatch(metadata, input.metadata, this.config.metadata);
     }
     // Counted only once the request is known to be good, so refused requests spend no quota.
     if (payload === undefined) await this.#enforceCreationLimit(context.ip);
+    let metadataVersion: number | undefined;
+    if (base !== undefined) {
+      const renew = payload !== undefined && this.config.slidingExpiration && base.version > 0;
+      if (input.metadata !== undefined || base.fromToken || renew) {
+        // A token issued in 'token' mode seeds the store with its metadata (plus this patch).
+        const patch = base.fromToken ? metadata : ((input.metadata as JsonObject | undefined) ?? {});
+        const merged = await this.#mergeStoredMetadata(identity.session_id, patch, exp);
+        metadata = merged.metadata;
+        metadataVersion = merged.version;
+      } else {
+        metadataVersion = base.version;
+      }
+    }
 
     const session: AnonymousSession = { ...identity, expires_at: exp === undefined ? null : iso(exp), metadata };
     const accessExp = Math.min(now + api.tokenLifetimeForAnonymousAccess, exp ?? Number.POSITIVE_INFINITY);
     const [sessionToken, accessToken] = await Promise.all([
-      this.#sessionTokens.encode({ ...identity, metadata, iat: now, ...(exp === undefined ? {} : { exp }) }),
+      this.#sessionTokens.encode({
+        ...identity,
+        metadata,
+        ...(metadataVersion === undefined ? {} : { metadata_version: metadataVersion }),
+        iat: now,
+        ...(exp === undefined ? {} : { exp }),
+      }),
       this.#accessTokens.sign({
         ...mapClaims(api.claimsMapping, session),
         sub: identity.user_id,
@@ -240,12 +273,20 @@ export class AnonymousSessions {
   }
 
   /**
-   * Verifies a session token and checks it was not ended by logout.
+   * Verifies a session token and checks it was not ended by logout. With `metadataStorage: 'store'`
+   * the session's `metadata` is the store's current document, not the token's snapshot.
    *
    * @throws SessionExpiredError, InvalidSessionTokenError, or TemporarilyUnavailableError (store down).
    */
   async verifySessionToken(token: string): Promise<AnonymousSession> {
-    return toAnonymousSession(await this.#openLiveSession(token));
+    if (this.config.metadataStorage !== 'store') return toAnonymousSession(await this.#openLiveSession(token));
+    const payload = await this.#sessionTokens.decode(token);
+    const [revoked, current] = await Promise.all([
+      this.store.isSessionRevoked(payload.session_id),
+      this.#readStoredMetadata(payload),
+    ]);
+    if (revoked) throw new InvalidSessionTokenError({ cause: new Error('session ended by logout') });
+    return toAnonymousSession({ ...payload, metadata: current.metadata });
   }
 
   /**
@@ -329,8 +370,48 @@ export class AnonymousSessions {
    * `onPreRegistration` or `onPostLogin`, applies what they set in one `users.update`, at most once
    * per (session, user). See {@link TransferParameters}.
    */
-  transfer(parameters: TransferParameters): Promise<TransferResult> {
-    return runTransfer(this, parameters);
+  async transfer(parameters: TransferParameters): Promise<TransferResult> {
+    const result = await runTransfer(this, parameters);
+    const session = result.anonymous_session;
+    const retention = this.config.linkedSessionRetention;
+    if (result.transferred && session !== undefined && retention !== false && supportsLinkedSessions(this.store)) {
+      const now = secondsNow();
+      try {
+        await this.store.recordLink(
+          {
+            session_id: session.session_id,
+            anonymous_user_id: session.user_id,
+            user_id: parameters.userId,
+            linked_at: iso(now),
+            user_agent: parameters.request?.user_agent ?? null,
+          },
+          now + retention,
+        );
+      } catch (error) {
+        // The transfer is already applied to the account; answering 503 now would only make the
+        // host retry into 'already_transferred'. The registry misses this one entry.
+        this.config.logger.error('Could not record the linked session (the transfer itself was applied).', error);
+      }
+    }
+    return result;
+  }
+
+  /**
+   * The linked-session registry: which guest sessions were transferred into this account, oldest
+   * first, for as long as `linkedSessionRetention` keeps them. Every successful {@link transfer}
+   * records one entry (session id, anonymous user id, user id, time, user agent).
+   *
+   * @param userId - the account's user id.
+   * @throws ConfigError when the store has no linked-session registry (`recordLink`, `listLinks`);
+   *   TemporarilyUnavailableError when the store cannot be reached.
+   */
+  async linkedSessions(userId: string): Promise<LinkedSession[]> {
+    if (!supportsLinkedSessions(this.store)) {
+      throw new ConfigError([
+        { path: 'store', message: 'does not implement recordLink and listLinks, so it keeps no linked-session registry' },
+      ]);
+    }
+    return this.store.listLinks(userId);
   }
 
   /**
@@ -391,6 +472,38 @@ export class AnonymousSessions {
     return payload;
   }
 
+  /**
+   * The base for a continued session's metadata in 'store' mode: the store's document. Only when
+   * the store has none and the token was issued in 'token' mode (no `metadata_version`) does the
+   * token's metadata count, and it is then written to the store (`fromToken`).
+   */
+  async #readStoredMetadata(payload: SessionTokenPayload): Promise<StoredBase> {
+    const store = this.store;
+    if (!supportsStoredMetadata(store)) throw new ServerError({ cause: new Error('the store lost its metadata operations') });
+    const stored = await store.readMetadata(payload.session_id);
+    if (stored !== undefined) return { ...stored, fromToken: false };
+    const seed = payload.metadata_version === undefined && Object.keys(payload.metadata).length > 0;
+    return { version: 0, metadata: seed ? payload.metadata : {}, fromToken: seed };
+  }
+
+  /** Applies a (validated) patch atomically in the store; a refusal becomes the usual metadata error. */
+  async #mergeStoredMetadata(sessionId: string, patch: JsonObject, exp: number | undefined): Promise<StoredMetadata> {
+    const store = this.store;
+    if (!supportsStoredMetadata(store)) throw new ServerError({ cause: new Error('the store lost its metadata operations') });
+    const { maxBytes, maxDepth } = this.config.metadata;
+    const result = await store.mergeMetadata(sessionId, patch, {
+      // Kept as long as any token of the session can still be accepted.
+      expiresAt: exp === undefined ? undefined : exp + this.config.clockTolerance,
+      maxBytes,
+      maxDepth,
+    });
+    if (!result.ok) {
+      if (result.reason === 'max_depth') throw new InvalidMetadataError(`metadata is nested deeper than ${maxDepth} levels.`);
+      throw new MetadataTooLargeError(`metadata would pass the limit of ${maxBytes} bytes.`);
+    }
+    return { version: result.version, metadata: result.metadata };
+  }
+
   async #enforceCreationLimit(ip: string | undefined): Promise<void> {
     const limit = this.config.rateLimit;
     if (limit === false) return;
@@ -419,6 +532,11 @@ export class AnonymousSessions {
       access_token_signing_alg_values_supported: algorithms,
     });
   }
+}
+
+/** The base document of a 'store'-mode update, and whether it came from a 'token'-mode token. */
+interface StoredBase extends StoredMetadata {
+  fromToken: boolean;
 }
 
 /** The scopes granted: the requested ones (all within the API's anonymous scopes), or all of them. */

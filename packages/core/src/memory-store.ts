@@ -1,4 +1,5 @@
-import type { CounterState, SessionStore } from './store.js';
+import { mergeMetadataWithinLimits, type JsonObject } from './metadata.js';
+import type { CounterState, LinkedSession, MetadataMergeResult, SessionStore, StoredMetadata } from './store.js';
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -18,12 +19,23 @@ interface Counter extends Entry {
   count: number;
 }
 
+interface MetadataEntry extends Entry {
+  version: number;
+  /** The document as JSON text, so no caller can change the stored copy through a reference. */
+  json: string;
+}
+
+interface LinkEntry extends Entry {
+  link: LinkedSession;
+}
+
 const toMs = (expiresAt: number | undefined): number =>
   expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt * 1000;
 
 /**
- * The embedded, in-process {@link SessionStore}: the default. Every operation is atomic because
- * JavaScript runs it to completion on one thread. Entries are dropped once they expire, so memory
+ * The embedded, in-process {@link SessionStore}: the default. It implements the whole contract,
+ * metadata and linked sessions included. Every operation is atomic because JavaScript runs it to
+ * completion on one thread (no `await` inside an operation). Entries are dropped once they expire, so memory
  * stays bounded by the number of live sessions.
  *
  * It is per process: with several app instances, a logout on one is not seen by the others. Use
@@ -37,6 +49,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   const revocations = new Map<string, Entry>();
   const marks = new Map<string, Entry>();
   const counters = new Map<string, Counter>();
+  const documents = new Map<string, MetadataEntry>();
+  /** user id → (session id → entry). */
+  const links = new Map<string, Map<string, LinkEntry>>();
   let lastSweep = Date.now();
 
   const live = <T extends Entry>(map: Map<string, T>, key: string, now: number): T | undefined => {
@@ -52,8 +67,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   const sweepIfDue = (now: number): void => {
     if (now - lastSweep < sweepIntervalMs) return;
     lastSweep = now;
-    for (const map of [revocations, marks, counters] as Map<string, Entry>[]) {
+    for (const map of [revocations, marks, counters, documents] as Map<string, Entry>[]) {
       for (const [key, entry] of map) if (entry.expiresAtMs <= now) map.delete(key);
+    }
+    for (const [userId, entries] of links) {
+      for (const [sessionId, entry] of entries) if (entry.expiresAtMs <= now) entries.delete(sessionId);
+      if (entries.size === 0) links.delete(userId);
     }
   };
 
@@ -91,6 +110,53 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       }
       counter.count += 1;
       return { count: counter.count, resetAt: Math.ceil(counter.expiresAtMs / 1000) };
+    },
+
+    async readMetadata(sessionId): Promise<StoredMetadata | undefined> {
+      const entry = live(documents, sessionId, Date.now());
+      if (entry === undefined) return undefined;
+      return { version: entry.version, metadata: JSON.parse(entry.json) as JsonObject };
+    },
+
+    async mergeMetadata(sessionId, patch, options): Promise<MetadataMergeResult> {
+      const now = Date.now();
+      sweepIfDue(now);
+      const entry = live(documents, sessionId, now);
+      const current = entry === undefined ? {} : (JSON.parse(entry.json) as JsonObject);
+      const merged = mergeMetadataWithinLimits(current, patch, options);
+      if (!merged.ok) return merged;
+      const expiresAtMs = Math.max(toMs(options.expiresAt), entry?.expiresAtMs ?? 0);
+      if (expiresAtMs <= now) return { ok: true, version: (entry?.version ?? 0) + 1, metadata: merged.metadata };
+      const version = (entry?.version ?? 0) + 1;
+      documents.set(sessionId, { version, json: JSON.stringify(merged.metadata), expiresAtMs });
+      return { ok: true, version, metadata: merged.metadata };
+    },
+
+    async recordLink(link, expiresAt) {
+      const now = Date.now();
+      sweepIfDue(now);
+      const expiresAtMs = toMs(expiresAt);
+      if (expiresAtMs <= now) return;
+      let entries = links.get(link.user_id);
+      if (entries === undefined) {
+        entries = new Map();
+        links.set(link.user_id, entries);
+      }
+      // Delete first so a replaced entry moves to the end, like a new one.
+      entries.delete(link.session_id);
+      entries.set(link.session_id, { link: { ...link }, expiresAtMs });
+    },
+
+    async listLinks(userId): Promise<LinkedSession[]> {
+      const now = Date.now();
+      const entries = links.get(userId);
+      if (entries === undefined) return [];
+      const found: LinkedSession[] = [];
+      for (const [sessionId, entry] of entries) {
+        if (entry.expiresAtMs <= now) entries.delete(sessionId);
+        else found.push({ ...entry.link });
+      }
+      return found.sort((a, b) => (a.linked_at < b.linked_at ? -1 : a.linked_at > b.linked_at ? 1 : 0));
     },
   };
 }

@@ -102,6 +102,27 @@ export function jsonByteLength(value: JsonValue): number {
 }
 
 /**
+ * Merges `patch` onto `current` (RFC 7396) and checks the result against a size and a depth limit,
+ * as `SessionStore.mergeMetadata` must inside its atomic step. A store adapter that merges in
+ * JavaScript under a lock (or in one synchronous step, like `memoryStore()`) can use it as is.
+ *
+ * @param current - the stored document (`{}` when there is none).
+ * @param patch - the already validated JSON Merge Patch.
+ * @param limits - `maxBytes` (UTF-8 bytes of the compact JSON text) and `maxDepth`.
+ * @returns the merged document, or why it was refused.
+ */
+export function mergeMetadataWithinLimits(
+  current: JsonObject,
+  patch: JsonObject,
+  limits: { maxBytes: number; maxDepth: number },
+): { ok: true; metadata: JsonObject } | { ok: false; reason: 'max_bytes' | 'max_depth' } {
+  const merged = mergePatch(current, patch);
+  if (jsonDepth(merged) > limits.maxDepth) return { ok: false, reason: 'max_depth' };
+  if (jsonByteLength(merged) > limits.maxBytes) return { ok: false, reason: 'max_bytes' };
+  return { ok: true, metadata: merged };
+}
+
+/**
  * Merges `patch` onto `current` and checks the result against the limits.
  *
  * @param current - the session's metadata now (already valid).

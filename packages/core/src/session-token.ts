@@ -41,6 +41,11 @@ export interface SessionTokenPayload extends JWTPayload {
   session_id: string;
   created_at: string;
   metadata: JsonObject;
+  /**
+   * `metadataStorage: 'store'` only: the version of the store's metadata document that `metadata`
+   * is a snapshot of (0 = none yet). Absent in tokens issued in `'token'` mode.
+   */
+  metadata_version?: number;
 }
 
 const payloadSchema = z.object({
@@ -51,6 +56,7 @@ const payloadSchema = z.object({
   session_id: z.string().regex(/^sess_[A-Za-z0-9_-]{16,64}$/),
   created_at: z.string().datetime({ offset: true }),
   metadata: z.custom<JsonObject>(isJsonObject),
+  metadata_version: z.number().int().nonnegative().optional(),
 });
 
 /** What the codec needs from the configuration. */

@@ -1,14 +1,24 @@
 /**
  * The storage contract. Small and promise-only, after oidc-provider's adapter: a miss is a value
- * (`false`, `undefined`), never an error; an operation that must be atomic says so. Adapters receive
- * an already-connected client and never create one; every entry carries an expiry and disappears
- * with it (native TTLs where the backend has them).
+ * (`false`, `undefined`, `[]`), never an error; an operation that must be atomic says so. Adapters
+ * receive an already-connected client and never create one; every entry carries an expiry and
+ * disappears with it (native TTLs where the backend has them).
  *
  * Times are epoch **seconds**. `expiresAt: undefined` means "never" (sessions with
- * `sessionLifetime: 0`).
+ * `sessionLifetime: 0`). An `expiresAt` at or before now records nothing (the entry is born
+ * expired). Once an entry has expired it is gone: every read treats it as a miss, and a later write
+ * starts it afresh.
+ *
+ * The four core operations are required. The metadata operations ({@link SessionStore.readMetadata},
+ * {@link SessionStore.mergeMetadata}) are needed only for `metadataStorage: 'store'`, and the
+ * linked-session registry ({@link SessionStore.recordLink}, {@link SessionStore.listLinks}) only for
+ * `anon.linkedSessions()`; `memoryStore()`, `@anonymous-sessions/redis` and
+ * `@anonymous-sessions/postgres` implement all of them. `@anonymous-sessions/core/testing` checks an
+ * adapter against this whole contract.
  *
  * @packageDocumentation
  */
+import type { JsonObject } from './metadata.js';
 
 /** The result of {@link SessionStore.increment}. */
 export interface CounterState {
@@ -18,10 +28,68 @@ export interface CounterState {
   resetAt: number;
 }
 
+/** A session's server-side metadata document (`metadataStorage: 'store'`). */
+export interface StoredMetadata {
+  /**
+   * How many merges have been applied to this document: 1 after the first, and exactly one more
+   * after each later one. Never decreases while the document lives.
+   */
+  version: number;
+  /** The document itself: a JSON object. */
+  metadata: JsonObject;
+}
+
+/** The limits and lifetime of one {@link SessionStore.mergeMetadata} call. */
+export interface MetadataMergeOptions {
+  /**
+   * Epoch seconds until which the document must be kept (the session's end plus the clock
+   * tolerance); `undefined` = forever. A merge never shortens the document's life: it keeps the
+   * later of the stored and the given expiry.
+   */
+  expiresAt: number | undefined;
+  /**
+   * Largest allowed size of the merged document, in UTF-8 bytes of its compact JSON text (exactly
+   * what `JSON.stringify` produces; key order does not change the size).
+   */
+  maxBytes: number;
+  /** Largest allowed nesting depth of the merged document: `{}` and `{"a":1}` are 1, `{"a":{}}` is 2. */
+  maxDepth: number;
+}
+
+/**
+ * The outcome of {@link SessionStore.mergeMetadata}: the new document, or a refusal that changed
+ * nothing.
+ */
+export type MetadataMergeResult =
+  | ({ ok: true } & StoredMetadata)
+  | {
+      ok: false;
+      /** `max_bytes`: the merged document would pass `maxBytes`; `max_depth`: it would pass `maxDepth`. */
+      reason: 'max_bytes' | 'max_depth';
+    };
+
+/**
+ * One guest session that became an account (an entry of the linked-session registry). Recorded by
+ * the engine after every successful transfer; read with `anon.linkedSessions(userId)`.
+ */
+export interface LinkedSession {
+  /** The guest session's `session_id`. */
+  session_id: string;
+  /** The guest's `anon|…` user id. */
+  anonymous_user_id: string;
+  /** The account it was transferred into. */
+  user_id: string;
+  /** When the transfer happened (ISO 8601). */
+  linked_at: string;
+  /** The login request's `User-Agent`, or `null` when there was none. */
+  user_agent: string | null;
+}
+
 /**
  * Where anonymous-sessions keeps the little server-side state it needs. `memoryStore()` ships in
  * core; `@anonymous-sessions/redis` and `@anonymous-sessions/postgres` ship production adapters; a
- * host may write its own.
+ * host may write its own and check it with `runSessionStoreConformance` from
+ * `@anonymous-sessions/core/testing`.
  *
  * A store that cannot be reached should reject (or hang): the engine bounds every call by
  * `storeTimeoutMs` and answers 503 `temporarily_unavailable`, failing closed.
@@ -29,16 +97,18 @@ export interface CounterState {
 export interface SessionStore {
   /**
    * Marks a session as ended (logout) until `expiresAt`, after which the session token is expired
-   * anyway and the entry may disappear. Idempotent: revoking twice keeps the later expiry.
+   * anyway and the entry disappears. Idempotent: revoking twice keeps the later expiry (an earlier
+   * `expiresAt` never shortens a revocation; `undefined` makes it permanent). An `expiresAt` already
+   * past records nothing.
    *
    * @param sessionId - the session's `session_id`.
-   * @param expiresAt - epoch seconds when the entry may be dropped; `undefined` = keep forever.
+   * @param expiresAt - epoch seconds when the entry disappears; `undefined` = keep forever.
    */
   revokeSession(sessionId: string, expiresAt: number | undefined): Promise<void>;
 
   /**
    * Whether {@link SessionStore.revokeSession} was called for this session and its entry has not
-   * expired. A miss is `false`.
+   * expired. A miss (never revoked, or the revocation expired) is `false`.
    *
    * @param sessionId - the session's `session_id`.
    */
@@ -46,21 +116,82 @@ export interface SessionStore {
 
   /**
    * Atomic set-if-absent: records `key` until `expiresAt` and answers `true` if this call set it,
-   * `false` if it was already there. Two concurrent calls with the same key: exactly one gets `true`.
+   * `false` if a live mark was already there. Among any number of concurrent calls with the same
+   * key, exactly one gets `true`. An expired mark counts as absent: the next call sets it afresh.
    * Used so a session transfers at most once per user.
    *
-   * @param key - an opaque key chosen by the engine.
-   * @param expiresAt - epoch seconds when the mark may be dropped; `undefined` = keep forever.
+   * @param key - an opaque key chosen by the engine (any string).
+   * @param expiresAt - epoch seconds when the mark disappears; `undefined` = keep forever.
    */
   markOnce(key: string, expiresAt: number | undefined): Promise<boolean>;
 
   /**
    * Atomic increment-with-expiry for fixed-window rate limits: adds one to the counter `key`,
    * creating it with a window of `windowSeconds` when absent or expired, and returns the new count
-   * and when the window ends. Concurrent increments never lose a count.
+   * and when the window ends. The window is fixed when the counter is created; later increments do
+   * not extend it. Concurrent increments never lose a count: N concurrent calls on a fresh key
+   * return the counts 1 to N, each once.
    *
-   * @param key - an opaque key chosen by the engine (e.g. the client address).
-   * @param windowSeconds - the window length, in seconds.
+   * @param key - an opaque key chosen by the engine (e.g. `create:<client address>`).
+   * @param windowSeconds - the window length, in seconds (a positive integer).
    */
   increment(key: string, windowSeconds: number): Promise<CounterState>;
+
+  /**
+   * Reads a session's metadata document (`metadataStorage: 'store'`). A miss (never written, or
+   * expired) is `undefined`.
+   *
+   * Optional: a store without the metadata operations works in the default `metadataStorage:
+   * 'token'` mode; `'store'` with such a store is a `ConfigError`.
+   *
+   * @param sessionId - the session's `session_id`.
+   */
+  readMetadata?(sessionId: string): Promise<StoredMetadata | undefined>;
+
+  /**
+   * Atomically applies a JSON Merge Patch (RFC 7396) to a session's metadata document and returns
+   * the new version and document. A missing or expired document is `{}` at version 0, so the first
+   * merge creates version 1. Inside the same atomic step the merged document is checked against
+   * `maxBytes` and `maxDepth`: when it would pass either, **nothing changes** (neither the document,
+   * nor its version, nor its expiry) and a refusal comes back.
+   *
+   * Atomic means: concurrent merges on one session are applied one after the other, each onto the
+   * result of the previous one, so N concurrent merges that each add their own key leave all N keys
+   * and version N; no merge is ever lost or applied twice. Every successful merge, even of `{}`,
+   * adds exactly one to the version. The document lives until the later of its stored expiry and
+   * `options.expiresAt`.
+   *
+   * Merge-patch rules: a `null` value deletes the key; an object value is merged recursively into
+   * the stored object at that key (a non-object there is replaced by `{}` first); any other value
+   * (arrays included) replaces what was there. The engine has already validated the patch (only
+   * JSON values, no `__proto__`/`constructor`/`prototype` keys, bounded depth).
+   *
+   * Optional, together with {@link SessionStore.readMetadata}.
+   *
+   * @param sessionId - the session's `session_id`.
+   * @param patch - the JSON Merge Patch to apply.
+   * @param options - expiry and limits.
+   */
+  mergeMetadata?(sessionId: string, patch: JsonObject, options: MetadataMergeOptions): Promise<MetadataMergeResult>;
+
+  /**
+   * Records in the linked-session registry that a guest session was transferred into an account,
+   * until `expiresAt` (the registry's retention). Recording the same (`user_id`, `session_id`) pair
+   * again replaces the entry (its fields and expiry); entries of other pairs are untouched.
+   *
+   * Optional: without it, transfers record nothing and `anon.linkedSessions()` is unavailable.
+   *
+   * @param link - what to record.
+   * @param expiresAt - epoch seconds when the entry disappears; `undefined` = keep forever.
+   */
+  recordLink?(link: LinkedSession, expiresAt: number | undefined): Promise<void>;
+
+  /**
+   * The live (unexpired) registry entries of an account, oldest `linked_at` first. A miss is `[]`.
+   *
+   * Optional, together with {@link SessionStore.recordLink}.
+   *
+   * @param userId - the account's user id.
+   */
+  listLinks?(userId: string): Promise<LinkedSession[]>;
 }

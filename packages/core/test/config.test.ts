@@ -206,13 +206,39 @@ describe('ConfigError', () => {
     expect(issuePaths(issues)).toEqual(['logger']);
   });
 
-  it("refuses metadataStorage 'store' with a message that says why", async () => {
+  it("refuses metadataStorage 'store' with a store that has no metadata operations, saying why", async () => {
+    const full = memoryStore();
+    const tokenOnly = {
+      revokeSession: full.revokeSession,
+      isSessionRevoked: full.isSessionRevoked,
+      markOnce: full.markOnce,
+      increment: full.increment,
+    };
     const issues = await expectConfigError(
-      createAnonymousSessions(quickStartOptions({ keys, metadataStorage: 'store' as never })),
+      createAnonymousSessions(quickStartOptions({ keys, metadataStorage: 'store', store: tokenOnly })),
     );
     expect(issuePaths(issues)).toEqual(['metadataStorage']);
-    expect(issues[0]?.message).toMatch(/only 'token' is available/);
-    expect(issues[0]?.message).toMatch(/'store'/);
+    expect(issues[0]?.message).toMatch(/'store' needs a store with the metadata operations readMetadata and mergeMetadata/);
+  });
+
+  it("accepts metadataStorage 'store' with memoryStore(), and refuses an unknown mode", async () => {
+    const anon = await createAnonymousSessions(quickStartOptions({ keys, metadataStorage: 'store' }));
+    expect(anon.config.metadataStorage).toBe('store');
+    const issues = await expectConfigError(
+      createAnonymousSessions(quickStartOptions({ keys, metadataStorage: 'cookie' as never })),
+    );
+    expect(issues).toEqual([{ path: 'metadataStorage', message: "must be 'token' or 'store'" }]);
+  });
+
+  it('defaults linkedSessionRetention to 90 days and refuses a non-positive one', async () => {
+    const anon = await createAnonymousSessions(quickStartOptions({ keys }));
+    expect(anon.config.linkedSessionRetention).toBe(7_776_000);
+    const off = await createAnonymousSessions(quickStartOptions({ keys, linkedSessionRetention: false }));
+    expect(off.config.linkedSessionRetention).toBe(false);
+    const issues = await expectConfigError(
+      createAnonymousSessions(quickStartOptions({ keys, linkedSessionRetention: 0 })),
+    );
+    expect(issuePaths(issues)).toEqual(['linkedSessionRetention']);
   });
 
   it('refuses an unknown session token format and signing algorithm', async () => {

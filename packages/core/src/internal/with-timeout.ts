@@ -30,10 +30,21 @@ export function withStoreTimeout(store: SessionStore, timeoutMs: number): Sessio
       );
     });
 
-  return {
+  const bounded: SessionStore = {
     revokeSession: (sessionId, expiresAt) => guard('revokeSession', () => store.revokeSession(sessionId, expiresAt)),
     isSessionRevoked: (sessionId) => guard('isSessionRevoked', () => store.isSessionRevoked(sessionId)),
     markOnce: (key, expiresAt) => guard('markOnce', () => store.markOnce(key, expiresAt)),
     increment: (key, windowSeconds) => guard('increment', () => store.increment(key, windowSeconds)),
   };
+  // The optional operations are wrapped only where the store has them, so "does this store support
+  // metadata / linked sessions" reads the same through the wrapper.
+  const { readMetadata, mergeMetadata, recordLink, listLinks } = store;
+  if (readMetadata) bounded.readMetadata = (sessionId) => guard('readMetadata', () => readMetadata.call(store, sessionId));
+  if (mergeMetadata) {
+    bounded.mergeMetadata = (sessionId, patch, options) =>
+      guard('mergeMetadata', () => mergeMetadata.call(store, sessionId, patch, options));
+  }
+  if (recordLink) bounded.recordLink = (link, expiresAt) => guard('recordLink', () => recordLink.call(store, link, expiresAt));
+  if (listLinks) bounded.listLinks = (userId) => guard('listLinks', () => listLinks.call(store, userId));
+  return bounded;
 }

@@ -1,0 +1,328 @@
+/**
+ * `postgresStore`: the {@link SessionStore} on PostgreSQL through `pg`.
+ *
+ * One table (default `anonymous_sessions`) holds every kind of entry, keyed by `(kind, id)`:
+ *
+ * | kind | id | uses |
+ * |---|---|---|
+ * | `revoked` | session id | `expires_at` |
+ * | `once` | transfer mark key | `expires_at` |
+ * | `counter` | rate-limit key | `counter`, `expires_at` (the window end) |
+ * | `metadata` | session id | `version`, `document` (json), `expires_at` |
+ * | `link` | `["<user id>","<session id>"]` | `user_id`, `document` (the link), `expires_at` |
+ *
+ * `expires_at` is `NULL` for "never". Every read ignores expired rows (the database clock, `now()`,
+ * decides), so an entry is gone at its expiry even before a sweep deletes the row. Indexes: the
+ * primary key serves every lookup by key, a partial index on `user_id` serves `listLinks`, and a
+ * partial index on `expires_at` serves the sweep.
+ *
+ * @packageDocumentation
+ */
+import type { Pool, PoolClient } from 'pg';
+import {
+  ConfigError,
+  mergeMetadataWithinLimits,
+  type CounterState,
+  type JsonObject,
+  type LinkedSession,
+  type MetadataMergeResult,
+  type SessionStore,
+  type StoredMetadata,
+} from '@anonymous-sessions/core';
+
+/** Options of {@link postgresStore}. */
+export interface PostgresStoreOptions {
+  /**
+   * A `pg.Pool` (`new pg.Pool({ connectionString })`). The store never creates or ends it; the host
+   * owns it. Give it a `connectionTimeoutMillis` (and a `statement_timeout`) so calls made while the
+   * database is down give up; the engine's `storeTimeoutMs` already answers 503 meanwhile.
+   */
+  pool: Pool;
+  /**
+   * The table, optionally schema-qualified (`anonymous_sessions`, `auth.anonymous_sessions`).
+   * Each part must be a lowercase SQL identifier (`[a-z_][a-z0-9_]*`), the table name at most 48
+   * characters so its index names fit PostgreSQL's 63. Default `anonymous_sessions`.
+   */
+  tableName?: string;
+  /** Run {@link PostgresSessionStore.migrate} before returning. Default false. */
+  migrate?: boolean;
+  /**
+   * Delete expired rows every this many seconds, on a timer that never keeps the process alive
+   * (`unref`). Default: no timer; call {@link PostgresSessionStore.sweepExpired} yourself (from a
+   * cron job, say). Expired rows are ignored by every read either way.
+   */
+  sweepIntervalSeconds?: number;
+  /** Called when a timed sweep fails. Default: `console.error`. */
+  onSweepError?: (error: unknown) => void;
+}
+
+/** The PostgreSQL {@link SessionStore}, with its maintenance operations. */
+export interface PostgresSessionStore extends Required<SessionStore> {
+  /** The quoted, possibly schema-qualified table name the store uses. */
+  readonly table: string;
+  /**
+   * Creates the table, its indexes (and its schema, when the name is qualified) if they do not
+   * exist. Idempotent and safe to run from several instances at once (an advisory lock serialises
+   * it).
+   */
+  migrate(): Promise<void>;
+  /**
+   * Deletes expired rows now, in batches of `batchSize` (default 5000).
+   *
+   * @returns how many rows were deleted.
+   */
+  sweepExpired(batchSize?: number): Promise<number>;
+  /** Stops the sweep timer, if any. Never ends the pool. */
+  close(): void;
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+const MAX_TABLE_LENGTH = 48;
+
+/** Splits and checks a `[schema.]table` name; throws {@link ConfigError}. */
+function parseTableName(tableName: unknown): { schema: string | undefined; table: string } {
+  const problem = (message: string): ConfigError => new ConfigError([{ path: 'tableName', message }]);
+  if (typeof tableName !== 'string') throw problem('must be a string');
+  const parts = tableName.split('.');
+  if (parts.length > 2 || !parts.every((part) => IDENTIFIER.test(part) && part.length <= 63)) {
+    throw problem('must be a lowercase SQL identifier ([a-z_][a-z0-9_]*), optionally schema-qualified as schema.table');
+  }
+  const table = parts.at(-1) as string;
+  if (table.length > MAX_TABLE_LENGTH) throw problem(`the table name may have at most ${MAX_TABLE_LENGTH} characters`);
+  return { schema: parts.length === 2 ? parts[0] : undefined, table };
+}
+
+const quote = (identifier: string): string => `"${identifier}"`;
+/** Epoch seconds → a `to_timestamp` argument; `null` = never. */
+const seconds = (expiresAt: number | undefined): number | null => (expiresAt === undefined ? null : expiresAt);
+const LIVE = '(expires_at IS NULL OR expires_at > now())';
+
+/**
+ * Creates the PostgreSQL {@link SessionStore}. Atomic operations are single `INSERT … ON CONFLICT`
+ * statements; a metadata merge is one transaction holding the session's row lock, in which the merge
+ * and its size and depth checks run, so concurrent merges apply one after the other.
+ *
+ * ```ts
+ * import pg from 'pg';
+ * import { postgresStore } from '@anonymous-sessions/postgres';
+ * const store = await postgresStore({ pool: new pg.Pool({ connectionString }), migrate: true });
+ * ```
+ *
+ * @param options - the pool, the table name, whether to migrate, the sweep timer.
+ * @returns the store (after `migrate()` when asked).
+ * @throws ConfigError for a bad table name or pool, at start-up.
+ */
+export async function postgresStore(options: PostgresStoreOptions): Promise<PostgresSessionStore> {
+  const { pool } = options;
+  if (pool === undefined || pool === null || typeof pool.query !== 'function' || typeof pool.connect !== 'function') {
+    throw new ConfigError([{ path: 'pool', message: 'must be a pg.Pool' }]);
+  }
+  const { schema, table: bareTable } = parseTableName(options.tableName ?? 'anonymous_sessions');
+  const table = schema === undefined ? quote(bareTable) : `${quote(schema)}.${quote(bareTable)}`;
+  const sweepInterval = options.sweepIntervalSeconds;
+  if (sweepInterval !== undefined && !(Number.isFinite(sweepInterval) && sweepInterval > 0)) {
+    throw new ConfigError([{ path: 'sweepIntervalSeconds', message: 'must be a positive number of seconds' }]);
+  }
+
+  const transaction = async <T>(work: (client: PoolClient) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      });
+      throw error;
+    } finally {
+      // A connection that could not even roll back is destroyed, not returned to the pool.
+      client.release(broken);
+    }
+  };
+
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const store: PostgresSessionStore = {
+    table,
+
+    async migrate() {
+      await transaction(async (client) => {
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`anonymous-sessions:${table}`]);
+        if (schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quote(schema)}`);
+        await client.query(`
+          CREATE TABLE IF NOT EXISTS ${table} (
+            kind text NOT NULL CHECK (kind IN ('revoked', 'once', 'counter', 'metadata', 'link')),
+            id text NOT NULL,
+            expires_at timestamptz,
+            counter bigint,
+            version bigint,
+            document json,
+            user_id text,
+            PRIMARY KEY (kind, id)
+          )`);
+        await client.query(
+          `CREATE INDEX IF NOT EXISTS ${quote(`${bareTable}_expires_at_idx`)} ON ${table} (expires_at) WHERE expires_at IS NOT NULL`,
+        );
+        await client.query(
+          `CREATE INDEX IF NOT EXISTS ${quote(`${bareTable}_links_user_idx`)} ON ${table} (user_id) WHERE kind = 'link'`,
+        );
+      });
+    },
+
+    async sweepExpired(batchSize = 5000) {
+      let total = 0;
+      for (;;) {
+        const { rowCount } = await pool.query(
+          `WITH doomed AS (
+             SELECT kind, id FROM ${table} WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED
+           )
+           DELETE FROM ${table} AS entry USING doomed WHERE entry.kind = doomed.kind AND entry.id = doomed.id`,
+          [batchSize],
+        );
+        total += rowCount ?? 0;
+        if ((rowCount ?? 0) < batchSize) return total;
+      }
+    },
+
+    close() {
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+    },
+
+    async revokeSession(sessionId, expiresAt) {
+      await pool.query(
+        `INSERT INTO ${table} AS entry (kind, id, expires_at)
+         SELECT 'revoked', $1, to_timestamp($2::float8)
+         WHERE $2::float8 IS NULL OR to_timestamp($2::float8) > now()
+         ON CONFLICT (kind, id) DO UPDATE SET expires_at = CASE
+           WHEN entry.expires_at IS NOT NULL AND entry.expires_at <= now() THEN EXCLUDED.expires_at
+           WHEN entry.expires_at IS NULL OR EXCLUDED.expires_at IS NULL THEN NULL
+           ELSE greatest(entry.expires_at, EXCLUDED.expires_at)
+         END`,
+        [sessionId, seconds(expiresAt)],
+      );
+    },
+
+    async isSessionRevoked(sessionId) {
+      const { rowCount } = await pool.query(`SELECT 1 FROM ${table} WHERE kind = 'revoked' AND id = $1 AND ${LIVE}`, [sessionId]);
+      return (rowCount ?? 0) > 0;
+    },
+
+    async markOnce(key, expiresAt) {
+      const { rowCount } = await pool.query(
+        `INSERT INTO ${table} AS entry (kind, id, expires_at) VALUES ('once', $1, to_timestamp($2::float8))
+         ON CONFLICT (kind, id) DO UPDATE SET expires_at = EXCLUDED.expires_at
+           WHERE entry.expires_at IS NOT NULL AND entry.expires_at <= now()
+         RETURNING 1`,
+        [key, seconds(expiresAt)],
+      );
+      return rowCount === 1;
+    },
+
+    async increment(key, windowSeconds): Promise<CounterState> {
+      const { rows } = await pool.query<{ counter: string; reset_at: string }>(
+        `INSERT INTO ${table} AS entry (kind, id, counter, expires_at)
+         VALUES ('counter', $1, 1, now() + make_interval(secs => $2::float8))
+         ON CONFLICT (kind, id) DO UPDATE SET
+           counter = CASE WHEN entry.expires_at <= now() THEN 1 ELSE entry.counter + 1 END,
+           expires_at = CASE WHEN entry.expires_at <= now() THEN EXCLUDED.expires_at ELSE entry.expires_at END
+         RETURNING counter, extract(epoch FROM expires_at) AS reset_at`,
+        [key, windowSeconds],
+      );
+      const row = rows[0] as { counter: string; reset_at: string };
+      return { count: Number(row.counter), resetAt: Math.ceil(Number(row.reset_at)) };
+    },
+
+    async readMetadata(sessionId): Promise<StoredMetadata | undefined> {
+      const { rows } = await pool.query<{ version: string; document: JsonObject }>(
+        `SELECT version, document FROM ${table} WHERE kind = 'metadata' AND id = $1 AND ${LIVE}`,
+        [sessionId],
+      );
+      const row = rows[0];
+      return row === undefined ? undefined : { version: Number(row.version), metadata: row.document };
+    },
+
+    async mergeMetadata(sessionId, patch, mergeOptions): Promise<MetadataMergeResult> {
+      return transaction(async (client) => {
+        // Make sure a row exists to lock (born expired, so it reads as "no document"); a refused
+        // merge rolls this back too.
+        await client.query(
+          `INSERT INTO ${table} (kind, id, version, document, expires_at) VALUES ('metadata', $1, 0, '{}', now())
+           ON CONFLICT (kind, id) DO NOTHING`,
+          [sessionId],
+        );
+        const { rows } = await client.query<{ version: string; document: JsonObject; expired: boolean }>(
+          `SELECT version, document, (expires_at IS NOT NULL AND expires_at <= now()) AS expired
+           FROM ${table} WHERE kind = 'metadata' AND id = $1 FOR UPDATE`,
+          [sessionId],
+        );
+        const row = rows[0] as { version: string; document: JsonObject; expired: boolean };
+        const version = row.expired ? 0 : Number(row.version);
+        const merged = mergeMetadataWithinLimits(row.expired ? {} : row.document, patch, mergeOptions);
+        if (!merged.ok) {
+          throw new RefusedMerge(merged.reason);
+        }
+        await client.query(
+          `UPDATE ${table} SET version = $2, document = $3::json, expires_at = CASE
+             WHEN $5 THEN to_timestamp($4::float8)
+             WHEN expires_at IS NULL OR $4::float8 IS NULL THEN NULL
+             ELSE greatest(expires_at, to_timestamp($4::float8))
+           END
+           WHERE kind = 'metadata' AND id = $1`,
+          [sessionId, version + 1, JSON.stringify(merged.metadata), seconds(mergeOptions.expiresAt), row.expired],
+        );
+        return { ok: true as const, version: version + 1, metadata: merged.metadata };
+      }).catch((error: unknown) => {
+        if (error instanceof RefusedMerge) return { ok: false as const, reason: error.reason };
+        throw error;
+      });
+    },
+
+    async recordLink(link: LinkedSession, expiresAt) {
+      await pool.query(
+        `INSERT INTO ${table} AS entry (kind, id, user_id, document, expires_at)
+         SELECT 'link', $1, $2, $3::json, to_timestamp($4::float8)
+         WHERE $4::float8 IS NULL OR to_timestamp($4::float8) > now()
+         ON CONFLICT (kind, id) DO UPDATE SET
+           user_id = EXCLUDED.user_id, document = EXCLUDED.document, expires_at = EXCLUDED.expires_at`,
+        [JSON.stringify([link.user_id, link.session_id]), link.user_id, JSON.stringify(link), seconds(expiresAt)],
+      );
+    },
+
+    async listLinks(userId): Promise<LinkedSession[]> {
+      const { rows } = await pool.query<{ document: LinkedSession }>(
+        `SELECT document FROM ${table} WHERE kind = 'link' AND user_id = $1 AND ${LIVE}
+         ORDER BY document->>'linked_at' COLLATE "C", id`,
+        [userId],
+      );
+      return rows.map((row) => row.document);
+    },
+  };
+
+  if (options.migrate === true) await store.migrate();
+  if (sweepInterval !== undefined) {
+    const onError = options.onSweepError ?? ((error: unknown) => console.error('[anonymous-sessions/postgres] expiry sweep failed', error));
+    let sweeping = false;
+    timer = setInterval(() => {
+      if (sweeping) return;
+      sweeping = true;
+      store
+        .sweepExpired()
+        .catch(onError)
+        .finally(() => {
+          sweeping = false;
+        });
+    }, sweepInterval * 1000);
+    timer.unref();
+  }
+  return store;
+}
+
+/** Thrown inside the merge transaction to roll it back; turned into a refusal result. */
+class RefusedMerge extends Error {
+  constructor(readonly reason: 'max_bytes' | 'max_depth') {
+    super(reason);
+  }
+}
