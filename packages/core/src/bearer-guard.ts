@@ -247,8 +247,12 @@ function extractToken(request: BearerRequest, realm: string): string {
   return found[0]!;
 }
 
-/** Throws `insufficient_scope` unless the token carries every scope. */
-export function assertScopes(auth: AuthResult, scopes: readonly string[], realm: string): void {
+/**
+ * Throws `insufficient_scope` unless the token carries every scope, or `invalid_token` (401, the
+ * bare challenge) when no guard authenticated the request.
+ */
+export function assertScopes(auth: AuthResult | undefined, scopes: readonly string[], realm = 'api'): void {
+  if (auth === undefined) throw new InvalidTokenError('An access token is required.', { headers: bearerChallenge(realm) });
   const granted = new Set(typeof auth.payload.scope === 'string' ? auth.payload.scope.split(' ') : []);
   const missing = scopes.filter((scope) => !granted.has(scope));
   if (missing.length > 0) {

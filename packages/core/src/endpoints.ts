@@ -31,6 +31,34 @@ export const ENDPOINT_PATHS = Object.freeze({
   openidConfiguration: '/.well-known/openid-configuration',
 });
 
+/** The name of one endpoint handler of {@link TokenEndpoints}. */
+export type EndpointName = 'token' | 'logout' | 'session' | 'jwks' | 'discovery' | 'preflight';
+
+/** Which handler serves which method and path: the routing table both bindings follow. */
+export const ENDPOINT_ROUTES: ReadonlyArray<Readonly<{ method: string; path: string; name: EndpointName }>> = Object.freeze([
+  { method: 'POST', path: ENDPOINT_PATHS.token, name: 'token' },
+  { method: 'POST', path: ENDPOINT_PATHS.logout, name: 'logout' },
+  { method: 'GET', path: ENDPOINT_PATHS.session, name: 'session' },
+  { method: 'GET', path: ENDPOINT_PATHS.jwks, name: 'jwks' },
+  { method: 'GET', path: ENDPOINT_PATHS.authorizationServerMetadata, name: 'discovery' },
+  { method: 'GET', path: ENDPOINT_PATHS.openidConfiguration, name: 'discovery' },
+  { method: 'OPTIONS', path: ENDPOINT_PATHS.token, name: 'preflight' },
+  { method: 'OPTIONS', path: ENDPOINT_PATHS.logout, name: 'preflight' },
+  { method: 'OPTIONS', path: ENDPOINT_PATHS.session, name: 'preflight' },
+]);
+
+/**
+ * The endpoint that answers `method` on `path` (relative to where the router is mounted), or
+ * `undefined` for anything else, which the binding passes on to the host. Matches as Express's
+ * default router does: the path case-insensitively and with or without one trailing slash, and
+ * `HEAD` as `GET`.
+ */
+export function matchEndpoint(method: string, path: string): EndpointName | undefined {
+  const wanted = method.toUpperCase() === 'HEAD' ? 'GET' : method.toUpperCase();
+  const normalised = (path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path).toLowerCase();
+  return ENDPOINT_ROUTES.find((route) => route.method === wanted && route.path.toLowerCase() === normalised)?.name;
+}
+
 /** Header values as Node delivers them, names in lower case. */
 export type HttpHeaders = Readonly<Record<string, string | string[] | undefined>>;
 
@@ -122,6 +150,23 @@ export function errorResponse(error: unknown, logger: Logger): HttpResponse {
   if (known.status >= 500) logger.error(`${known.code}: ${describeCause(known.cause ?? error)}`, known.cause ?? error);
   const body: ErrorResponseBody = known.toJSON();
   return { status: known.status, headers: { ...NO_STORE, ...known.headers }, body };
+}
+
+/** Options of a binding's JSON error handler (`anonymousErrorHandler`). */
+export interface ErrorRendererOptions {
+  /** Where unexpected errors (500) and outages (503) are logged. Default `console`. */
+  logger?: Logger;
+}
+
+const consoleLogger: Logger = {
+  warn: (message) => console.warn(`[anonymous-sessions] ${message}`),
+  error: (message, error) => console.error(`[anonymous-sessions] ${message}`, error instanceof Error ? error : ''),
+};
+
+/** The renderer behind each binding's `anonymousErrorHandler`: {@link errorResponse} with its logger. */
+export function createErrorRenderer(options: ErrorRendererOptions = {}): (error: unknown) => HttpResponse {
+  const logger = options.logger ?? consoleLogger;
+  return (error) => errorResponse(error, logger);
 }
 
 function describeCause(cause: unknown): string {

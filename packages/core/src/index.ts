@@ -62,12 +62,12 @@ export type {
   Auth0TenantSettings,
   ConvertedAuth0Options,
 } from './auth0-settings.js';
-export { createTokenEndpoints, ENDPOINT_PATHS, errorResponse, bearerToken, headerValue } from './endpoints.js';
-export type { HttpHeaders, HttpRequest, HttpResponse, TokenEndpoints, TokenEndpointsOptions } from './endpoints.js';
+export { createErrorRenderer, createTokenEndpoints, ENDPOINT_PATHS, ENDPOINT_ROUTES, matchEndpoint, errorResponse, bearerToken, headerValue } from './endpoints.js';
+export type { EndpointName, ErrorRendererOptions, HttpHeaders, HttpRequest, HttpResponse, TokenEndpoints, TokenEndpointsOptions } from './endpoints.js';
 export { sessionCookie, MAX_COOKIE_BYTES } from './session-cookie.js';
 export type { ResolvedSessionCookieOptions, SessionCookie, SessionCookieOptions } from './session-cookie.js';
-export { createSessionExtractor, DEFAULT_SESSION_QUERY_PARAM } from './session-extractor.js';
-export type { ExtractedSession, SessionExtractor, SessionExtractorOptions } from './session-extractor.js';
+export { createCookieExtractor, createSessionExtractor, DEFAULT_SESSION_QUERY_PARAM } from './session-extractor.js';
+export type { CookieExtractorOptions, ExtractedSession, SessionExtractor, SessionExtractorOptions } from './session-extractor.js';
 export { readBodyText, parseBodyText, DEFAULT_BODY_LIMIT } from './request-body.js';
 export { createBearerGuard, assertScopes, assertUser, bearerChallenge } from './bearer-guard.js';
 export type {
@@ -102,11 +102,13 @@ export type {
 } from './transfer-recipes.js';
 export { LOGIN_BINDING_LIFETIME, LOGIN_BINDING_TYPE } from './login-binding.js';
 export { safeRedirectTarget } from './redirect.js';
-export { createLoginBinder, createTransferStep, LOGIN_BINDING_COOKIE } from './login-flow.js';
+export { createLoginBinder, createTransferRoute, createTransferStep, LOGIN_BINDING_COOKIE } from './login-flow.js';
 export type {
   AuthenticatedUser,
   LoginBindingOutcome,
   LoginFlowCookieOptions,
+  TransferRouteOptions,
+  TransferRouteRequest,
   TransferStepOptions,
   TransferStepOutcome,
   TransferStepRequest,

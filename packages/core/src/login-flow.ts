@@ -127,3 +127,39 @@ export function createTransferStep(anon: AnonymousSessions, options: TransferSte
     return { result, setCookies };
   };
 }
+
+/**
+ * The options of a binding's `sessionTransfer` middleware, over its request type `R` (Express's
+ * `Request`, Koa's `Context`): how to find who authenticated, the flow, and a binding kept in an
+ * OAuth `state`, on top of the framework-free {@link TransferStepOptions}.
+ */
+export interface TransferRouteOptions<R> extends TransferStepOptions {
+  /** Who authenticated on this request (after the host's own authentication); `undefined` = nobody, skip. */
+  getUser: (request: R) => AuthenticatedUser | undefined | Promise<AuthenticatedUser | undefined>;
+  /** The flow of this route (`'login'`, `'signup'`, `'refresh_token'`, …), or a function of the request. */
+  flow?: string | ((request: R) => string);
+  /** Where the binding is when it came back in an OAuth `state` instead of the cookie. */
+  getLoginBinding?: (request: R) => string | undefined;
+}
+
+/** What a binding hands {@link createTransferRoute}'s step besides its own request object. */
+export type TransferRouteRequest = Pick<TransferStepRequest, 'headers' | 'ip' | 'sessionToken'>;
+
+/**
+ * Builds the callback step a binding's `sessionTransfer` middleware runs: asks the host who
+ * authenticated (nobody: resolves `undefined`, nothing happens), resolves the flow and the binding,
+ * then runs {@link createTransferStep}. Generic over the framework's request type.
+ */
+export function createTransferRoute<R>(anon: AnonymousSessions, options: TransferRouteOptions<R>) {
+  const step = createTransferStep(anon, options);
+  return async (request: R, http: TransferRouteRequest): Promise<TransferStepOutcome | undefined> => {
+    const user = await options.getUser(request);
+    if (user === undefined) return undefined;
+    return step({
+      ...http,
+      user,
+      loginBinding: options.getLoginBinding?.(request),
+      flow: typeof options.flow === 'function' ? options.flow(request) : options.flow,
+    });
+  };
+}

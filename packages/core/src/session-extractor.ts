@@ -64,3 +64,33 @@ export function createSessionExtractor(anon: AnonymousSessions, options: Session
 
 /** The default query parameter that may carry a session token. */
 export const DEFAULT_SESSION_QUERY_PARAM = 'anonymous_session_token';
+
+/** Options of a binding's `anonCookieExtractor` (Express and Koa alike). */
+export interface CookieExtractorOptions {
+  /** The session cookie's name. Default `anon` (must match the router's). */
+  cookieName?: string;
+  /**
+   * The query parameter that may carry a session token (moved into the cookie so it survives a
+   * login redirect). Default `anonymous_session_token`; `false` turns it off.
+   */
+  queryParam?: string | false;
+  /** The cookie's other attributes, used when a query token is moved into it (match the router's). */
+  cookie?: Omit<SessionCookieOptions, 'name'>;
+}
+
+/**
+ * The extractor behind each binding's `anonCookieExtractor`: {@link createSessionExtractor} with
+ * the binding-level options, reading the query parameter from the framework's parsed query (a
+ * repeated parameter is no token).
+ */
+export function createCookieExtractor(
+  anon: AnonymousSessions,
+  options: CookieExtractorOptions = {},
+): (request: { headers: HttpHeaders; query?: Readonly<Record<string, unknown>> | undefined }) => Promise<ExtractedSession> {
+  const queryParam = options.queryParam ?? DEFAULT_SESSION_QUERY_PARAM;
+  const extract = createSessionExtractor(anon, { cookie: { ...options.cookie, name: options.cookieName ?? 'anon' }, queryParam });
+  return ({ headers, query }) => {
+    const raw = queryParam === false ? undefined : query?.[queryParam];
+    return extract({ headers, queryToken: typeof raw === 'string' ? raw : undefined });
+  };
+}

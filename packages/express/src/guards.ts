@@ -2,9 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import {
   assertScopes,
   assertUser,
-  bearerChallenge,
   createBearerGuard,
-  InvalidTokenError,
   type AuthResult,
   type BearerGuardOptions,
 } from '@anonymous-sessions/core';
@@ -63,9 +61,7 @@ export function requireUser(): RequestHandler {
 export function requireScopes(...scopes: string[]): RequestHandler {
   return (req, _res, next) => {
     try {
-      const realm = realms.get(req) ?? 'api';
-      if (req.auth === undefined) throw new InvalidTokenError('An access token is required.', { headers: bearerChallenge(realm) });
-      assertScopes(req.auth, scopes, realm);
+      assertScopes(req.auth, scopes, realms.get(req));
       next();
     } catch (error) {
       next(error);

@@ -1,12 +1,11 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import {
   createLoginBinder,
-  createTransferStep,
+  createTransferRoute,
   type AnonymousSessions,
-  type AuthenticatedUser,
   type LoginFlowCookieOptions,
-  type TransferStepOptions,
   type TransferResult,
+  type TransferRouteOptions,
 } from '@anonymous-sessions/core';
 
 export { LOGIN_BINDING_COOKIE } from '@anonymous-sessions/core';
@@ -44,15 +43,8 @@ export function anonymousLoginBinding(anon: AnonymousSessions, options: Anonymou
   };
 }
 
-/** Options of {@link sessionTransfer}. */
-export interface SessionTransferOptions extends TransferStepOptions {
-  /** Who authenticated on this request (after the host's own authentication); `undefined` = nobody, skip. */
-  getUser: (req: Request) => AuthenticatedUser | undefined | Promise<AuthenticatedUser | undefined>;
-  /** The flow of this route (`'login'`, `'signup'`, `'refresh_token'`, …), or a function of the request. */
-  flow?: string | ((req: Request) => string);
-  /** Where the binding is when it came back in an OAuth `state` instead of the cookie. */
-  getLoginBinding?: (req: Request) => string | undefined;
-}
+/** Options of {@link sessionTransfer}: `getUser`, `flow` and `getLoginBinding` are functions of the Express request. */
+export type SessionTransferOptions = TransferRouteOptions<Request>;
 
 /**
  * On login and sign-up callbacks, after the host authenticated the user: transfers the guest
@@ -61,22 +53,14 @@ export interface SessionTransferOptions extends TransferStepOptions {
  * only a store outage (503) or a failing hook or user store goes to `next(err)`.
  */
 export function sessionTransfer(anon: AnonymousSessions, options: SessionTransferOptions): RequestHandler {
-  const transfer = createTransferStep(anon, options);
+  const transfer = createTransferRoute(anon, options);
   return (req: Request, res: Response, next: NextFunction): void => {
-    const work = async (): Promise<void> => {
-      const user = await options.getUser(req);
-      if (user === undefined) return;
-      const { result, setCookies } = await transfer({
-        headers: req.headers,
-        ip: req.ip,
-        user,
-        sessionToken: req.anonymousSessionToken,
-        loginBinding: options.getLoginBinding?.(req),
-        flow: typeof options.flow === 'function' ? options.flow(req) : options.flow,
-      });
-      req.anonymousTransfer = result;
-      for (const header of setCookies) res.append('Set-Cookie', header);
-    };
-    work().then(() => next(), next);
+    transfer(req, { headers: req.headers, ip: req.ip, sessionToken: req.anonymousSessionToken }).then((outcome) => {
+      if (outcome !== undefined) {
+        req.anonymousTransfer = outcome.result;
+        for (const header of outcome.setCookies) res.append('Set-Cookie', header);
+      }
+      next();
+    }, next);
   };
 }

@@ -1,12 +1,5 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import {
-  createTokenEndpoints,
-  ENDPOINT_PATHS,
-  type AnonymousSessions,
-  type HttpRequest,
-  type HttpResponse,
-  type TokenEndpointsOptions,
-} from '@anonymous-sessions/core';
+import { createTokenEndpoints, matchEndpoint, type AnonymousSessions, type TokenEndpointsOptions } from '@anonymous-sessions/core';
 import { sendHttpResponse, toHttpRequest } from './http.js';
 
 /** Options of {@link anonymousTokenRouter}: the session cookie, the body cap, JWKS caching. */
@@ -25,20 +18,13 @@ export type AnonymousTokenRouterOptions = TokenEndpointsOptions;
 export function anonymousTokenRouter(anon: AnonymousSessions, options: AnonymousTokenRouterOptions = {}): Router {
   const endpoints = createTokenEndpoints(anon, options);
   const router = Router();
-  const route =
-    (handler: (request: HttpRequest) => Promise<HttpResponse>) =>
-    (req: Request, res: Response, next: NextFunction): void => {
-      handler(toHttpRequest(req)).then((response) => sendHttpResponse(res, response), next);
-    };
-
-  router.post(ENDPOINT_PATHS.token, route(endpoints.token));
-  router.post(ENDPOINT_PATHS.logout, route(endpoints.logout));
-  router.get(ENDPOINT_PATHS.session, route(endpoints.session));
-  router.get(ENDPOINT_PATHS.jwks, route(endpoints.jwks));
-  router.get(ENDPOINT_PATHS.authorizationServerMetadata, route(endpoints.discovery));
-  router.get(ENDPOINT_PATHS.openidConfiguration, route(endpoints.discovery));
-  for (const path of [ENDPOINT_PATHS.token, ENDPOINT_PATHS.logout, ENDPOINT_PATHS.session]) {
-    router.options(path, route(endpoints.preflight));
-  }
+  router.use((req: Request, res: Response, next: NextFunction): void => {
+    const endpoint = matchEndpoint(req.method, req.path);
+    if (endpoint === undefined) {
+      next();
+      return;
+    }
+    endpoints[endpoint](toHttpRequest(req)).then((response) => sendHttpResponse(res, response), next);
+  });
   return router;
 }

@@ -37,7 +37,7 @@ import {
   type PrivateJwkSet,
 } from '@anonymous-sessions/core';
 import { anonymousErrorHandler, anonymousTokenRouter } from '@anonymous-sessions/express';
-import { AUDIENCE, CLIENT_ID, silentLogger, type TokenBody } from './helpers.js';
+import { AUDIENCE, CLIENT_ID, silentLogger, type TokenBody } from './assertions.js';
 
 /** A second API the issuers know, for wrong-audience tokens. */
 export const OTHER_AUDIENCE = 'https://api.other.example';

@@ -1,0 +1,51 @@
+import type { Context, Middleware, Next } from 'koa';
+import { assertScopes, assertUser, createBearerGuard, type BearerGuardOptions } from '@anonymous-sessions/core';
+import { hostBody } from './http.js';
+import './state.js';
+
+/** Options of {@link requireAnonymousOrUser}. */
+export type RequireAnonymousOrUserOptions = BearerGuardOptions;
+
+const realms = new WeakMap<Context, string>();
+
+/**
+ * Bearer guard (RFC 6750) accepting our anonymous access tokens and, through `user`, the host's own
+ * identity provider's tokens. Sets `ctx.state.auth = { token, header, payload, isAnonymous }`.
+ * Errors are thrown with `status`, `expose` and `headers` (`WWW-Authenticate`), so Koa's own
+ * `ctx.onerror` renders them; `anonymousErrorHandler` renders them as JSON.
+ *
+ * @throws ConfigError for contradictory options, at start-up.
+ */
+export function requireAnonymousOrUser(options: RequireAnonymousOrUserOptions): Middleware {
+  const guard = createBearerGuard(options);
+  return async function requireAnonymousOrUser(ctx: Context, next: Next): Promise<void> {
+    realms.set(ctx, guard.realm);
+    ctx.state.auth = await guard.authenticate({
+      headers: ctx.headers,
+      queryToken: ctx.query.access_token,
+      bodyToken: hostBody(ctx)?.access_token,
+    });
+    await next();
+  };
+}
+
+/** After `requireAnonymousOrUser`: refuses guests with 403 `insufficient_user_authentication` (RFC 9470). */
+export function requireUser(): Middleware {
+  return async function requireUser(ctx: Context, next: Next): Promise<void> {
+    assertUser(ctx.state.auth, realms.get(ctx));
+    await next();
+  };
+}
+
+/** After `requireAnonymousOrUser`: refuses a token lacking any of `scopes` with 403 `insufficient_scope`. */
+export function requireScopes(...scopes: string[]): Middleware {
+  return async function requireScopes(ctx: Context, next: Next): Promise<void> {
+    assertScopes(ctx.state.auth, scopes, realms.get(ctx));
+    await next();
+  };
+}
+
+/** Whether the request was authenticated with an anonymous (guest) token. */
+export function isAnonymous(ctx: Context): boolean {
+  return ctx.state.auth?.isAnonymous === true;
+}

@@ -1,0 +1,19 @@
+/**
+ * `@anonymous-sessions/koa`: Koa 2 and 3 bindings. Each only translates Koa's context onto
+ * `@anonymous-sessions/core`; results live on `ctx.state`.
+ *
+ * @packageDocumentation
+ */
+export type { AnonymousSessionsState } from './state.js';
+export { anonymousTokenRouter } from './token-router.js';
+export type { AnonymousTokenRouterOptions } from './token-router.js';
+export { anonCookieExtractor } from './cookie-extractor.js';
+export type { AnonCookieExtractorOptions } from './cookie-extractor.js';
+export { anonymousErrorHandler } from './error-handler.js';
+export type { AnonymousErrorHandlerOptions } from './error-handler.js';
+export { requireAnonymousOrUser, requireUser, requireScopes, isAnonymous } from './guards.js';
+export type { RequireAnonymousOrUserOptions } from './guards.js';
+export { sessionTransfer, anonymousLoginBinding } from './session-transfer.js';
+export type { AnonymousLoginBindingOptions, SessionTransferOptions } from './session-transfer.js';
+export type { AuthenticatedUser } from '@anonymous-sessions/core';
+export { LOGIN_BINDING_COOKIE, safeRedirectTarget, mergeCart, mergeMetadata, linkSessions, copyPreferences, composeHooks } from '@anonymous-sessions/core';
