@@ -1,0 +1,214 @@
+/**
+ * One benchmark server: builds the app named by `BENCH_SERVER` (a {@link ServerLaunch} as JSON),
+ * listens on 127.0.0.1 on a free port, and tells the orchestrator its port over IPC. It exits
+ * cleanly (so `--cpu-prof` writes its profile) on a `shutdown` message, SIGTERM or SIGINT.
+ *
+ * Run only by `run.ts` (forked with `--conditions=source --import tsx`).
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type ErrorRequestHandler } from 'express';
+import { auth } from 'express-oauth2-jwt-bearer';
+import { expressjwt } from 'express-jwt';
+import jwksRsa from 'jwks-rsa';
+import {
+  createAnonymousSessions,
+  memoryStore,
+  type AnonymousSessions,
+  type AnonymousSessionsOptions,
+  type PrivateJwkSet,
+  type SessionStore,
+} from '@anonymous-sessions/core';
+import { anonymousErrorHandler, anonymousTokenRouter, requireAnonymousOrUser } from '@anonymous-sessions/express';
+import { AUDIENCE, CLIENT_ID, GUARDED_PATH, HOST, SCOPES, type ServerLaunch, type ServerMessage, type ServerSpec } from './shared.js';
+import { loadKoaBinding, loadKoa, loadRedisStore, type KoaMiddleware } from './optional.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+const launch = JSON.parse(process.env.BENCH_SERVER ?? 'null') as ServerLaunch | null;
+if (launch === null) {
+  console.error('server.ts is run by bench/run.ts (BENCH_SERVER is not set)');
+  process.exit(2);
+}
+
+const quietLogger = {
+  warn: () => undefined,
+  error: (message: string) => console.error(`[bench server] ${message}`),
+};
+
+const closers: (() => Promise<void>)[] = [];
+
+function send(message: ServerMessage): void {
+  if (process.send) process.send(message);
+  else console.log(JSON.stringify(message));
+}
+
+async function engine(issuer: string, options: Partial<AnonymousSessionsOptions> = {}): Promise<AnonymousSessions> {
+  const keys = JSON.parse(readFileSync(launch!.keysFile, 'utf8')) as PrivateJwkSet;
+  return createAnonymousSessions({
+    issuer,
+    keys,
+    clients: [{ clientId: CLIENT_ID, canCreateAnonymousSessions: true }],
+    resourceServers: [{ audience: AUDIENCE, allowAnonymousAccess: true, anonymousScopes: [...SCOPES] }],
+    store: memoryStore(),
+    rateLimit: false,
+    logger: quietLogger,
+    ...options,
+  });
+}
+
+async function redisStoreForRun(): Promise<SessionStore> {
+  const { redisStore, Redis } = await loadRedisStore();
+  const client = new Redis(launch!.redisUrl ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1, connectTimeout: 2000 });
+  const prefix = launch!.redisPrefix ?? `anon-bench:${process.pid}:`;
+  closers.push(async () => {
+    // Leave nothing behind: delete this run's keys (its own prefix only), then disconnect.
+    let cursor = '0';
+    let rounds = 0;
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      if (keys.length > 0) await client.del(...keys);
+      cursor = next;
+      rounds += 1;
+    } while (cursor !== '0' && rounds < 10_000);
+    await client.quit();
+  });
+  return redisStore({ client, prefix });
+}
+
+const renderPeerErrors: ErrorRequestHandler = (error: { status?: number; headers?: Record<string, string> }, _req, res, _next) => {
+  res.status(error.status ?? 500).set(error.headers ?? {}).json({ error: 'unauthorized' });
+};
+
+async function expressApp(spec: ServerSpec, ownIssuer: string): Promise<Handler> {
+  const app = express();
+  app.disable('x-powered-by');
+  const trusted = launch!.trustedIssuer ?? ownIssuer;
+  switch (spec.kind) {
+    case 'bare':
+      app.get(GUARDED_PATH, (_req, res) => {
+        res.json({ guest: true });
+      });
+      break;
+    case 'guard': {
+      const anon = await engine(trusted);
+      app.get(GUARDED_PATH, requireAnonymousOrUser({ anonymous: anon, audience: AUDIENCE, ...(spec.cache ? {} : { cache: false }) }), (req, res) => {
+        res.json({ guest: req.auth?.isAnonymous === true });
+      });
+      app.use(anonymousErrorHandler({ logger: quietLogger }));
+      break;
+    }
+    case 'peer-oauth2-jwt-bearer':
+      app.get(GUARDED_PATH, auth({ issuerBaseURL: trusted, audience: AUDIENCE }), (_req, res) => {
+        res.json({ guest: true });
+      });
+      app.use(renderPeerErrors);
+      break;
+    case 'peer-express-jwt':
+      app.get(
+        GUARDED_PATH,
+        expressjwt({
+          secret: jwksRsa.expressJwtSecret({ jwksUri: `${trusted}.well-known/jwks.json`, cache: true, rateLimit: true, jwksRequestsPerMinute: 10 }),
+          audience: AUDIENCE,
+          issuer: trusted,
+          algorithms: ['RS256'],
+        }),
+        (_req, res) => {
+          res.json({ guest: true });
+        },
+      );
+      app.use(renderPeerErrors);
+      break;
+    case 'issuer': {
+      const store = spec.store === 'redis' ? await redisStoreForRun() : memoryStore();
+      const anon = await engine(ownIssuer, { sessionTokenFormat: spec.format, store });
+      app.use(anonymousTokenRouter(anon, { cookie: { secure: false } }));
+      app.use(anonymousErrorHandler({ logger: quietLogger }));
+      break;
+    }
+  }
+  return app as unknown as Handler;
+}
+
+async function koaApp(spec: ServerSpec, ownIssuer: string): Promise<Handler> {
+  const Koa = await loadKoa();
+  const app = new Koa();
+  const route = (body: KoaMiddleware): KoaMiddleware => async (ctx, next) => {
+    if (ctx.path === GUARDED_PATH && ctx.method === 'GET') await body(ctx, next);
+    else await next();
+  };
+  switch (spec.kind) {
+    case 'bare':
+      app.use(
+        route(async (ctx) => {
+          ctx.body = { guest: true };
+        }),
+      );
+      break;
+    case 'guard': {
+      const binding = await loadKoaBinding();
+      const anon = await engine(launch!.trustedIssuer ?? ownIssuer);
+      app.use(binding.requireAnonymousOrUser({ anonymous: anon, audience: AUDIENCE, ...(spec.cache ? {} : { cache: false }) }));
+      app.use(
+        route(async (ctx) => {
+          ctx.body = { guest: (ctx.state.auth as { isAnonymous?: boolean } | undefined)?.isAnonymous === true };
+        }),
+      );
+      break;
+    }
+    case 'issuer': {
+      const binding = await loadKoaBinding();
+      if (binding.anonymousTokenRouter === undefined) throw new Error('@anonymous-sessions/koa does not export anonymousTokenRouter');
+      const store = spec.store === 'redis' ? await redisStoreForRun() : memoryStore();
+      const anon = await engine(ownIssuer, { sessionTokenFormat: spec.format, store });
+      app.use(binding.anonymousTokenRouter(anon, { cookie: { secure: false } }));
+      break;
+    }
+    default:
+      throw new Error(`${spec.kind} has no Koa variant`);
+  }
+  return app.callback();
+}
+
+async function main(): Promise<void> {
+  const { spec } = launch!;
+  // Listen first (the port makes the issuer), attach the app once built, then report ready.
+  const server = createServer();
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, HOST, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  const ownIssuer = `http://${HOST}:${port}/`;
+  const framework = 'framework' in spec ? spec.framework : 'express';
+  server.on('request', framework === 'koa' ? await koaApp(spec, ownIssuer) : await expressApp(spec, ownIssuer));
+
+  let closing = false;
+  const shutdown = (): void => {
+    if (closing) return;
+    closing = true;
+    server.closeAllConnections();
+    server.close();
+    Promise.allSettled(closers.map((close) => close())).finally(() => process.exit(0));
+    setTimeout(() => process.exit(0), 3000).unref();
+  };
+  process.on('message', (message: { type?: string; id?: number }) => {
+    if (message.type === 'shutdown') shutdown();
+    if (message.type === 'cpu') {
+      const { user, system } = process.cpuUsage();
+      send({ type: 'cpu', id: message.id ?? 0, user, system });
+    }
+  });
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  // The orchestrator going away (crash, Ctrl-C) must never leave this server running.
+  process.on('disconnect', shutdown);
+  send({ type: 'ready', port, uptimeMs: process.uptime() * 1000 });
+}
+
+main().catch((error: unknown) => {
+  send({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
+  process.exit(1);
+});
