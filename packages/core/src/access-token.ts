@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { SignJWT, errors, jwtVerify, type JWTPayload } from 'jose';
+import { SignJWT, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import { InvalidTokenError } from './errors.js';
 import type { KeyRing } from './keys.js';
 import { signatureKeyResolver } from './internal/key-resolvers.js';
@@ -54,6 +54,27 @@ export interface AccessTokenSigner {
 /** Builds the access-token signer and verifier. */
 export function accessTokenSigner(ring: KeyRing, settings: AccessTokenSettings): AccessTokenSigner {
   const getKey = signatureKeyResolver(ring);
+  const algorithms = [...ring.signingAlgorithms];
+  const requiredClaims = ['sub', 'exp', 'iat', 'jti', 'client_id', 'sid'];
+  // The options for each audience are built once, not on every verification (bounded: audiences
+  // come from configuration, not from tokens).
+  const optionsByAudience = new Map<string, JWTVerifyOptions>();
+  const verifyOptions = (audience: string | readonly string[]): JWTVerifyOptions => {
+    const key = typeof audience === 'string' ? audience : audience.join('\n');
+    let options = optionsByAudience.get(key);
+    if (options === undefined) {
+      options = {
+        issuer: settings.issuer,
+        audience: typeof audience === 'string' ? audience : [...audience],
+        algorithms,
+        typ: ACCESS_TOKEN_TYPE,
+        clockTolerance: settings.clockTolerance,
+        requiredClaims,
+      };
+      if (optionsByAudience.size < 64) optionsByAudience.set(key, options);
+    }
+    return options;
+  };
   return {
     sign(claims) {
       const key = ring.signingKeys[0]!;
@@ -64,14 +85,7 @@ export function accessTokenSigner(ring: KeyRing, settings: AccessTokenSettings):
 
     async verify(token, audience) {
       try {
-        const { payload } = await jwtVerify(token, getKey, {
-          issuer: settings.issuer,
-          audience: typeof audience === 'string' ? audience : [...audience],
-          algorithms: [...ring.signingAlgorithms],
-          typ: ACCESS_TOKEN_TYPE,
-          clockTolerance: settings.clockTolerance,
-          requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id', 'sid'],
-        });
+        const { payload } = await jwtVerify(token, getKey, verifyOptions(audience));
         return payload as AccessTokenClaims;
       } catch (error) {
         if (error instanceof errors.JWTExpired) throw new InvalidTokenError('The access token expired.', { cause: error });

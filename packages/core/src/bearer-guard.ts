@@ -100,6 +100,12 @@ export interface BearerGuard {
   readonly realm: string;
   /** Authenticates a request or throws the RFC 6750 error to answer with. */
   authenticate(request: BearerRequest): Promise<AuthResult>;
+  /**
+   * The synchronous fast path: the result for a token already in the verified-token cache (still
+   * live, and needing no store call), `undefined` when {@link BearerGuard.authenticate} must run.
+   * Throws the same RFC 6750 errors for a missing or malformed token.
+   */
+  authenticateCached(request: BearerRequest): AuthResult | undefined;
 }
 
 const quote = (value: string): string => `"${value.replace(/["\\]/g, '')}"`;
@@ -186,32 +192,61 @@ export function createBearerGuard(options: BearerGuardOptions): BearerGuard {
     throw invalid('The access token is invalid.', new Error('token from an untrusted issuer'));
   };
 
+  /** A cached, still-live result for `token`, or `undefined`. */
+  const cached = (token: string): AuthResult | undefined => {
+    const result = cache?.get(token);
+    if (result === undefined) return undefined;
+    if ((result.payload.exp as number) * 1000 <= Date.now()) {
+      cache!.delete(token);
+      return undefined;
+    }
+    return result;
+  };
+
+  /**
+   * What a request gets: its own top-level copies of `header` and `payload` (a route that edits
+   * `req.auth` cannot change what the cache serves the next request), over deep-frozen values.
+   */
+  const finish = (result: AuthResult): AuthResult => {
+    if (requiredScopes.length > 0) assertScopes(result, requiredScopes, realm);
+    return { token: result.token, header: { ...result.header }, payload: { ...result.payload }, isAnonymous: result.isAnonymous };
+  };
+
+  const needsRevocationCheck = (result: AuthResult): boolean => options.checkRevocation === true && result.isAnonymous;
+
   return {
     realm,
+    authenticateCached(request) {
+      if (cache === undefined) return undefined;
+      const result = cached(extractToken(request, realm));
+      return result === undefined || needsRevocationCheck(result) ? undefined : finish(result);
+    },
     async authenticate(request) {
       const token = extractToken(request, realm);
-      let result = cache?.get(token);
-      if (result !== undefined && (typeof result.payload.exp !== 'number' || result.payload.exp * 1000 <= Date.now())) {
-        cache!.delete(token);
-        result = undefined;
-      }
+      let result = cached(token);
       if (result === undefined) {
         result = await verify(token);
-        if (typeof result.payload.exp === 'number') cache?.set(token, result);
+        if (cache !== undefined && typeof result.payload.exp === 'number') cache.set(token, deepFreeze(result));
       }
-      if (options.checkRevocation && result.isAnonymous && engine) {
+      if (needsRevocationCheck(result) && engine) {
         const sid = result.payload.sid;
         if (typeof sid !== 'string' || (await engine.store.isSessionRevoked(sid))) {
           cache?.delete(token);
           throw invalid('The session behind this access token has ended.');
         }
       }
-      if (requiredScopes.length > 0) assertScopes(result, requiredScopes, realm);
-      // Each request gets its own copy: a route that changes req.auth must not change what the
-      // cache serves the next request with the same token (e.g. add a scope).
-      return { ...result, header: structuredClone(result.header), payload: structuredClone(result.payload) };
+      return finish(result);
     },
   };
+}
+
+/** Freezes a JSON-like value and everything inside it. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
 }
 
 /** RFC 6750 §2: the token from the header, a form body or the query; more than one place is a 400. */
@@ -226,8 +261,8 @@ function extractToken(request: BearerRequest, realm: string): string {
       bearerChallenge(realm, { error: 'invalid_request', error_description: 'The access token was sent more than once.' }),
     );
   }
-  const found = [fromHeader, fromQuery, fromBody].filter((token) => token !== undefined);
-  if (found.length > 1) {
+  const places = (fromHeader === undefined ? 0 : 1) + (fromQuery === undefined ? 0 : 1) + (fromBody === undefined ? 0 : 1);
+  if (places > 1) {
     throw new InvalidBearerRequestError(
       'The access token was sent in more than one place.',
       bearerChallenge(realm, { error: 'invalid_request', error_description: 'The access token was sent in more than one place.' }),
@@ -241,10 +276,11 @@ function extractToken(request: BearerRequest, realm: string): string {
       );
     }
   }
-  if (found.length === 0) {
+  const token = fromHeader ?? fromQuery ?? fromBody;
+  if (token === undefined) {
     throw new InvalidTokenError('An access token is required.', { headers: bearerChallenge(realm) });
   }
-  return found[0]!;
+  return token;
 }
 
 /**

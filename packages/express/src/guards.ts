@@ -20,7 +20,9 @@ declare global {
 /** Options of {@link requireAnonymousOrUser}. */
 export type RequireAnonymousOrUserOptions = BearerGuardOptions;
 
-const realms = new WeakMap<Request, string>();
+/** Where the guard leaves its realm for `requireUser` / `requireScopes` on the same request. */
+const REALM = Symbol('anonymous-sessions.realm');
+const realmOf = (req: Request): string | undefined => (req as Request & { [REALM]?: string })[REALM];
 
 /**
  * Bearer guard (RFC 6750) accepting our anonymous access tokens and, through `user`, the host's own
@@ -33,15 +35,27 @@ const realms = new WeakMap<Request, string>();
 export function requireAnonymousOrUser(options: RequireAnonymousOrUserOptions): RequestHandler {
   const guard = createBearerGuard(options);
   return (req: Request, _res: Response, next: NextFunction): void => {
-    realms.set(req, guard.realm);
+    (req as Request & { [REALM]?: string })[REALM] = guard.realm;
     const body = req.body as Record<string, unknown> | undefined;
-    const query = req.query as Record<string, unknown> | undefined;
-    guard
-      .authenticate({ headers: req.headers, queryToken: query?.access_token, bodyToken: body?.access_token })
-      .then((auth) => {
-        req.auth = auth;
-        next();
-      }, next);
+    // req.query re-parses the URL on every read: only read it when there is a query string.
+    const queryToken = req.url.includes('?') ? (req.query as Record<string, unknown>).access_token : undefined;
+    const input = { headers: req.headers, queryToken, bodyToken: body?.access_token };
+    let auth: AuthResult | undefined;
+    try {
+      auth = guard.authenticateCached(input);
+    } catch (error) {
+      next(error);
+      return;
+    }
+    if (auth !== undefined) {
+      req.auth = auth;
+      next();
+      return;
+    }
+    guard.authenticate(input).then((verified) => {
+      req.auth = verified;
+      next();
+    }, next);
   };
 }
 
@@ -49,7 +63,7 @@ export function requireAnonymousOrUser(options: RequireAnonymousOrUserOptions): 
 export function requireUser(): RequestHandler {
   return (req, _res, next) => {
     try {
-      assertUser(req.auth, realms.get(req));
+      assertUser(req.auth, realmOf(req));
       next();
     } catch (error) {
       next(error);
@@ -61,7 +75,7 @@ export function requireUser(): RequestHandler {
 export function requireScopes(...scopes: string[]): RequestHandler {
   return (req, _res, next) => {
     try {
-      assertScopes(req.auth, scopes, realms.get(req));
+      assertScopes(req.auth, scopes, realmOf(req));
       next();
     } catch (error) {
       next(error);

@@ -33,6 +33,12 @@ export function sendHttpResponse(res: Response, response: HttpResponse): void {
     if (name.toLowerCase() === 'set-cookie') res.append(name, value);
     else res.setHeader(name, value);
   }
-  if (response.body === undefined) res.end();
-  else res.json(response.body);
+  if (response.body === undefined) {
+    res.end();
+    return;
+  }
+  // Written directly rather than with res.json(): these bodies are small, mostly no-store, and
+  // need neither Express's ETag hash nor its freshness check.
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify(response.body));
 }

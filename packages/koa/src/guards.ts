@@ -6,7 +6,9 @@ import './state.js';
 /** Options of {@link requireAnonymousOrUser}. */
 export type RequireAnonymousOrUserOptions = BearerGuardOptions;
 
-const realms = new WeakMap<Context, string>();
+/** Where the guard leaves its realm for `requireUser` / `requireScopes` on the same request. */
+const REALM = Symbol('anonymous-sessions.realm');
+const realmOf = (ctx: Context): string | undefined => (ctx as Context & { [REALM]?: string })[REALM];
 
 /**
  * Bearer guard (RFC 6750) accepting our anonymous access tokens and, through `user`, the host's own
@@ -19,12 +21,14 @@ const realms = new WeakMap<Context, string>();
 export function requireAnonymousOrUser(options: RequireAnonymousOrUserOptions): Middleware {
   const guard = createBearerGuard(options);
   return async function requireAnonymousOrUser(ctx: Context, next: Next): Promise<void> {
-    realms.set(ctx, guard.realm);
-    ctx.state.auth = await guard.authenticate({
+    (ctx as Context & { [REALM]?: string })[REALM] = guard.realm;
+    // ctx.query re-parses the query string on every read: only read it when there is one.
+    const input = {
       headers: ctx.headers,
-      queryToken: ctx.query.access_token,
+      queryToken: ctx.querystring ? ctx.query.access_token : undefined,
       bodyToken: hostBody(ctx)?.access_token,
-    });
+    };
+    ctx.state.auth = guard.authenticateCached(input) ?? (await guard.authenticate(input));
     await next();
   };
 }
@@ -32,7 +36,7 @@ export function requireAnonymousOrUser(options: RequireAnonymousOrUserOptions): 
 /** After `requireAnonymousOrUser`: refuses guests with 403 `insufficient_user_authentication` (RFC 9470). */
 export function requireUser(): Middleware {
   return async function requireUser(ctx: Context, next: Next): Promise<void> {
-    assertUser(ctx.state.auth, realms.get(ctx));
+    assertUser(ctx.state.auth, realmOf(ctx));
     await next();
   };
 }
@@ -40,7 +44,7 @@ export function requireUser(): Middleware {
 /** After `requireAnonymousOrUser`: refuses a token lacking any of `scopes` with 403 `insufficient_scope`. */
 export function requireScopes(...scopes: string[]): Middleware {
   return async function requireScopes(ctx: Context, next: Next): Promise<void> {
-    assertScopes(ctx.state.auth, scopes, realms.get(ctx));
+    assertScopes(ctx.state.auth, scopes, realmOf(ctx));
     await next();
   };
 }
