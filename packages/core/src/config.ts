@@ -186,10 +186,12 @@ export const configSchema = z
     /** Algorithm of the ephemeral development signing key. Default RS256. Ignored when `keys` is set. */
     developmentSigningAlgorithm: z.enum(SIGNING_ALGORITHMS).default('RS256'),
     /** The client applications, or a lookup by `client_id`. */
-    clients: z.union([z.array(clientSchema), z.custom<ClientResolver>(isFunction)]),
+    // Listed in the config: strict, so a misspelt option (`allowAnonymousAcess`) is an error, not a
+    // silently kept default. Objects returned by a resolver may carry extra fields (database rows).
+    clients: z.union([z.array(clientSchema.strict()), z.custom<ClientResolver>(isFunction)]),
     /** The APIs guests may call, or a lookup by `audience`. */
     resourceServers: z.union([
-      z.array(resourceServerSchema).min(1, 'at least one resource server is required'),
+      z.array(resourceServerSchema.strict()).min(1, 'at least one resource server is required'),
       z.custom<ResourceServerResolver>(isFunction),
     ]),
     /**

@@ -400,3 +400,18 @@ describe('start-up warnings', () => {
     expect(logger.warn).not.toHaveBeenCalled();
   });
 });
+
+describe('misspelt options inside listed clients and resource servers', () => {
+  it('are named as unknown options instead of silently keeping the default', async () => {
+    const { createAnonymousSessions } = await import('@anonymous-sessions/core');
+    const error = await createAnonymousSessions({
+      issuer: 'https://shop.example.com/',
+      clients: [{ clientId: 'shop-web', canCreateAnonymousSession: true } as never],
+      resourceServers: [{ audience: 'https://api.shop.example', allowAnonymousAcess: true } as never],
+      logger: { warn: () => undefined, error: () => undefined },
+    }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConfigError);
+    const paths = (error as ConfigError).issues.map((issue) => issue.path);
+    expect(paths).toEqual(expect.arrayContaining(['clients[0].canCreateAnonymousSession', 'resourceServers[0].allowAnonymousAcess']));
+  });
+});
