@@ -100,6 +100,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       return true;
     },
 
+    async releaseMark(key) {
+      marks.delete(key);
+    },
+
     async increment(key, windowSeconds): Promise<CounterState> {
       const now = Date.now();
       sweepIfDue(now);

@@ -126,6 +126,16 @@ export interface SessionStore {
   markOnce(key: string, expiresAt: number | undefined): Promise<boolean>;
 
   /**
+   * Removes a mark set by {@link SessionStore.markOnce}, so the next `markOnce(key)` answers
+   * `true` again. The engine calls it when the work a mark guarded failed (the host's user store
+   * threw while a transfer was applied), so a retried login still transfers. A missing mark is not
+   * an error. Optional: without it, a transfer whose account update failed is not retried.
+   *
+   * @param key - the key given to `markOnce`.
+   */
+  releaseMark?(key: string): Promise<void>;
+
+  /**
    * Atomic increment-with-expiry for fixed-window rate limits: adds one to the counter `key`,
    * creating it with a window of `windowSeconds` when absent or expired, and returns the new count
    * and when the window ends. The window is fixed when the counter is created; later increments do

@@ -34,6 +34,8 @@ export interface SessionStoreConformanceOptions {
   metadata?: boolean;
   /** Run the linked-session registry cases (`recordLink`, `listLinks`). Default true. */
   links?: boolean;
+  /** Run the `releaseMark` case. Default true; pass `false` for a store without it. */
+  releaseMark?: boolean;
   /** How many concurrent calls the concurrency cases make. Default 50. */
   concurrency?: number;
   /**
@@ -179,6 +181,16 @@ export function runSessionStoreConformance(
         expect(await store.markOnce(`${base}:a`, nowSeconds() + LONG_LIFE)).toBe(false);
         expect(await store.markOnce(`${base}:forever`, undefined)).toBe(true);
         expect(await store.markOnce(`${base}:forever`, undefined)).toBe(false);
+      });
+
+      it.skipIf(options.releaseMark === false)('can be set again after releaseMark', async () => {
+        expect(store.releaseMark).toBeTypeOf('function');
+        const key = unique('transfer:released');
+        expect(await store.markOnce(key, nowSeconds() + LONG_LIFE)).toBe(true);
+        await store.releaseMark!(key);
+        expect(await store.markOnce(key, nowSeconds() + LONG_LIFE)).toBe(true);
+        expect(await store.markOnce(key, nowSeconds() + LONG_LIFE)).toBe(false);
+        await store.releaseMark!(unique('transfer:never-marked')); // a missing mark is not an error
       });
 
       it(

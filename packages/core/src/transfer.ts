@@ -185,6 +185,7 @@ export interface TransferEngine {
   verifyLoginBinding(token: string): Promise<string | undefined>;
   readonly store: {
     markOnce(key: string, expiresAt: number | undefined): Promise<boolean>;
+    releaseMark?(key: string): Promise<void>;
     revokeSession(sessionId: string, expiresAt: number | undefined): Promise<void>;
   };
 }
@@ -224,14 +225,22 @@ export async function runTransfer(engine: TransferEngine, parameters: TransferPa
   await hook?.(event, api);
 
   const expiresAt = session.expires_at === null ? undefined : Math.floor(Date.parse(session.expires_at) / 1000);
-  if (!(await engine.store.markOnce(`transfer:${session.session_id}:${parameters.userId}`, expiresAt))) {
+  const markKey = `transfer:${session.session_id}:${parameters.userId}`;
+  if (!(await engine.store.markOnce(markKey, expiresAt))) {
     return skippedTransfer('already_transferred', session);
   }
   const update: { app_metadata?: JsonObject; user_metadata?: JsonObject } = {};
   if (Object.keys(changes.app_metadata).length > 0) update.app_metadata = changes.app_metadata;
   if (Object.keys(changes.user_metadata).length > 0) update.user_metadata = changes.user_metadata;
   if (update.app_metadata !== undefined || update.user_metadata !== undefined) {
-    await parameters.users.update(parameters.userId, update);
+    try {
+      await parameters.users.update(parameters.userId, update);
+    } catch (error) {
+      // Nothing was applied: release the mark so the next login transfers (best effort; the mark
+      // expires with the session anyway).
+      await engine.store.releaseMark?.(markKey).catch(() => undefined);
+      throw error;
+    }
   }
   if (parameters.endAnonymousSession) await engine.store.revokeSession(session.session_id, expiresAt);
   return {

@@ -452,6 +452,29 @@ describe('at most once per (session, user)', () => {
     ]);
   });
 
+  it('a user store that fails mid-transfer releases the mark: the retried login transfers once', async () => {
+    const users = memoryUsers({ ...newUser('auth0|flaky'), user_metadata: { cart: [{ sku: 'mug', qty: 1 }] } });
+    const guest = await boundGuest({ cart });
+    const attempt = () =>
+      anon.transfer({
+        sessionToken: guest.token,
+        loginBinding: guest.binding,
+        userId: 'auth0|flaky',
+        isNewUser: false,
+        users: users.adapter,
+        onPostLogin: mergeCart(),
+      });
+    users.adapter.update.mockRejectedValueOnce(new Error('database is down'));
+    await expect(attempt()).rejects.toThrow('database is down');
+    expect(users.record('auth0|flaky')?.user_metadata?.cart).toEqual([{ sku: 'mug', qty: 1 }]);
+    expect((await attempt()).transferred).toBe(true);
+    expect((await attempt()).reason).toBe('already_transferred');
+    expect(users.record('auth0|flaky')?.user_metadata?.cart).toEqual([
+      { sku: 'mug', qty: 3 },
+      { sku: 'tee', qty: 1, size: 'M' },
+    ]);
+  });
+
   it('the same session into two different users: each gets it once', async () => {
     const users = memoryUsers(newUser('auth0|alice'), newUser('auth0|bob'));
     const guest = await boundGuest({ cart });

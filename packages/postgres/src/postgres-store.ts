@@ -221,6 +221,10 @@ export async function postgresStore(options: PostgresStoreOptions): Promise<Post
       return rowCount === 1;
     },
 
+    async releaseMark(key) {
+      await pool.query(`DELETE FROM ${table} WHERE kind = 'once' AND id = $1`, [key]);
+    },
+
     async increment(key, windowSeconds): Promise<CounterState> {
       const { rows } = await pool.query<{ counter: string; reset_at: string }>(
         `INSERT INTO ${table} AS entry (kind, id, counter, expires_at)

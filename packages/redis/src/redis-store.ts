@@ -126,6 +126,10 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
       return reply === 'OK';
     },
 
+    async releaseMark(key) {
+      await client.del(tagged(key, 'once'));
+    },
+
     async increment(key, windowSeconds): Promise<CounterState> {
       const reply = (await run(SCRIPTS.increment, [tagged(key, 'counter')], [String(windowSeconds * 1000)])) as [number, number];
       return { count: Number(reply[0]), resetAt: Math.ceil(Number(reply[1]) / 1000) };

@@ -38,7 +38,8 @@ export function withStoreTimeout(store: SessionStore, timeoutMs: number): Sessio
   };
   // The optional operations are wrapped only where the store has them, so "does this store support
   // metadata / linked sessions" reads the same through the wrapper.
-  const { readMetadata, mergeMetadata, recordLink, listLinks } = store;
+  const { readMetadata, mergeMetadata, recordLink, listLinks, releaseMark } = store;
+  if (releaseMark) bounded.releaseMark = (key) => guard('releaseMark', () => releaseMark.call(store, key));
   if (readMetadata) bounded.readMetadata = (sessionId) => guard('readMetadata', () => readMetadata.call(store, sessionId));
   if (mergeMetadata) {
     bounded.mergeMetadata = (sessionId, patch, options) =>
