@@ -20,6 +20,7 @@ import {
 import { toConfigIssues, type Logger } from './config.js';
 import { DEFAULT_BODY_LIMIT, normaliseParsedBody, parseBodyText, readBodyText } from './request-body.js';
 import { sessionCookie, type SessionCookie, type SessionCookieOptions } from './session-cookie.js';
+import { sessionExpiresAt } from './session-token.js';
 
 /** The paths the router serves, relative to where it is mounted. */
 export const ENDPOINT_PATHS = Object.freeze({
@@ -264,8 +265,7 @@ export function createTokenEndpoints(anon: AnonymousSessions, options: TokenEndp
         const { response, session } = await anon.issueToken(fields, { ip: request.ip, cookieSessionToken: cookieToken });
         const headers: Record<string, string | string[]> = { ...NO_STORE };
         if (cookie) {
-          const expiresAt = session.expires_at === null ? null : Math.floor(Date.parse(session.expires_at) / 1000);
-          const setCookie = cookie.serialize(response.session_token, expiresAt);
+          const setCookie = cookie.serialize(response.session_token, sessionExpiresAt(session));
           if (setCookie === undefined) {
             throw new MetadataTooLargeError('The session token would be larger than a browser keeps in a cookie (4096 bytes).');
           }

@@ -11,7 +11,7 @@ import type { AnonymousSessions } from './engine.js';
 import { sessionCookie, type SessionCookieOptions } from './session-cookie.js';
 import { headerValue, type HttpHeaders } from './endpoints.js';
 import { toAnonymousSessionError } from './errors.js';
-import type { AnonymousSession } from './session-token.js';
+import { sessionExpiresAt, type AnonymousSession } from './session-token.js';
 
 /** Options of the session extractor. */
 export interface SessionExtractorOptions {
@@ -50,8 +50,7 @@ export function createSessionExtractor(anon: AnonymousSessions, options: Session
     for (const { token, fromQuery } of candidates) {
       try {
         const session = await anon.verifySessionToken(token);
-        const expiresAt = session.expires_at === null ? null : Math.floor(Date.parse(session.expires_at) / 1000);
-        const setCookie = fromQuery && token !== cookieToken ? cookie.serialize(token, expiresAt) : undefined;
+        const setCookie = fromQuery && token !== cookieToken ? cookie.serialize(token, sessionExpiresAt(session)) : undefined;
         return { session, token, ...(setCookie === undefined ? {} : { setCookie }) };
       } catch (error) {
         if (toAnonymousSessionError(error).status >= 500) throw error;

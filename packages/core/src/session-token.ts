@@ -134,6 +134,11 @@ export function sessionTokenCodec(ring: KeyRing, settings: SessionTokenSettings)
   };
 }
 
+/** When a session ends, in epoch seconds, or `null` when it never expires. */
+export function sessionExpiresAt(session: Pick<AnonymousSession, 'expires_at'>): number | null {
+  return session.expires_at === null ? null : Math.floor(Date.parse(session.expires_at) / 1000);
+}
+
 /** The public view of a decoded session token. */
 export function toAnonymousSession(payload: SessionTokenPayload): AnonymousSession {
   return {

@@ -11,7 +11,7 @@
  * @packageDocumentation
  */
 import type { JsonObject, JsonValue } from './metadata.js';
-import type { AnonymousSession } from './session-token.js';
+import { sessionExpiresAt, type AnonymousSession } from './session-token.js';
 
 /** Flows in which no transfer ever happens (as in Auth0). */
 export const UNSUPPORTED_TRANSFER_FLOWS: readonly string[] = Object.freeze([
@@ -224,7 +224,7 @@ export async function runTransfer(engine: TransferEngine, parameters: TransferPa
   };
   await hook?.(event, api);
 
-  const expiresAt = session.expires_at === null ? undefined : Math.floor(Date.parse(session.expires_at) / 1000);
+  const expiresAt = sessionExpiresAt(session) ?? undefined;
   const markKey = `transfer:${session.session_id}:${parameters.userId}`;
   if (!(await engine.store.markOnce(markKey, expiresAt))) {
     return skippedTransfer('already_transferred', session);
