@@ -1,5 +1,10 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
 import { mergeMetadataWithinLimits, type JsonObject } from './metadata.js';
 import type { CounterState, LinkedSession, MetadataMergeResult, SessionStore, StoredMetadata } from './store.js';
+
+/** Default of {@link MemoryStoreOptions.maxEntries}: 100,000 entries, about 50 MiB of revocations. */
+export const DEFAULT_MEMORY_STORE_MAX_ENTRIES = 100_000;
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -8,6 +13,50 @@ export interface MemoryStoreOptions {
    * interval has passed; no timer keeps the process alive). Default 60.
    */
   sweepIntervalSeconds?: number;
+  /**
+   * The most live entries the store holds, of every kind together (revocations, rate-limit
+   * counters, transfer marks, metadata documents, linked sessions). Default 100,000 (a revocation
+   * takes about 0.5 KB, so about 50 MiB).
+   *
+   * Nothing is ever evicted to make room. A write that needs a new entry when the store is full
+   * first sweeps out expired entries; if that frees nothing, the write is refused (it rejects, so
+   * the engine answers 503 `temporarily_unavailable`: creating a session fails closed). Revocations
+   * may use the whole capacity; every other kind stops at 90% of it, so a flood of new sessions
+   * from many addresses cannot stop logouts. Updating an entry that is already there (a counter, a
+   * longer revocation, a metadata merge) always works.
+   */
+  maxEntries?: number;
+}
+
+const optionsSchema = z
+  .object({
+    sweepIntervalSeconds: z.number().nonnegative().default(60),
+    maxEntries: z.number().int().positive().default(DEFAULT_MEMORY_STORE_MAX_ENTRIES),
+  })
+  .strict();
+
+/** Refusal of a write that needs a new entry in a full {@link memoryStore}. */
+class MemoryStoreFullError extends Error {
+  constructor(kind: string, limit: number) {
+    super(`memoryStore() is full: no room for a new ${kind} (${limit} live entries; raise maxEntries or use a shared store)`);
+    this.name = 'MemoryStoreFullError';
+  }
+}
+
+/** Stores made by {@link memoryStore}, and those whose per-process warning was already given. */
+const memoryStores = new WeakSet<SessionStore>();
+const warnedStores = new WeakSet<SessionStore>();
+
+/**
+ * Whether `store` is a {@link memoryStore} whose "per process" warning has not been given yet;
+ * marks it as given. The engine logs that warning once per store in production.
+ *
+ * @param store - the configured store.
+ */
+export function claimPerProcessWarning(store: SessionStore): boolean {
+  if (!memoryStores.has(store) || warnedStores.has(store)) return false;
+  warnedStores.add(store);
+  return true;
 }
 
 interface Entry {
@@ -35,24 +84,44 @@ const toMs = (expiresAt: number | undefined): number =>
 /**
  * The embedded, in-process {@link SessionStore}: the default. It implements the whole contract,
  * metadata and linked sessions included. Every operation is atomic because JavaScript runs it to
- * completion on one thread (no `await` inside an operation). Entries are dropped once they expire, so memory
- * stays bounded by the number of live sessions.
+ * completion on one thread (no `await` inside an operation). Entries are dropped once they expire,
+ * and the store never holds more than `maxEntries` of them (see {@link MemoryStoreOptions}): when
+ * full it refuses new entries rather than forget one, least of all a revocation.
  *
- * It is per process: with several app instances, a logout on one is not seen by the others. Use
- * `@anonymous-sessions/redis` or `@anonymous-sessions/postgres` there.
+ * It is per process: with several app instances, a logout on one is not seen by the others, and a
+ * restart forgets everything. Use `@anonymous-sessions/redis` or `@anonymous-sessions/postgres`
+ * there; in production the engine logs this once.
  *
- * @param options - sweep tuning.
+ * @param options - capacity and sweep tuning.
  * @returns a new, empty store.
+ * @throws ConfigError for an unknown or invalid option.
  */
 export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
-  const sweepIntervalMs = (options.sweepIntervalSeconds ?? 60) * 1000;
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.flatMap((issue) =>
+        issue.code === 'unrecognized_keys'
+          ? issue.keys.map((key) => ({ path: `memoryStore.${key}`, message: 'is not a known option' }))
+          : [{ path: ['memoryStore', ...issue.path.map(String)].join('.'), message: issue.message }],
+      ),
+    );
+  }
+  const { maxEntries } = parsed.data;
+  const sweepIntervalMs = parsed.data.sweepIntervalSeconds * 1000;
+  /** Every kind but revocations stops here, keeping the rest of the capacity for logouts. */
+  const otherEntriesLimit = maxEntries - Math.floor(maxEntries / 10);
   const revocations = new Map<string, Entry>();
   const marks = new Map<string, Entry>();
   const counters = new Map<string, Counter>();
   const documents = new Map<string, MetadataEntry>();
   /** user id → (session id → entry). */
   const links = new Map<string, Map<string, LinkEntry>>();
+  let linkCount = 0;
   let lastSweep = Date.now();
+  let lastForcedSweep = Number.NEGATIVE_INFINITY;
+
+  const size = (): number => revocations.size + marks.size + counters.size + documents.size + linkCount;
 
   const live = <T extends Entry>(map: Map<string, T>, key: string, now: number): T | undefined => {
     const entry = map.get(key);
@@ -64,25 +133,50 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     return entry;
   };
 
-  const sweepIfDue = (now: number): void => {
-    if (now - lastSweep < sweepIntervalMs) return;
+  const sweep = (now: number): void => {
     lastSweep = now;
     for (const map of [revocations, marks, counters, documents] as Map<string, Entry>[]) {
       for (const [key, entry] of map) if (entry.expiresAtMs <= now) map.delete(key);
     }
     for (const [userId, entries] of links) {
-      for (const [sessionId, entry] of entries) if (entry.expiresAtMs <= now) entries.delete(sessionId);
+      for (const [sessionId, entry] of entries) {
+        if (entry.expiresAtMs <= now) {
+          entries.delete(sessionId);
+          linkCount -= 1;
+        }
+      }
       if (entries.size === 0) links.delete(userId);
     }
   };
 
-  return {
+  const sweepIfDue = (now: number): void => {
+    if (now - lastSweep >= sweepIntervalMs) sweep(now);
+  };
+
+  /**
+   * Makes sure one more entry of `kind` fits: when the store is at its limit, expired entries are
+   * swept out first (at most once a second, so a full store does not rescan on every request); if
+   * that frees nothing, the write is refused. Nothing is ever evicted.
+   */
+  const makeRoom = (kind: 'revocation' | 'rate-limit counter' | 'mark' | 'metadata document' | 'linked session', now: number): void => {
+    const limit = kind === 'revocation' ? maxEntries : otherEntriesLimit;
+    if (size() < limit) return;
+    if (now - lastForcedSweep >= 1000) {
+      lastForcedSweep = now;
+      sweep(now);
+      if (size() < limit) return;
+    }
+    throw new MemoryStoreFullError(kind, maxEntries);
+  };
+
+  const store: SessionStore = {
     async revokeSession(sessionId, expiresAt) {
       const now = Date.now();
       sweepIfDue(now);
       const expiresAtMs = toMs(expiresAt);
       if (expiresAtMs <= now) return;
       const existing = live(revocations, sessionId, now);
+      if (existing === undefined) makeRoom('revocation', now);
       revocations.set(sessionId, {
         expiresAtMs: Math.max(expiresAtMs, existing?.expiresAtMs ?? 0),
       });
@@ -96,6 +190,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       const now = Date.now();
       sweepIfDue(now);
       if (live(marks, key, now) !== undefined) return false;
+      makeRoom('mark', now);
       marks.set(key, { expiresAtMs: toMs(expiresAt) });
       return true;
     },
@@ -109,6 +204,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       sweepIfDue(now);
       let counter = live(counters, key, now);
       if (counter === undefined) {
+        makeRoom('rate-limit counter', now);
         counter = { count: 0, expiresAtMs: now + windowSeconds * 1000 };
         counters.set(key, counter);
       }
@@ -131,6 +227,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       if (!merged.ok) return merged;
       const expiresAtMs = Math.max(toMs(options.expiresAt), entry?.expiresAtMs ?? 0);
       if (expiresAtMs <= now) return { ok: true, version: (entry?.version ?? 0) + 1, metadata: merged.metadata };
+      if (entry === undefined) makeRoom('metadata document', now);
       const version = (entry?.version ?? 0) + 1;
       documents.set(sessionId, { version, json: JSON.stringify(merged.metadata), expiresAtMs });
       return { ok: true, version, metadata: merged.metadata };
@@ -141,6 +238,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       sweepIfDue(now);
       const expiresAtMs = toMs(expiresAt);
       if (expiresAtMs <= now) return;
+      const replacing = links.get(link.user_id)?.has(link.session_id) === true;
+      if (!replacing) makeRoom('linked session', now);
       let entries = links.get(link.user_id);
       if (entries === undefined) {
         entries = new Map();
@@ -149,6 +248,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       // Delete first so a replaced entry moves to the end, like a new one.
       entries.delete(link.session_id);
       entries.set(link.session_id, { link: { ...link }, expiresAtMs });
+      if (!replacing) linkCount += 1;
     },
 
     async listLinks(userId): Promise<LinkedSession[]> {
@@ -157,10 +257,15 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       if (entries === undefined) return [];
       const found: LinkedSession[] = [];
       for (const [sessionId, entry] of entries) {
-        if (entry.expiresAtMs <= now) entries.delete(sessionId);
-        else found.push({ ...entry.link });
+        if (entry.expiresAtMs <= now) {
+          entries.delete(sessionId);
+          linkCount -= 1;
+        } else found.push({ ...entry.link });
       }
+      if (entries.size === 0) links.delete(userId);
       return found.sort((a, b) => (a.linked_at < b.linked_at ? -1 : a.linked_at > b.linked_at ? 1 : 0));
     },
   };
+  memoryStores.add(store);
+  return store;
 }
