@@ -80,6 +80,12 @@ const clientSchema = z.object({
   canCreateAnonymousSessions: z.boolean().default(false),
   /** Exact origins allowed to call the endpoints cross-origin, with credentials (CORS). Default none. */
   allowedOrigins: z.array(origin).default([]),
+  /**
+   * May this client choose the `user_id` of a session it creates (`anon|` + 8–128 of
+   * `[A-Za-z0-9_-]`)? Default false: a token request with a `user_id` is refused with 400
+   * `invalid_request`, so no caller can pick (and so predict or collide with) another guest's id.
+   */
+  allowUserId: z.boolean().default(false),
 });
 
 const claimsMappingSchema = z
@@ -147,6 +153,25 @@ export interface PrivateJwk {
 /** The key set: a standard private JWK Set, or its JSON text. */
 export type KeySetInput = { keys: PrivateJwk[] } | string;
 
+/**
+ * The `keys` value that asks for ephemeral development keys explicitly, even in production (see
+ * {@link configSchema}'s `production`).
+ */
+export const DEVELOPMENT_KEYS = 'development';
+
+/**
+ * `NODE_ENV`, read portably (Node, Bun, Deno with env access; `undefined` where there is no
+ * `process` or reading it is not allowed). The core reads the environment nowhere else.
+ */
+function nodeEnvironment(): string | undefined {
+  try {
+    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+    return env?.NODE_ENV;
+  } catch {
+    return undefined;
+  }
+}
+
 const isFunction = (value: unknown): value is (...args: never[]) => unknown => typeof value === 'function';
 
 const keySetSchema = z.union([
@@ -181,7 +206,12 @@ export const configSchema = z
     sessionLifetime: seconds.default(2_592_000),
     /** `jwe` (dir + A256GCM, default): encrypted. `jwt`: signed and readable by anyone holding it. */
     sessionTokenFormat: z.enum(['jwe', 'jwt']).default('jwe'),
-    /** The private key set. Without it, development mode generates ephemeral keys and warns. */
+    /**
+     * The private key set. Without it (or with `'development'`), ephemeral development keys are
+     * generated and a warning is logged; in production (see `production`) leaving it out is a
+     * `ConfigError`, and only an explicit `'development'` opts into throwaway keys.
+     */
+    // `'development'` passes as a string; the engine recognises it before importing anything.
     keys: keySetSchema.optional(),
     /** Algorithm of the ephemeral development signing key. Default RS256. Ignored when `keys` is set. */
     developmentSigningAlgorithm: z.enum(SIGNING_ALGORITHMS).default('RS256'),
@@ -235,10 +265,24 @@ export const configSchema = z
     slidingExpiration: z.boolean().default(false),
     /** Seconds of clock skew tolerated on every verification. Default 15. */
     clockTolerance: seconds.max(300).default(15),
-    /** New sessions per client address per minute; `false` turns the limit off. Default 60. */
+    /**
+     * Rate limits, each a fixed one-minute window in the store; `false` turns them all off.
+     * `createPerMinute` (default 60): new sessions per client address (an IPv6 address counts per
+     * /64; a request without an address is not counted against anyone else's). `continuePerMinute`
+     * (default 60): continues of one session, whatever the address. Over a limit: 429
+     * `too_many_requests` with `Retry-After`.
+     */
     rateLimit: z
-      .union([z.literal(false), z.object({ createPerMinute: z.number().int().positive().default(60) })])
-      .default({ createPerMinute: 60 }),
+      .union([
+        z.literal(false),
+        z
+          .object({
+            createPerMinute: z.number().int().positive().default(60),
+            continuePerMinute: z.number().int().positive().default(60),
+          })
+          .strict(),
+      ])
+      .default({ createPerMinute: 60, continuePerMinute: 60 }),
     /** Store calls slower than this fail closed with 503. Default 2000 ms. */
     storeTimeoutMs: z.number().int().positive().max(60_000).default(2000),
     /** Where warnings and unexpected errors go. Default `console`. */
@@ -252,8 +296,31 @@ export const configSchema = z
         'must have warn(message) and error(message, error)',
       )
       .default(consoleLogger),
+    /**
+     * Production mode: starting without `keys` is a `ConfigError` (tokens signed with throwaway
+     * keys die on every restart and differ per instance), and a `memoryStore()` logs once that it
+     * is per process. Default: whether `NODE_ENV` is `production`, read once when the engine is
+     * created. Set it explicitly where there is no `NODE_ENV`.
+     */
+    production: z.boolean().default(() => nodeEnvironment() === 'production'),
   })
   .strict()
+  .superRefine(
+    (config, ctx) => {
+      // Runs even when other fields are bad (`when`), so one ConfigError lists this too; it reads
+      // only `production` (already defaulted, or whatever the host wrote) and `keys`.
+      const { production, keys } = config as { production?: unknown; keys?: unknown };
+      if (production === true && keys === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['keys'],
+          message:
+            "is required in production (NODE_ENV=production): generate a key set with `npx anonymous-sessions keys generate` and pass it in, or set keys: 'development' to run on throwaway keys anyway",
+        });
+      }
+    },
+    { when: () => true },
+  )
   .superRefine((config, ctx) => {
     if (config.metadataStorage === 'store' && !supportsStoredMetadata(config.store)) {
       ctx.addIssue({

@@ -8,6 +8,7 @@
 import { accessTokenSigner, type AccessTokenClaims, type AccessTokenSigner } from './access-token.js';
 import { mapClaims } from './claims-mapping.js';
 import {
+  DEVELOPMENT_KEYS,
   parseClient,
   parseResourceServer,
   resolveConfig,
@@ -51,6 +52,8 @@ import type { LinkedSession, SessionStore, StoredMetadata } from './store.js';
 import { signLoginBinding, verifyLoginBinding } from './login-binding.js';
 import { runTransfer, type TransferParameters, type TransferResult } from './transfer.js';
 import { logoutRequestSchema, parseRequest, tokenRequestSchema, type LogoutRequest, type TokenRequest } from './token-request.js';
+import { claimPerProcessWarning } from './memory-store.js';
+import { clientAddressBucket, continueCounterKey, creationCounterKey, RATE_LIMIT_WINDOW_SECONDS } from './rate-limit.js';
 
 /** The JSON body of a successful token response (DESIGN §3). */
 export interface TokenResponse {
@@ -136,6 +139,7 @@ export class AnonymousSessions {
   readonly #resourceServers: ReadonlyMap<string, ResourceServer> | undefined;
   readonly #staticOrigins: ReadonlySet<string>;
   readonly #metadataDocument: AuthorizationServerMetadata;
+  #warnedNoAddress = false;
 
   /** Use {@link createAnonymousSessions}, which validates the options and imports the keys. */
   constructor(config: ResolvedConfig, keys: KeyRing) {
@@ -170,6 +174,11 @@ export class AnonymousSessions {
     const input = parseRequest(tokenRequestSchema, request);
     const client = await this.#requireClient(input.client_id);
     if (!client.canCreateAnonymousSessions) throw new UnauthorizedClientError();
+    // A client-chosen guest id is opt-in per client: otherwise any caller could pick (and so predict
+    // or collide with) another guest's user_id.
+    if (input.user_id !== undefined && !client.allowUserId) {
+      throw new InvalidRequestError('This client may not choose user_id (clients[].allowUserId).');
+    }
     const api = await this.#requireResourceServer(input.audience);
     const scope = grantScopes(api, input.scope);
 
@@ -224,6 +233,7 @@ export class AnonymousSessions {
     }
     // Counted only once the request is known to be good, so refused requests spend no quota.
     if (payload === undefined) await this.#enforceCreationLimit(context.ip);
+    else await this.#enforceContinueLimit(payload.session_id);
     let metadataVersion: number | undefined;
     if (base !== undefined) {
       const renew = payload !== undefined && this.config.slidingExpiration && base.version > 0;
@@ -504,11 +514,38 @@ export class AnonymousSessions {
     return { version: result.version, metadata: result.metadata };
   }
 
+  /**
+   * New sessions per client address (an IPv6 /64 counts as one). A request without an address
+   * counts against no one: one shared bucket would let a single client lock every such request
+   * out. The operator is told once, since it usually means the proxy setting hides the address.
+   */
   async #enforceCreationLimit(ip: string | undefined): Promise<void> {
     const limit = this.config.rateLimit;
     if (limit === false) return;
-    const { count, resetAt } = await this.store.increment(`create:${ip ?? 'unknown'}`, 60);
-    if (count > limit.createPerMinute) throw new TooManyRequestsError(resetAt - Date.now() / 1000);
+    const bucket = clientAddressBucket(ip);
+    if (bucket === undefined) {
+      if (!this.#warnedNoAddress) {
+        this.#warnedNoAddress = true;
+        this.config.logger.warn(
+          'A session was created without a client address, so the per-address rate limit could not count it. Pass the address (RequestContext.ip); behind a proxy on a Unix socket, set Express `trust proxy` or Koa `app.proxy` with `maxIpsCount`.',
+        );
+      }
+      return;
+    }
+    const { count, resetAt } = await this.store.increment(creationCounterKey(bucket), RATE_LIMIT_WINDOW_SECONDS);
+    if (count > limit.createPerMinute) {
+      throw new TooManyRequestsError(resetAt - Date.now() / 1000, 'Too many new sessions from this address; try again later.');
+    }
+  }
+
+  /** Continues of one session, whatever the address: one token cannot drive unbounded signing. */
+  async #enforceContinueLimit(sessionId: string): Promise<void> {
+    const limit = this.config.rateLimit;
+    if (limit === false) return;
+    const { count, resetAt } = await this.store.increment(continueCounterKey(sessionId), RATE_LIMIT_WINDOW_SECONDS);
+    if (count > limit.continuePerMinute) {
+      throw new TooManyRequestsError(resetAt - Date.now() / 1000, 'Too many requests for this session; try again later.');
+    }
   }
 
   #buildMetadataDocument(): AuthorizationServerMetadata {
@@ -562,7 +599,12 @@ export async function createAnonymousSessions(options: AnonymousSessionsOptions)
   } catch (error) {
     // List key problems alongside the other fields' problems, so one run shows everything.
     const keyInput = (options as { keys?: unknown } | undefined)?.keys;
-    if (!(error instanceof ConfigError) || keyInput === undefined || error.issues.some((issue) => issue.path.startsWith('keys'))) {
+    if (
+      !(error instanceof ConfigError) ||
+      keyInput === undefined ||
+      keyInput === DEVELOPMENT_KEYS ||
+      error.issues.some((issue) => issue.path.startsWith('keys'))
+    ) {
       throw error;
     }
     const format = (options as { sessionTokenFormat?: unknown }).sessionTokenFormat;
@@ -573,7 +615,7 @@ export async function createAnonymousSessions(options: AnonymousSessionsOptions)
     throw new ConfigError([...error.issues, ...keyIssues]);
   }
   let keys: KeyRing;
-  if (config.keys === undefined) {
+  if (config.keys === undefined || config.keys === DEVELOPMENT_KEYS) {
     keys = await developmentKeyRing(config.developmentSigningAlgorithm);
     config.logger.warn(
       'No keys configured: using ephemeral development keys. Tokens die on restart and cannot be shared between instances. Generate a key set with `npx anonymous-sessions keys generate`.',
@@ -583,6 +625,11 @@ export async function createAnonymousSessions(options: AnonymousSessionsOptions)
   }
   if (config.sessionLifetime === 0) {
     config.logger.warn('sessionLifetime is 0: anonymous sessions never expire. Only logout ends them.');
+  }
+  if (config.production && claimPerProcessWarning(config.store)) {
+    config.logger.warn(
+      'memoryStore() is per process: logouts, rate-limit counters and transfer marks live only in this process, so another instance accepts a logged-out session and counts its own limits, and a restart forgets them all. Use @anonymous-sessions/redis or @anonymous-sessions/postgres in production.',
+    );
   }
   return new AnonymousSessions(config, keys);
 }

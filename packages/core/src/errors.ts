@@ -187,11 +187,14 @@ export class MetadataTooLargeError extends AnonymousSessionError {
   }
 }
 
-/** 429 `too_many_requests`: session creation over the rate limit; `Retry-After` is set. */
+/** 429 `too_many_requests`: over a rate limit (new sessions, or continues of one session); `Retry-After` is set. */
 export class TooManyRequestsError extends AnonymousSessionError {
-  /** @param retryAfterSeconds - seconds until the window resets. */
-  constructor(retryAfterSeconds: number) {
-    super('too_many_requests', 429, 'Too many new sessions from this address; try again later.', {
+  /**
+   * @param retryAfterSeconds - seconds until the window resets.
+   * @param description - client-safe description of the limit that was hit.
+   */
+  constructor(retryAfterSeconds: number, description = 'Too many new sessions from this address; try again later.') {
+    super('too_many_requests', 429, description, {
       headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
     });
   }

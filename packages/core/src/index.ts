@@ -12,7 +12,7 @@ export type {
   TokenResponse,
   VerifyAccessTokenOptions,
 } from './engine.js';
-export { configSchema, resolveConfig, RESERVED_CLAIMS, SIGNING_ALGORITHMS } from './config.js';
+export { configSchema, resolveConfig, DEVELOPMENT_KEYS, RESERVED_CLAIMS, SIGNING_ALGORITHMS } from './config.js';
 export type {
   AnonymousSessionsOptions,
   Client,
@@ -29,7 +29,8 @@ export type {
   SigningAlgorithm,
 } from './config.js';
 export * from './errors.js';
-export { memoryStore } from './memory-store.js';
+export { memoryStore, DEFAULT_MEMORY_STORE_MAX_ENTRIES } from './memory-store.js';
+export { clientAddressBucket, RATE_LIMIT_WINDOW_SECONDS } from './rate-limit.js';
 export type { MemoryStoreOptions } from './memory-store.js';
 export type {
   CounterState,

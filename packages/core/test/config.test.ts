@@ -44,13 +44,13 @@ describe('defaults', () => {
     expect(config.sessionLifetime).toBe(2_592_000);
     expect(config.sessionTokenFormat).toBe('jwe');
     expect(config.clockTolerance).toBe(15);
-    expect(config.rateLimit).toEqual({ createPerMinute: 60 });
+    expect(config.rateLimit).toEqual({ createPerMinute: 60, continuePerMinute: 60 });
     expect(config.storeTimeoutMs).toBe(2000);
     expect(config.slidingExpiration).toBe(false);
     expect(config.metadataStorage).toBe('token');
     expect(config.developmentSigningAlgorithm).toBe('RS256');
     expect(config.metadata).toEqual({ maxBytes: 2048, maxDepth: 8 });
-    expect(config.clients).toEqual([{ clientId: CLIENT_ID, canCreateAnonymousSessions: true, allowedOrigins: [] }]);
+    expect(config.clients).toEqual([{ clientId: CLIENT_ID, canCreateAnonymousSessions: true, allowedOrigins: [], allowUserId: false }]);
     expect(config.resourceServers).toEqual([
       {
         audience: AUDIENCE,
@@ -67,7 +67,7 @@ describe('defaults', () => {
     const config = resolveConfig(
       quickStartOptions({ clients: [{ clientId: 'c' }], resourceServers: [{ audience: 'https://api' }] }),
     );
-    expect(config.clients).toEqual([{ clientId: 'c', canCreateAnonymousSessions: false, allowedOrigins: [] }]);
+    expect(config.clients).toEqual([{ clientId: 'c', canCreateAnonymousSessions: false, allowedOrigins: [], allowUserId: false }]);
     expect(config.resourceServers).toEqual([
       {
         audience: 'https://api',
@@ -81,7 +81,7 @@ describe('defaults', () => {
 
   it('fills a partial rateLimit and a partial metadata block', () => {
     const config = resolveConfig(quickStartOptions({ rateLimit: {}, metadata: { maxBytes: 100 } }));
-    expect(config.rateLimit).toEqual({ createPerMinute: 60 });
+    expect(config.rateLimit).toEqual({ createPerMinute: 60, continuePerMinute: 60 });
     expect(config.metadata).toEqual({ maxBytes: 100, maxDepth: 8 });
   });
 

@@ -111,8 +111,47 @@ describe('request validation', () => {
 });
 
 describe('user_id', () => {
+  // Choosing user_id is opt-in per client (clients[].allowUserId); these cases run on such a client.
+  let chooser: AnonymousSessions;
+  const chooserClients = [{ clientId: CLIENT_ID, canCreateAnonymousSessions: true, allowUserId: true }];
+
+  beforeEach(async () => {
+    chooser = await engine({ clients: chooserClients });
+  });
+
+  it('is refused with invalid_request for a client that did not opt in (the default)', async () => {
+    const error = await expectAnonymousError(anon.issueToken({ client_id: CLIENT_ID, user_id: 'anon|abcdefgh' }), 'invalid_request', 400);
+    expect(error.description).toBe('This client may not choose user_id (clients[].allowUserId).');
+    // Nothing was counted or stored for the refused request: the next creation is the first.
+    const limited = await engine({ rateLimit: { createPerMinute: 1 } });
+    await expectAnonymousError(limited.issueToken({ client_id: CLIENT_ID, user_id: 'anon|abcdefgh' }, { ip: '203.0.113.1' }), 'invalid_request', 400);
+    await expect(limited.issueToken({ client_id: CLIENT_ID }, { ip: '203.0.113.1' })).resolves.toBeDefined();
+  });
+
+  it('is refused for a non-opted-in client even when continuing, before the session is read', async () => {
+    const { response } = await anon.issueToken({ client_id: CLIENT_ID });
+    const error = await expectAnonymousError(
+      anon.issueToken({ client_id: CLIENT_ID, session_token: response.session_token, user_id: 'anon|abcdefgh' }),
+      'invalid_request',
+      400,
+    );
+    expect(error.description).toMatch(/allowUserId/);
+  });
+
+  it('follows allowUserId of a client returned by a resolver (default false)', async () => {
+    const resolved = await engine({
+      clients: (clientId) =>
+        clientId === 'chooser'
+          ? { clientId, canCreateAnonymousSessions: true, allowUserId: true }
+          : { clientId, canCreateAnonymousSessions: true },
+    });
+    const { session } = await resolved.issueToken({ client_id: 'chooser', user_id: 'anon|abcdefgh' });
+    expect(session.user_id).toBe('anon|abcdefgh');
+    await expectAnonymousError(resolved.issueToken({ client_id: 'other', user_id: 'anon|abcdefgh' }), 'invalid_request', 400);
+  });
+
   it.each(['anon|abcdefgh', `anon|${'aZ0_-'.repeat(25)}abc`])('accepts %s when creating', async (userId) => {
-    const { session, response } = await anon.issueToken({ client_id: CLIENT_ID, user_id: userId });
+    const { session, response } = await chooser.issueToken({ client_id: CLIENT_ID, user_id: userId });
     expect(session.user_id).toBe(userId);
     expect(readJws(response.access_token).payload.sub).toBe(userId);
   });
@@ -128,18 +167,18 @@ describe('user_id', () => {
     'abcdefgh',
     '',
   ])('refuses %j with invalid_request', async (userId) => {
-    await expectAnonymousError(anon.issueToken({ client_id: CLIENT_ID, user_id: userId }), 'invalid_request', 400);
+    await expectAnonymousError(chooser.issueToken({ client_id: CLIENT_ID, user_id: userId }), 'invalid_request', 400);
   });
 
   it('refuses a non-string user_id', async () => {
-    await expectAnonymousError(anon.issueToken({ client_id: CLIENT_ID, user_id: 12_345_678 }), 'invalid_request', 400);
+    await expectAnonymousError(chooser.issueToken({ client_id: CLIENT_ID, user_id: 12_345_678 }), 'invalid_request', 400);
   });
 
   it('refuses any user_id when continuing, even the session’s own', async () => {
-    const { response, session } = await anon.issueToken({ client_id: CLIENT_ID, user_id: 'anon|abcdefgh' });
+    const { response, session } = await chooser.issueToken({ client_id: CLIENT_ID, user_id: 'anon|abcdefgh' });
     for (const userId of ['anon|abcdefgh', 'anon|other-user', session.user_id]) {
       const error = await expectAnonymousError(
-        anon.issueToken({ client_id: CLIENT_ID, session_token: response.session_token, user_id: userId }),
+        chooser.issueToken({ client_id: CLIENT_ID, session_token: response.session_token, user_id: userId }),
         'invalid_request',
         400,
       );
