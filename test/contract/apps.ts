@@ -68,8 +68,12 @@ export interface ContractAppOptions {
   router?: TokenEndpointsOptions | false;
   /** A prefix the token router is mounted under. */
   mountPath?: string;
-  /** Trust `X-Forwarded-*` (Express `trust proxy`, Koa `app.proxy`). */
-  trustProxy?: boolean;
+  /**
+   * Trust `X-Forwarded-*`: `true` trusts every hop (Express `trust proxy: true`, Koa `app.proxy`);
+   * a number trusts that many proxies, as the READMEs advise (Express `trust proxy: n`, Koa
+   * `app.proxy` with `maxIpsCount: n`).
+   */
+  trustProxy?: boolean | number;
   /** A host body parser before the token router: JSON only, or forms only. */
   hostBodyParser?: 'json' | 'form';
   /** Mount the JSON error handler (default true). */
@@ -183,7 +187,7 @@ function buildExpress(anon: AnonymousSessions, options: ContractAppOptions, logg
   const echo = (req: Request, res: Response): void => {
     res.json({ auth: req.auth, guest: b.isAnonymous(req) });
   };
-  if (options.trustProxy) app.set('trust proxy', true);
+  if (options.trustProxy !== undefined && options.trustProxy !== false) app.set('trust proxy', options.trustProxy);
   if (options.hostBodyParser) app.use(options.hostBodyParser === 'json' ? json : form);
   if (options.router !== false) {
     const router = b.anonymousTokenRouter(anon, routerOptions(options));
@@ -252,7 +256,8 @@ function buildKoa(anon: AnonymousSessions, options: ContractAppOptions, logger: 
   const echo = (ctx: Context): void => {
     ctx.body = { auth: ctx.state.auth, guest: b.isAnonymous(ctx) };
   };
-  app.proxy = options.trustProxy === true;
+  app.proxy = options.trustProxy !== undefined && options.trustProxy !== false;
+  if (typeof options.trustProxy === 'number') app.maxIpsCount = options.trustProxy;
   // Koa reports what reached its own ctx.onerror here (by default on stderr): the test logger keeps it.
   app.on('error', (error: unknown) => logger.error('koa app error', error));
   if (options.errorHandler !== false) app.use(b.anonymousErrorHandler({ logger }));

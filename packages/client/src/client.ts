@@ -62,7 +62,11 @@ export interface AnonymousClientOptions {
 export interface CreateSessionOptions {
   /** Metadata the new session starts with. */
   metadata?: JsonObject;
-  /** The guest's id: `anon|` + 8–128 of `[A-Za-z0-9_-]`. Default: the server picks `anon|<uuid>`. */
+  /**
+   * The guest's id: `anon|` + 8–128 of `[A-Za-z0-9_-]`. Default: the server picks `anon|<uuid>`.
+   * The server accepts it only from a client configured with `allowUserId: true` (otherwise 400
+   * `invalid_request`).
+   */
   userId?: string;
 }
 

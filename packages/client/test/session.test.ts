@@ -96,26 +96,41 @@ describe('getSession', () => {
 });
 
 describe('createSession', () => {
+  // Choosing the guest id is opt-in per client on the server (clients[].allowUserId).
+  let chooserServer: TestServer;
+  beforeAll(async () => {
+    chooserServer = await startServer({ clients: [{ clientId: CLIENT_ID, canCreateAnonymousSessions: true, allowUserId: true }] });
+  });
+  afterAll(async () => {
+    await chooserServer.close();
+  });
+
   it('starts a new session with metadata and a chosen guest id, replacing the stored one', async () => {
-    const { client, storage } = tokenClient();
+    const { client, storage } = tokenClient({ baseUrl: chooserServer.baseUrl });
     const first = await client.getSession();
-    server.reset();
+    chooserServer.reset();
 
     const created = await client.createSession({ metadata: { language: 'de' }, userId: 'anon|guest_12345678' });
     expect(created).toMatchObject({ user_id: 'anon|guest_12345678', metadata: { language: 'de' } });
     expect(created.session_id).not.toBe(first.session_id);
-    expect(server.tokenRequests()[0]!.body).toEqual({
+    expect(chooserServer.tokenRequests()[0]!.body).toEqual({
       client_id: CLIENT_ID,
       audience: AUDIENCE,
       metadata: { language: 'de' },
       user_id: 'anon|guest_12345678',
     });
-    expect((await server.anon.verifySessionToken(await storedToken(storage))).session_id).toBe(created.session_id);
+    expect((await chooserServer.anon.verifySessionToken(await storedToken(storage))).session_id).toBe(created.session_id);
   });
 
   it('rejects a bad guest id with the server\'s invalid_request', async () => {
-    const { client } = tokenClient();
+    const { client } = tokenClient({ baseUrl: chooserServer.baseUrl });
     const error = await rejectionOf(client.createSession({ userId: 'not-anonymous' }));
+    expect(error).toMatchObject({ code: 'invalid_request', status: 400 });
+  });
+
+  it('rejects any guest id with invalid_request when the server does not let this client choose one', async () => {
+    const { client } = tokenClient();
+    const error = await rejectionOf(client.createSession({ userId: 'anon|guest_12345678' }));
     expect(error).toMatchObject({ code: 'invalid_request', status: 400 });
   });
 });

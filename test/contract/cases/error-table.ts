@@ -35,6 +35,8 @@ export function errorTableCases(framework: Framework): void {
     return expectTokens(await request(app).post(TOKEN_PATH).send(tokenRequest())).session_token;
   }
 
+  const userIdClient = { clientId: CLIENT_ID, canCreateAnonymousSessions: true, allowUserId: true };
+
   describe('400 invalid_request', () => {
     it.each([
       ['malformed JSON', '{"client_id": "shop-web",'],
@@ -54,7 +56,8 @@ export function errorTableCases(framework: Framework): void {
       ['user_id too long', `{"client_id":"shop-web","user_id":"anon|${'a'.repeat(129)}"}`],
       ['user_id as a number', '{"client_id":"shop-web","user_id":12345678}'],
     ])('%s', async (_name, body) => {
-      const { app } = await quickStart();
+      // The user_id rows run on a client that may choose user_id, so they test the id's own rules.
+      const { app } = await quickStart(body.includes('user_id') ? { engine: { clients: [userIdClient] } } : {});
       const res = await postJson(app, body);
       expectError(res, 400, 'invalid_request');
       expect(setCookies(res)).toEqual([]);
@@ -107,7 +110,7 @@ export function errorTableCases(framework: Framework): void {
     });
 
     it('user_id when continuing a session', async () => {
-      const { app } = await quickStart();
+      const { app } = await quickStart({ engine: { clients: [userIdClient] } });
       const sessionToken = await createSession(app);
       expectError(
         await request(app).post(TOKEN_PATH).send(tokenRequest({ session_token: sessionToken, user_id: 'anon|abcdefgh' })),

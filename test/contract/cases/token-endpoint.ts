@@ -97,8 +97,8 @@ export function tokenEndpointCases(framework: Framework): void {
       expect(decodeJwt(body.access_token).aud).toBe(AUDIENCE);
     });
 
-    it('accepts a client-chosen user_id on creation', async () => {
-      const { app, anon } = await quickStart();
+    it('accepts a client-chosen user_id on creation from a client with allowUserId', async () => {
+      const { app, anon } = await quickStart({ engine: { clients: [{ clientId: CLIENT_ID, canCreateAnonymousSessions: true, allowUserId: true }] } });
       const body = expectTokens(await request(app).post(TOKEN_PATH).send(tokenRequest({ user_id: 'anon|device_1234-abc' })));
       expect((await anon.verifySessionToken(body.session_token)).user_id).toBe('anon|device_1234-abc');
       expect(decodeJwt(body.access_token).sub).toBe('anon|device_1234-abc');
