@@ -49,7 +49,8 @@ import {
   type SessionTokenPayload,
 } from './session-token.js';
 import type { LinkedSession, SessionStore, StoredMetadata } from './store.js';
-import { signLoginBinding, verifyLoginBinding } from './login-binding.js';
+import { openLoginBinding, signLoginBinding, verifyLoginBinding } from './login-binding.js';
+import { revocationExpiresAt } from './internal/session-retention.js';
 import { runTransfer, type TransferParameters, type TransferResult } from './transfer.js';
 import { logoutRequestSchema, parseRequest, tokenRequestSchema, type LogoutRequest, type TokenRequest } from './token-request.js';
 import { claimPerProcessWarning } from './memory-store.js';
@@ -317,9 +318,9 @@ export class AnonymousSessions {
     // The revocation must outlive every token of the session: with slidingExpiration a newer token
     // than this one may expire up to `sessionLifetime` from now, and every token is still accepted
     // for `clockTolerance` seconds after its exp.
-    let until = payload.exp;
-    if (until !== undefined && this.config.slidingExpiration) until = Math.max(until, secondsNow() + this.config.sessionLifetime);
-    await this.store.revokeSession(payload.session_id, until === undefined ? undefined : until + this.config.clockTolerance);
+    const createdAt = Math.floor(Date.parse(payload.created_at) / 1000);
+    const until = revocationExpiresAt({ createdAt, exp: payload.exp }, this.config, secondsNow());
+    await this.store.revokeSession(payload.session_id, until);
   }
 
   /**
@@ -370,7 +371,11 @@ export class AnonymousSessions {
     return signLoginBinding(this.keys, this.config.issuer, sessionId);
   }
 
-  /** The session id a login binding names, or `undefined` when it is invalid or expired. */
+  /**
+   * The session id a login binding names, or `undefined` when it is invalid or expired. It does not
+   * say whether the binding was already used: a binding serves one transfer callback, and
+   * {@link transfer} checks that in the store.
+   */
   verifyLoginBinding(token: string): Promise<string | undefined> {
     return verifyLoginBinding(this.keys, this.config.issuer, token, this.config.clockTolerance);
   }
@@ -378,10 +383,19 @@ export class AnonymousSessions {
   /**
    * Transfers a guest session to the account that just signed up or logged in (DESIGN §6): runs
    * `onPreRegistration` or `onPostLogin`, applies what they set in one `users.update`, at most once
-   * per (session, user). See {@link TransferParameters}.
+   * per (session, user) for as long as the session lives; each login binding serves one callback.
+   * See {@link TransferParameters}.
    */
   async transfer(parameters: TransferParameters): Promise<TransferResult> {
-    const result = await runTransfer(this, parameters);
+    const result = await runTransfer(
+      {
+        verifySessionToken: (token) => this.verifySessionToken(token),
+        openLoginBinding: (token) => openLoginBinding(this.keys, this.config.issuer, token, this.config.clockTolerance),
+        lifetime: this.config,
+        store: this.store,
+      },
+      parameters,
+    );
     const session = result.anonymous_session;
     const retention = this.config.linkedSessionRetention;
     if (result.transferred && session !== undefined && retention !== false && supportsLinkedSessions(this.store)) {

@@ -4,6 +4,10 @@
  * in the victim's browser after the login began (or a callback replayed from another browser, which
  * lacks the binding cookie) transfers nothing. Its `typ` makes it useless as any other token.
  *
+ * A binding belongs to one login: the first callback that transfers with it uses it up (a once-mark
+ * on its `jti` in the store, kept until the binding expires), so the same binding replayed into
+ * another account's callback, or into the same one again, transfers nothing.
+ *
  * @packageDocumentation
  */
 import { SignJWT, jwtVerify } from 'jose';
@@ -29,18 +33,44 @@ export async function signLoginBinding(ring: KeyRing, issuer: string, sessionId:
     .sign(key.privateKey);
 }
 
-/** The session id a valid binding names, or `undefined` for anything invalid or expired. */
-export async function verifyLoginBinding(ring: KeyRing, issuer: string, token: string, clockTolerance: number): Promise<string | undefined> {
+/** What a valid binding says. */
+export interface LoginBindingClaims {
+  /** The `session_id` of the anonymous session the login carries. */
+  sid: string;
+  /** The binding's own random id: the key of its single-use mark. */
+  jti: string;
+  /** When the binding expires (epoch seconds). */
+  exp: number;
+}
+
+/**
+ * Opens a binding: its claims, or `undefined` for anything invalid or expired (wrong key, issuer or
+ * `typ`, a missing `sid`, `jti` or `exp`). Says nothing about whether it was already used: that is
+ * the transfer's single-use mark in the store.
+ */
+export async function openLoginBinding(
+  ring: KeyRing,
+  issuer: string,
+  token: string,
+  clockTolerance: number,
+): Promise<LoginBindingClaims | undefined> {
   try {
     const { payload } = await jwtVerify(token, signatureKeyResolver(ring), {
       issuer,
       typ: LOGIN_BINDING_TYPE,
       algorithms: [...ring.signingAlgorithms],
       clockTolerance,
-      requiredClaims: ['exp', 'sid'],
+      requiredClaims: ['exp', 'sid', 'jti'],
     });
-    return typeof payload.sid === 'string' ? payload.sid : undefined;
+    const { sid, jti, exp } = payload;
+    if (typeof sid !== 'string' || typeof jti !== 'string' || jti.length === 0 || typeof exp !== 'number') return undefined;
+    return { sid, jti, exp };
   } catch {
     return undefined;
   }
+}
+
+/** The session id a valid binding names, or `undefined` for anything invalid or expired. */
+export async function verifyLoginBinding(ring: KeyRing, issuer: string, token: string, clockTolerance: number): Promise<string | undefined> {
+  return (await openLoginBinding(ring, issuer, token, clockTolerance))?.sid;
 }

@@ -100,11 +100,18 @@ export interface TransferStepRequest {
 export interface TransferStepOutcome {
   /** The transfer's result. */
   result: TransferResult;
-  /** `Set-Cookie` values to send (the binding is always cleared; the session too when ended). */
+  /**
+   * `Set-Cookie` values to send: the binding cookie is cleared (a binding serves one callback), the
+   * session cookie too when the session was ended. A step that throws sets no cookie, so a login
+   * whose transfer failed before anything was applied can be retried with the same binding.
+   */
   setCookies: string[];
 }
 
-/** Builds the callback step: reads the cookies, runs `anon.transfer`, says which cookies to clear. */
+/**
+ * Builds the callback step: reads the cookies, runs `anon.transfer` (which uses up a binding that
+ * names the session, unless the transfer then fails), says which cookies to clear.
+ */
 export function createTransferStep(anon: AnonymousSessions, options: TransferStepOptions) {
   const session = sessionCookie(options.cookie);
   const binding = sessionCookie({ ...options.cookie, name: options.bindingCookieName ?? LOGIN_BINDING_COOKIE });
@@ -138,7 +145,10 @@ export interface TransferRouteOptions<R> extends TransferStepOptions {
   getUser: (request: R) => AuthenticatedUser | undefined | Promise<AuthenticatedUser | undefined>;
   /** The flow of this route (`'login'`, `'signup'`, `'refresh_token'`, …), or a function of the request. */
   flow?: string | ((request: R) => string);
-  /** Where the binding is when it came back in an OAuth `state` instead of the cookie. */
+  /**
+   * Where the binding is when it came back in an OAuth `state` instead of the cookie. Single-use like
+   * the cookie: a replayed `state` transfers nothing (`not_bound`).
+   */
   getLoginBinding?: (request: R) => string | undefined;
 }
 

@@ -116,9 +116,18 @@ export interface SessionStore {
 
   /**
    * Atomic set-if-absent: records `key` until `expiresAt` and answers `true` if this call set it,
-   * `false` if a live mark was already there. Among any number of concurrent calls with the same
-   * key, exactly one gets `true`. An expired mark counts as absent: the next call sets it afresh.
-   * Used so a session transfers at most once per user.
+   * `false` if a live mark was already there (a `false` answer changes nothing, its expiry
+   * included). Among any number of concurrent calls with the same key, exactly one gets `true`. An
+   * expired mark counts as absent: the next call sets it afresh.
+   *
+   * The engine uses two kinds of marks, with distinct keys:
+   * - a login binding's, so one binding serves one transfer callback; kept until the binding
+   *   expires (minutes);
+   * - a (session, user) pair's, so a session transfers into an account at most once; kept as long
+   *   as the session can still produce a token: its end + `clockTolerance` for absolute lifetimes,
+   *   and **without expiry** (`undefined`) when sessions never expire or use `slidingExpiration`
+   *   (a sliding session can be continued with no end known in advance). A store must keep such a
+   *   mark: dropping it early would let the session transfer again.
    *
    * @param key - an opaque key chosen by the engine (any string).
    * @param expiresAt - epoch seconds when the mark disappears; `undefined` = keep forever.
@@ -127,9 +136,11 @@ export interface SessionStore {
 
   /**
    * Removes a mark set by {@link SessionStore.markOnce}, so the next `markOnce(key)` answers
-   * `true` again. The engine calls it when the work a mark guarded failed (the host's user store
-   * threw while a transfer was applied), so a retried login still transfers. A missing mark is not
-   * an error. Optional: without it, a transfer whose account update failed is not retried.
+   * `true` again. The engine calls it when the work a mark guarded failed before anything was
+   * applied (the host's user store or hook threw during a transfer), releasing both the transfer's
+   * and its login binding's marks, so the same login can be retried. A missing mark is not an
+   * error. Optional: without it, a transfer that failed this way is never retried (its binding
+   * stays used and the session stays marked as transferred into that account).
    *
    * @param key - the key given to `markOnce`.
    */

@@ -3,14 +3,19 @@
  * (`onPreRegistration` for new users, `onPostLogin` for returning ones) read
  * `event.anonymous_session` and say what to keep through `api.user.setAppMetadata`,
  * `api.user.setUserMetadata` and `api.accessToken.setCustomClaim`. What they set is applied in one
- * `users.update` call, at most once per (session, user), even under parallel or replayed callbacks.
+ * `users.update` call, at most once per (session, user), even under parallel or replayed callbacks,
+ * and for as long as the session can still produce a token (in every lifetime mode).
  *
- * The session must be bound to the login when it starts ({@link LoginBinding}): a token planted
- * after the login began, or replayed from another browser, transfers nothing.
+ * The session must be bound to the login when it starts (a login binding, see `login-binding.ts`):
+ * a token planted after the login began, or replayed from another browser, transfers nothing. A
+ * binding serves one callback: replayed into another account's callback (or the same one again) it
+ * transfers nothing.
  *
  * @packageDocumentation
  */
 import type { JsonObject, JsonValue } from './metadata.js';
+import { liveSessionMarkExpiresAt, revocationExpiresAt, type LifetimeSettings, type SessionTimes } from './internal/session-retention.js';
+import type { LoginBindingClaims } from './login-binding.js';
 import { sessionExpiresAt, type AnonymousSession } from './session-token.js';
 
 /** Flows in which no transfer ever happens (as in Auth0). */
@@ -41,7 +46,8 @@ export interface UsersAdapter {
   get(userId: string): Promise<TransferUser | undefined> | TransferUser | undefined;
   /**
    * Applies one update: each object holds only the top-level keys the hooks set; merge them into
-   * the stored metadata (a `null` value deletes the key), as Auth0's PATCH /users does.
+   * the stored metadata (a `null` value deletes the key), as Auth0's PATCH /users does. Reject only
+   * when nothing was applied: a rejection hands the transfer (and its login binding) back for a retry.
    */
   update(userId: string, changes: { app_metadata?: JsonObject; user_metadata?: JsonObject }): Promise<void> | void;
 }
@@ -77,7 +83,17 @@ export interface TransferApi {
 /** A host hook: Auth0's `onExecutePreUserRegistration` / `onExecutePostLogin`, for guest data. */
 export type TransferHook = (event: TransferEvent, api: TransferApi) => void | Promise<void>;
 
-/** Why a transfer did not happen. */
+/**
+ * Why a transfer did not happen:
+ *
+ * - `no_session`: no session token came with the callback;
+ * - `invalid_session`: the session token is invalid, expired or ended (logout);
+ * - `not_bound`: no valid login binding names this session, or the binding was already used by
+ *   another callback (a binding serves one login, into one account);
+ * - `unsupported_flow`: the flow is one of {@link UNSUPPORTED_TRANSFER_FLOWS};
+ * - `already_transferred`: this session was already transferred into this account (by an earlier
+ *   login, or a parallel callback that won).
+ */
 export type TransferSkipReason =
   | 'no_session'
   | 'invalid_session'
@@ -109,7 +125,9 @@ export interface TransferParameters {
   sessionToken: string | undefined;
   /**
    * The login binding created when the login started (cookie or `state`). Required unless
-   * `requireLoginBinding` is false.
+   * `requireLoginBinding` is false. Single-use: the first callback that transfers with it uses it
+   * up, whatever the account; it is handed back only when that transfer fails before anything was
+   * applied (so the same login can be retried).
    */
   loginBinding?: string | undefined;
   /** Default true: without a binding that names this session, nothing transfers (session fixation). */
@@ -128,7 +146,12 @@ export interface TransferParameters {
   onPreRegistration?: TransferHook | undefined;
   /** Runs for returning users. */
   onPostLogin?: TransferHook | undefined;
-  /** Default false: revoke the anonymous session after a successful transfer. */
+  /**
+   * Default false: revoke the anonymous session after a successful transfer. The revocation lasts
+   * as long as any token of the session is still accepted (`exp` + `clockTolerance`; with
+   * `slidingExpiration`, `sessionLifetime` from now + `clockTolerance`; forever when sessions never
+   * expire), so no older or newer token of it can continue the session.
+   */
   endAnonymousSession?: boolean;
 }
 
@@ -181,8 +204,12 @@ export function skippedTransfer(reason: TransferSkipReason, session?: AnonymousS
 
 /** What {@link runTransfer} needs from the engine. */
 export interface TransferEngine {
+  /** Verifies a session token (signature, expiry, revocation). */
   verifySessionToken(token: string): Promise<AnonymousSession>;
-  verifyLoginBinding(token: string): Promise<string | undefined>;
+  /** Opens a login binding: its claims, or `undefined` when invalid or expired. */
+  openLoginBinding(token: string): Promise<LoginBindingClaims | undefined>;
+  /** The lifetime configuration: how long marks and revocations must last. */
+  readonly lifetime: LifetimeSettings;
   readonly store: {
     markOnce(key: string, expiresAt: number | undefined): Promise<boolean>;
     releaseMark?(key: string): Promise<void>;
@@ -190,10 +217,26 @@ export interface TransferEngine {
   };
 }
 
+const secondsNow = (): number => Math.floor(Date.now() / 1000);
+
 /**
- * Runs a transfer: checks the flow, the session and its login binding; runs the hook; marks the
- * (session, user) pair atomically so only one callback applies; applies the changes in one update.
- * Store failures propagate (503): a transfer is never applied unchecked.
+ * Runs a transfer: checks the flow, the session and its login binding; uses the binding up (one
+ * login, one callback); runs the hook; marks the (session, user) pair atomically so only one
+ * callback applies; applies the changes in one update. Store failures propagate (503): a transfer
+ * is never applied unchecked.
+ *
+ * Two once-marks, both atomic set-if-absent in the store:
+ *
+ * - the binding's (`login-binding:<jti>`), until the binding's `exp` + `clockTolerance`: the first
+ *   callback that gets past the session check takes it; any other callback with the same binding,
+ *   into this account or another, is `not_bound`;
+ * - the pair's (`transfer:<session_id>:<user_id>`), for as long as the session can still produce a
+ *   token (see `internal/session-retention.ts`): a session moves into an account at most once, even
+ *   through several logins.
+ *
+ * If the transfer then fails before anything was applied (the user store, the hook or the store
+ * throws), both marks are released, so the same login can simply be retried: the binding is back
+ * exactly where it was before that callback, and it still yields at most one applied transfer.
  */
 export async function runTransfer(engine: TransferEngine, parameters: TransferParameters): Promise<TransferResult> {
   const flow = parameters.flow ?? (parameters.isNewUser ? 'signup' : 'login');
@@ -207,11 +250,42 @@ export async function runTransfer(engine: TransferEngine, parameters: TransferPa
     if ((error as { status?: number }).status === 401) return skippedTransfer('invalid_session');
     throw error;
   }
+  let bindingMark: string | undefined;
   if (parameters.requireLoginBinding !== false) {
-    const bound = parameters.loginBinding ? await engine.verifyLoginBinding(parameters.loginBinding) : undefined;
-    if (bound !== session.session_id) return skippedTransfer('not_bound', session);
+    const binding = parameters.loginBinding ? await engine.openLoginBinding(parameters.loginBinding) : undefined;
+    // A binding for another session is refused without using it up: its own session may still come.
+    if (binding === undefined || binding.sid !== session.session_id) return skippedTransfer('not_bound', session);
+    bindingMark = `login-binding:${binding.jti}`;
+    if (!(await engine.store.markOnce(bindingMark, binding.exp + engine.lifetime.clockTolerance))) {
+      return skippedTransfer('not_bound', session);
+    }
   }
 
+  let result: TransferResult;
+  try {
+    result = await applyTransfer(engine, parameters, session, flow);
+  } catch (error) {
+    // Nothing was applied: give the binding back so this login can be retried (best effort).
+    if (bindingMark !== undefined) await engine.store.releaseMark?.(bindingMark).catch(() => undefined);
+    throw error;
+  }
+  if (result.transferred && parameters.endAnonymousSession) {
+    await engine.store.revokeSession(session.session_id, revocationExpiresAt(sessionTimes(session), engine.lifetime, secondsNow()));
+    result.ended_anonymous_session = true;
+  }
+  return result;
+}
+
+/** The session's creation and its token's `exp`, in epoch seconds. */
+function sessionTimes(session: AnonymousSession): SessionTimes {
+  return { createdAt: Math.floor(Date.parse(session.created_at) / 1000), exp: sessionExpiresAt(session) ?? undefined };
+}
+
+/**
+ * The part of a transfer that changes the account: the hook, the (session, user) mark, one
+ * `users.update`. Throws only when nothing was applied (the mark is then released).
+ */
+async function applyTransfer(engine: TransferEngine, parameters: TransferParameters, session: AnonymousSession, flow: string): Promise<TransferResult> {
   const user = await parameters.users.get(parameters.userId);
   if (user === undefined) throw new Error(`users.get(${JSON.stringify(parameters.userId)}) found no user to transfer into`);
   const { api, changes } = createTransferApi();
@@ -224,9 +298,8 @@ export async function runTransfer(engine: TransferEngine, parameters: TransferPa
   };
   await hook?.(event, api);
 
-  const expiresAt = sessionExpiresAt(session) ?? undefined;
   const markKey = `transfer:${session.session_id}:${parameters.userId}`;
-  if (!(await engine.store.markOnce(markKey, expiresAt))) {
+  if (!(await engine.store.markOnce(markKey, liveSessionMarkExpiresAt(sessionTimes(session), engine.lifetime)))) {
     return skippedTransfer('already_transferred', session);
   }
   const update: { app_metadata?: JsonObject; user_metadata?: JsonObject } = {};
@@ -236,19 +309,17 @@ export async function runTransfer(engine: TransferEngine, parameters: TransferPa
     try {
       await parameters.users.update(parameters.userId, update);
     } catch (error) {
-      // Nothing was applied: release the mark so the next login transfers (best effort; the mark
-      // expires with the session anyway).
+      // Nothing was applied: release the mark so the next login transfers (best effort).
       await engine.store.releaseMark?.(markKey).catch(() => undefined);
       throw error;
     }
   }
-  if (parameters.endAnonymousSession) await engine.store.revokeSession(session.session_id, expiresAt);
   return {
     transferred: true,
     anonymous_session: session,
     app_metadata: changes.app_metadata,
     user_metadata: changes.user_metadata,
     custom_claims: changes.custom_claims,
-    ended_anonymous_session: parameters.endAnonymousSession === true,
+    ended_anonymous_session: false,
   };
 }

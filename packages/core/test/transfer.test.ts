@@ -24,7 +24,7 @@ import {
   type TransferUser,
   type UsersAdapter,
 } from '@anonymous-sessions/core';
-import { AUDIENCE, buildEngine, CLIENT_ID, expectAnonymousError, quickStartOptions, T0 } from './fixtures.js';
+import { AUDIENCE, buildEngine, CLIENT_ID, expectAnonymousError, quickStartOptions, T0, T0_SECONDS } from './fixtures.js';
 
 /** An in-memory user store the way a host writes one: `update` merges top-level keys, `null` deletes. */
 interface MemoryUsers {
@@ -383,7 +383,7 @@ describe('the account already exists (guest logs into an account with its own da
     expect(users.record('auth0|existing')?.user_metadata?.preferences).toEqual({ theme: 'light', currency: 'EUR' });
   });
 
-  it('a replayed login does not double the merged cart', async () => {
+  it('a replayed login, or a second login of the same session, does not double the merged cart', async () => {
     const users = memoryUsers(account());
     const guest = await boundGuest({ cart: [{ sku: 'mug', qty: 2 }] });
     const parameters: TransferParameters = {
@@ -395,7 +395,10 @@ describe('the account already exists (guest logs into an account with its own da
       onPostLogin: mergeMetadata(spec),
     };
     expect((await anon.transfer(parameters)).transferred).toBe(true);
-    expect(await anon.transfer(parameters)).toMatchObject({ transferred: false, reason: 'already_transferred' });
+    // The replay's binding is used up; a new login (a fresh binding) hits the (session, user) mark.
+    expect(await anon.transfer(parameters)).toMatchObject({ transferred: false, reason: 'not_bound' });
+    const loginBinding = await anon.createLoginBinding(guest.session.session_id);
+    expect(await anon.transfer({ ...parameters, loginBinding })).toMatchObject({ transferred: false, reason: 'already_transferred' });
     expect((users.record('auth0|existing')?.user_metadata?.cart as JsonObject[])[0]).toEqual({ sku: 'mug', qty: 3 });
     expect(users.adapter.update).toHaveBeenCalledTimes(1);
   });
@@ -417,25 +420,33 @@ describe('at most once per (session, user)', () => {
     const replay = await anon.transfer(parameters);
     expect(replay).toEqual({
       transferred: false,
-      reason: 'already_transferred',
+      reason: 'not_bound', // the binding was used up by the first callback
       anonymous_session: guest.session,
       app_metadata: {},
       user_metadata: {},
       custom_claims: {},
       ended_anonymous_session: false,
     });
+    const secondLogin = await anon.transfer({ ...parameters, loginBinding: await anon.createLoginBinding(guest.session.session_id) });
+    expect(secondLogin).toEqual({ ...replay, reason: 'already_transferred' });
     expect(users.adapter.update).toHaveBeenCalledTimes(1);
     expect(users.record('auth0|replay')?.user_metadata?.cart).toEqual(cart);
   });
 
-  it('20 parallel transfers of the same (session, user): exactly one applies, users.update runs once', async () => {
+  it.each([
+    ['one binding (a replayed callback)', 'not_bound', true],
+    ['20 bindings (20 logins of the session)', 'already_transferred', false],
+  ] as const)('20 parallel transfers of the same (session, user) with %s: exactly one applies, the others are %s', async (_label, reason, shared) => {
     const users = memoryUsers({ ...newUser('auth0|parallel'), user_metadata: { cart: [{ sku: 'mug', qty: 1 }] } });
     const guest = await boundGuest({ cart });
+    const bindings = shared
+      ? Array.from({ length: 20 }, () => guest.binding)
+      : await Promise.all(Array.from({ length: 20 }, () => anon.createLoginBinding(guest.session.session_id)));
     const results = await Promise.all(
-      Array.from({ length: 20 }, () =>
+      bindings.map((loginBinding) =>
         anon.transfer({
           sessionToken: guest.token,
-          loginBinding: guest.binding,
+          loginBinding,
           userId: 'auth0|parallel',
           isNewUser: false,
           users: users.adapter,
@@ -444,7 +455,7 @@ describe('at most once per (session, user)', () => {
       ),
     );
     expect(results.filter((result) => result.transferred)).toHaveLength(1);
-    expect(results.filter((result) => result.reason === 'already_transferred')).toHaveLength(19);
+    expect(results.filter((result) => result.reason === reason)).toHaveLength(19);
     expect(users.adapter.update).toHaveBeenCalledTimes(1);
     expect(users.record('auth0|parallel')?.user_metadata?.cart).toEqual([
       { sku: 'mug', qty: 3 },
@@ -468,18 +479,26 @@ describe('at most once per (session, user)', () => {
     await expect(attempt()).rejects.toThrow('database is down');
     expect(users.record('auth0|flaky')?.user_metadata?.cart).toEqual([{ sku: 'mug', qty: 1 }]);
     expect((await attempt()).transferred).toBe(true);
-    expect((await attempt()).reason).toBe('already_transferred');
+    expect((await attempt()).reason).toBe('not_bound'); // that login's binding is used up now
     expect(users.record('auth0|flaky')?.user_metadata?.cart).toEqual([
       { sku: 'mug', qty: 3 },
       { sku: 'tee', qty: 1, size: 'M' },
     ]);
   });
 
-  it('the same session into two different users: each gets it once', async () => {
+  it('the same session into two different users, through two logins: each gets it once', async () => {
     const users = memoryUsers(newUser('auth0|alice'), newUser('auth0|bob'));
     const guest = await boundGuest({ cart });
-    const into = (userId: string) =>
-      anon.transfer({ sessionToken: guest.token, loginBinding: guest.binding, userId, isNewUser: true, users: users.adapter, onPreRegistration: migrateCart });
+    // Each login has its own binding (a binding serves one callback).
+    const into = async (userId: string) =>
+      anon.transfer({
+        sessionToken: guest.token,
+        loginBinding: await anon.createLoginBinding(guest.session.session_id),
+        userId,
+        isNewUser: true,
+        users: users.adapter,
+        onPreRegistration: migrateCart,
+      });
     const [alice, bob] = await Promise.all([into('auth0|alice'), into('auth0|bob')]);
     expect([alice.transferred, bob.transferred]).toEqual([true, true]);
     expect((await into('auth0|alice')).reason).toBe('already_transferred');
@@ -726,5 +745,304 @@ describe('a store that cannot be reached fails closed', () => {
       503,
     );
     expect(users.adapter.update).not.toHaveBeenCalled();
+  });
+});
+
+/** A memory store that records the expiry of every once-mark and revocation the engine asks for. */
+function recordingStore(options: { releaseMark?: boolean } = {}) {
+  const inner = memoryStore();
+  const marks: { key: string; expiresAt: number | undefined; set: boolean }[] = [];
+  const revocations: { sessionId: string; expiresAt: number | undefined }[] = [];
+  const store: SessionStore = {
+    ...inner,
+    markOnce: async (key, expiresAt) => {
+      const set = await inner.markOnce(key, expiresAt);
+      marks.push({ key, expiresAt, set });
+      return set;
+    },
+    revokeSession: async (sessionId, expiresAt) => {
+      revocations.push({ sessionId, expiresAt });
+      await inner.revokeSession(sessionId, expiresAt);
+    },
+  };
+  if (options.releaseMark === false) delete store.releaseMark;
+  return { store, marks, revocations };
+}
+
+describe('the login binding is single-use: one login, one callback', () => {
+  it('binding + guest token replayed into a second account’s callback: not_bound, that account untouched, its hook never runs', async () => {
+    const users = memoryUsers(newUser('auth0|victim2'), newUser('auth0|attacker'));
+    const guest = await boundGuest({ cart });
+    const victim = await anon.transfer({
+      sessionToken: guest.token,
+      loginBinding: guest.binding,
+      userId: 'auth0|victim2',
+      isNewUser: true,
+      users: users.adapter,
+      onPreRegistration: migrateCart,
+    });
+    expect(victim.transferred).toBe(true);
+
+    const hook = vi.fn<TransferHook>(migrateCart);
+    const replay = await anon.transfer({
+      sessionToken: guest.token,
+      loginBinding: guest.binding,
+      userId: 'auth0|attacker',
+      isNewUser: true,
+      users: users.adapter,
+      onPreRegistration: hook,
+      onPostLogin: hook,
+    });
+    expect(replay).toEqual({
+      transferred: false,
+      reason: 'not_bound',
+      anonymous_session: guest.session,
+      app_metadata: {},
+      user_metadata: {},
+      custom_claims: {},
+      ended_anonymous_session: false,
+    });
+    expect(hook).not.toHaveBeenCalled();
+    expect(users.adapter.get).not.toHaveBeenCalledWith('auth0|attacker');
+    expect(users.record('auth0|attacker')).toEqual(newUser('auth0|attacker'));
+    expect(users.adapter.update).toHaveBeenCalledTimes(1);
+  });
+
+  it('the same binding used twice for the same account: the second transfers nothing new', async () => {
+    const users = memoryUsers({ ...newUser('auth0|twice'), user_metadata: { cart: [{ sku: 'mug', qty: 1 }] } });
+    const guest = await boundGuest({ cart: [{ sku: 'mug', qty: 2 }] });
+    const hook = vi.fn<TransferHook>(mergeCart());
+    const login = () =>
+      anon.transfer({ sessionToken: guest.token, loginBinding: guest.binding, userId: 'auth0|twice', isNewUser: false, users: users.adapter, onPostLogin: hook });
+    expect((await login()).transferred).toBe(true);
+    expect(await login()).toMatchObject({ transferred: false, reason: 'not_bound', user_metadata: {} });
+    expect(hook).toHaveBeenCalledTimes(1);
+    expect(users.adapter.update).toHaveBeenCalledTimes(1);
+    expect(users.record('auth0|twice')?.user_metadata?.cart).toEqual([{ sku: 'mug', qty: 3 }]);
+  });
+
+  it('one binding raced into 10 different accounts in parallel: exactly one account gets the session', async () => {
+    const ids = Array.from({ length: 10 }, (_, i) => `auth0|race${i}`);
+    const users = memoryUsers(...ids.map(newUser));
+    const guest = await boundGuest({ cart });
+    const results = await Promise.all(
+      ids.map((userId) =>
+        anon.transfer({ sessionToken: guest.token, loginBinding: guest.binding, userId, isNewUser: true, users: users.adapter, onPreRegistration: migrateCart }),
+      ),
+    );
+    expect(results.filter((result) => result.transferred)).toHaveLength(1);
+    expect(results.filter((result) => result.reason === 'not_bound')).toHaveLength(9);
+    expect(users.adapter.update).toHaveBeenCalledTimes(1);
+    expect(ids.filter((userId) => users.record(userId)?.app_metadata?.migrated_cart !== undefined)).toHaveLength(1);
+  });
+
+  it('a second login (a fresh binding) of the same session into the same account: already_transferred', async () => {
+    const users = memoryUsers({ ...newUser('auth0|again'), user_metadata: { cart: [] } });
+    const guest = await boundGuest({ cart: [{ sku: 'mug', qty: 2 }] });
+    const login = (loginBinding: string) =>
+      anon.transfer({ sessionToken: guest.token, loginBinding, userId: 'auth0|again', isNewUser: false, users: users.adapter, onPostLogin: mergeCart() });
+    expect((await login(guest.binding)).transferred).toBe(true);
+    const fresh = await anon.createLoginBinding(guest.session.session_id);
+    expect((await login(fresh)).reason).toBe('already_transferred');
+    // That second login used its binding up too.
+    expect((await login(fresh)).reason).toBe('not_bound');
+    expect(users.record('auth0|again')?.user_metadata?.cart).toEqual([{ sku: 'mug', qty: 2 }]);
+  });
+
+  it.each([
+    ['users.get', 'get'],
+    ['users.update', 'update'],
+  ] as const)('%s fails transiently: nothing is used up, the same login retries and transfers once; then the binding is spent', async (_label, failing) => {
+    const users = memoryUsers({ ...newUser('auth0|retry'), user_metadata: { cart: [{ sku: 'mug', qty: 1 }] } }, newUser('auth0|thief'));
+    const guest = await boundGuest({ cart: [{ sku: 'mug', qty: 2 }] });
+    const login = (userId: string) =>
+      anon.transfer({ sessionToken: guest.token, loginBinding: guest.binding, userId, isNewUser: false, users: users.adapter, onPostLogin: mergeCart() });
+    users.adapter[failing].mockRejectedValueOnce(new Error('connection reset'));
+    await expect(login('auth0|retry')).rejects.toThrow('connection reset');
+    expect(users.record('auth0|retry')?.user_metadata?.cart).toEqual([{ sku: 'mug', qty: 1 }]);
+
+    expect((await login('auth0|retry')).transferred).toBe(true);
+    expect((await login('auth0|retry')).reason).toBe('not_bound');
+    expect((await login('auth0|thief')).reason).toBe('not_bound');
+    expect(users.record('auth0|retry')?.user_metadata?.cart).toEqual([{ sku: 'mug', qty: 3 }]);
+    expect(users.record('auth0|thief')).toEqual(newUser('auth0|thief'));
+  });
+
+  it('a store without releaseMark: a failed login keeps its binding used (documented), nothing is applied twice', async () => {
+    const { store } = recordingStore({ releaseMark: false });
+    const { anon: engine } = await buildEngine({ rateLimit: false, store });
+    const users = memoryUsers(newUser('auth0|norelease'));
+    const guest = await boundGuest({ cart }, engine);
+    const login = () =>
+      engine.transfer({ sessionToken: guest.token, loginBinding: guest.binding, userId: 'auth0|norelease', isNewUser: true, users: users.adapter, onPreRegistration: migrateCart });
+    users.adapter.update.mockRejectedValueOnce(new Error('database is down'));
+    await expect(login()).rejects.toThrow('database is down');
+    expect((await login()).reason).toBe('not_bound');
+    expect(users.record('auth0|norelease')).toEqual(newUser('auth0|norelease'));
+  });
+
+  it('the binding’s once-mark is its own (not the transfer mark) and lasts until the binding’s exp + clockTolerance', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(T0);
+    const { store, marks } = recordingStore();
+    const { anon: engine } = await buildEngine({ rateLimit: false, store, sessionLifetime: 3600 });
+    const users = memoryUsers(newUser('auth0|marks'));
+    const guest = await boundGuest({ cart }, engine);
+    vi.setSystemTime(T0.getTime() + 100_000);
+    expect(
+      (await engine.transfer({ sessionToken: guest.token, loginBinding: guest.binding, userId: 'auth0|marks', isNewUser: true, users: users.adapter, onPreRegistration: migrateCart })).transferred,
+    ).toBe(true);
+    expect(marks).toHaveLength(2);
+    expect(new Set(marks.map((mark) => mark.key)).size).toBe(2);
+    expect(marks.map((mark) => mark.expiresAt ?? Number.POSITIVE_INFINITY).sort((a, b) => a - b)).toEqual([T0_SECONDS + 600 + 15, T0_SECONDS + 3600 + 15]);
+  });
+});
+
+describe('"once" holds in every lifetime mode (frozen time)', () => {
+  const LIFETIME = 3600;
+  const TOLERANCE = 15;
+  const engineFor = async (mode: 'absolute' | 'sliding' | 'never') => {
+    const recorded = recordingStore();
+    const { anon: engine } = await buildEngine({
+      rateLimit: false,
+      store: recorded.store,
+      sessionLifetime: mode === 'never' ? 0 : LIFETIME,
+      slidingExpiration: mode === 'sliding',
+      clockTolerance: TOLERANCE,
+    });
+    return { engine, ...recorded };
+  };
+  const at = (seconds: number): void => {
+    vi.setSystemTime(T0.getTime() + seconds * 1000);
+  };
+  const continueSession = async (engine: AnonymousSessions, token: string): Promise<string> =>
+    (await engine.issueToken({ client_id: CLIENT_ID, audience: AUDIENCE, session_token: token })).response.session_token;
+
+  /** A returning user with an empty cart, and a guest with 2 mugs who logs in once at `loginAt`. */
+  async function firstLogin(engine: AnonymousSessions, loginAt: number) {
+    const users = memoryUsers({ ...newUser('auth0|shopper'), user_metadata: { cart: [] } });
+    const guest = await guestSession({ cart: [{ sku: 'mug', qty: 2 }] }, engine);
+    at(loginAt);
+    const login = async (sessionToken: string, endAnonymousSession = false) =>
+      engine.transfer({
+        sessionToken,
+        loginBinding: await engine.createLoginBinding(guest.session.session_id),
+        userId: 'auth0|shopper',
+        isNewUser: false,
+        users: users.adapter,
+        onPostLogin: mergeCart(),
+        endAnonymousSession,
+      });
+    expect((await login(guest.token)).transferred).toBe(true);
+    expect(users.record('auth0|shopper')?.user_metadata?.cart).toEqual([{ sku: 'mug', qty: 2 }]);
+    return { users, guest, login };
+  }
+
+  it('absolute: a second login with the first token inside clockTolerance after exp transfers nothing (cart stays 2)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    at(0);
+    const { engine, marks } = await engineFor('absolute');
+    const { users, guest, login } = await firstLogin(engine, 100);
+    expect(marks.find((mark) => mark.key.includes(guest.session.session_id))?.expiresAt).toBe(T0_SECONDS + LIFETIME + TOLERANCE);
+
+    at(LIFETIME + TOLERANCE - 5); // the token is past exp but still accepted
+    expect((await engine.verifySessionToken(guest.token)).session_id).toBe(guest.session.session_id);
+    expect((await login(guest.token)).reason).toBe('already_transferred');
+    expect(users.record('auth0|shopper')?.user_metadata?.cart).toEqual([{ sku: 'mug', qty: 2 }]);
+  });
+
+  it('absolute: endAnonymousSession’s revocation outlives the token’s clockTolerance', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    at(0);
+    const { engine, revocations } = await engineFor('absolute');
+    const users = memoryUsers(newUser('auth0|ender-abs'));
+    const guest = await guestSession({ cart }, engine);
+    at(100);
+    const result = await engine.transfer({
+      sessionToken: guest.token,
+      loginBinding: await engine.createLoginBinding(guest.session.session_id),
+      userId: 'auth0|ender-abs',
+      isNewUser: true,
+      users: users.adapter,
+      onPreRegistration: migrateCart,
+      endAnonymousSession: true,
+    });
+    expect(result.ended_anonymous_session).toBe(true);
+    expect(revocations).toEqual([{ sessionId: guest.session.session_id, expiresAt: T0_SECONDS + LIFETIME + TOLERANCE }]);
+    at(LIFETIME + TOLERANCE - 5);
+    await expectAnonymousError(engine.verifySessionToken(guest.token), 'invalid_session_token', 401);
+  });
+
+  it('sliding: continued past its first token’s exp, then a second login into the same account: cart stays 2, not 4', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    at(0);
+    const { engine, marks } = await engineFor('sliding');
+    const { users, guest, login } = await firstLogin(engine, 60);
+    // The session can be continued for as long as someone keeps continuing it: the mark has no end.
+    expect(marks.find((mark) => mark.key.includes(guest.session.session_id))?.expiresAt).toBeUndefined();
+
+    let token = guest.token;
+    for (let step = 1; step <= 8; step += 1) {
+      at(step * 3000); // each continue lands before the previous token's exp: 24,000 s ≫ 3,600 s
+      token = await continueSession(engine, token);
+    }
+    expect((await login(token)).reason).toBe('already_transferred');
+    expect(users.record('auth0|shopper')?.user_metadata?.cart).toEqual([{ sku: 'mug', qty: 2 }]);
+  });
+
+  it('sliding: endAnonymousSession, then continuing with a newer token of the session once the old one expired: refused', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    at(0);
+    const { engine, revocations } = await engineFor('sliding');
+    const users = memoryUsers(newUser('auth0|ender-sliding'));
+    const first = await guestSession({ cart }, engine);
+    at(1800);
+    const newer = await continueSession(engine, first.token); // exp 1800 + 3600
+    const result = await engine.transfer({
+      sessionToken: first.token, // the login carried the older token (exp 3600)
+      loginBinding: await engine.createLoginBinding(first.session.session_id),
+      userId: 'auth0|ender-sliding',
+      isNewUser: true,
+      users: users.adapter,
+      onPreRegistration: migrateCart,
+      endAnonymousSession: true,
+    });
+    expect(result.ended_anonymous_session).toBe(true);
+    expect(revocations).toEqual([{ sessionId: first.session.session_id, expiresAt: T0_SECONDS + 1800 + LIFETIME + TOLERANCE }]);
+
+    for (const seconds of [LIFETIME + TOLERANCE + 1, 1800 + LIFETIME + TOLERANCE - 1]) {
+      at(seconds);
+      await expectAnonymousError(continueSession(engine, newer), 'invalid_session_token', 401);
+      await expectAnonymousError(engine.verifySessionToken(newer), 'invalid_session_token', 401);
+    }
+  });
+
+  it('never (sessionLifetime 0): the transfer mark and the revocation are kept without expiry; 10 years later both still hold', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    at(0);
+    const { engine, marks, revocations } = await engineFor('never');
+    const { users, guest, login } = await firstLogin(engine, 60);
+    expect(marks.find((mark) => mark.key.includes(guest.session.session_id))?.expiresAt).toBeUndefined();
+
+    at(10 * 365 * 86_400);
+    const token = await continueSession(engine, guest.token);
+    expect((await login(token)).reason).toBe('already_transferred');
+    expect(users.record('auth0|shopper')?.user_metadata?.cart).toEqual([{ sku: 'mug', qty: 2 }]);
+
+    // Another account, ended with the transfer: the session stays ended.
+    const other = memoryUsers(newUser('auth0|ender-never'));
+    const ended = await engine.transfer({
+      sessionToken: token,
+      loginBinding: await engine.createLoginBinding(guest.session.session_id),
+      userId: 'auth0|ender-never',
+      isNewUser: true,
+      users: other.adapter,
+      onPreRegistration: migrateCart,
+      endAnonymousSession: true,
+    });
+    expect(ended.ended_anonymous_session).toBe(true);
+    expect(revocations).toEqual([{ sessionId: guest.session.session_id, expiresAt: undefined }]);
+    at(20 * 365 * 86_400);
+    await expectAnonymousError(continueSession(engine, token), 'invalid_session_token', 401);
   });
 });

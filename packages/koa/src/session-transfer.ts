@@ -32,9 +32,12 @@ export type SessionTransferOptions = TransferRouteOptions<Context>;
 
 /**
  * On login and sign-up callbacks, after the host authenticated the user: transfers the guest
- * session bound to this login into the account through the hooks, once. Puts the result on
+ * session bound to this login into the account through the hooks, once; the binding (cookie or
+ * `state`) is used up, so a replay of it transfers nothing (`not_bound`). Puts the result on
  * `ctx.state.anonymousTransfer` (with the custom claims for the host's own token) and always
- * continues; only a store outage (503) or a failing hook or user store is thrown.
+ * continues; only a store outage (503) or a failing hook or user store is thrown (a failing hook or
+ * user store applied nothing: the binding is handed back and its cookie kept, so the login can be
+ * retried).
  */
 export function sessionTransfer(anon: AnonymousSessions, options: SessionTransferOptions): Middleware {
   const transfer = createTransferRoute(anon, options);

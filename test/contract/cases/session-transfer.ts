@@ -19,9 +19,11 @@ import {
   type UsersAdapter,
 } from '@anonymous-sessions/core';
 import {
+  advanceDate,
   AUDIENCE,
   CLIENT_ID,
   expectError,
+  freezeDate,
   expectTokens,
   parseSetCookie,
   setCookies,
@@ -231,7 +233,7 @@ export function sessionTransferCases(framework: Framework): void {
       });
     });
 
-    it('a replayed callback (same cookies sent twice) transfers once: already_transferred', async () => {
+    it('a replayed callback (same cookies sent twice) transfers once: the binding is used up (not_bound)', async () => {
       users.create({ user_id: userIdFor('replay@example.com'), app_metadata: {}, user_metadata: { cart: [{ sku: 'mug', qty: 1 }] } });
       const agent = browser();
       const tokens = await guestWithCart(agent);
@@ -240,7 +242,13 @@ export function sessionTransferCases(framework: Framework): void {
       const callback = () => request(origin).post('/login').set('Cookie', cookies).send({ email: 'replay@example.com' });
 
       expect(transferOf(await callback()).transferred).toBe(true);
-      expect(transferOf(await callback())).toMatchObject({ transferred: false, reason: 'already_transferred' });
+      expect(transferOf(await callback())).toMatchObject({ transferred: false, reason: 'not_bound', user_metadata: {} });
+      expect((users.record(userIdFor('replay@example.com'))?.user_metadata?.cart as JsonObject[])[0]).toEqual({ sku: 'mug', qty: 3 });
+
+      // A new login of the same session (a fresh binding) into the same account: already_transferred.
+      const again = await startLogin(agent);
+      expect(transferOf(await request(origin).post('/login').set('Cookie', `anon=${tokens.session_token}; ${again}`).send({ email: 'replay@example.com' })))
+        .toMatchObject({ transferred: false, reason: 'already_transferred' });
       expect((users.record(userIdFor('replay@example.com'))?.user_metadata?.cart as JsonObject[])[0]).toEqual({ sku: 'mug', qty: 3 });
     });
 
@@ -309,6 +317,146 @@ export function sessionTransferCases(framework: Framework): void {
       expect(result).toMatchObject({ transferred: false, reason: 'not_bound' });
       expect(result.anonymous_session?.session_id).toBe(await sessionIdOf(sessionB.session_token));
       expect(users.record(userIdFor('fixated@example.com'))?.app_metadata).toEqual({});
+    });
+  });
+
+  describe('the login binding is single-use: one login, one callback', () => {
+    const account = (email: string, cartLines: JsonObject[] = []) => {
+      users.create({ user_id: userIdFor(email), app_metadata: {}, user_metadata: { cart: cartLines } });
+      return email;
+    };
+
+    it('binding cookie + guest token replayed into a second account’s callback: not_bound, that account unchanged', async () => {
+      const victimEmail = account('owner@example.com');
+      const attackerEmail = account('taker@example.com', [{ sku: 'pen', qty: 1 }]);
+      const victim = browser();
+      const tokens = await guestWithCart(victim);
+      const binding = await startLogin(victim);
+      const stolen = `anon=${tokens.session_token}; ${binding}`;
+      expect(transferOf(await request(origin).post('/login').set('Cookie', stolen).send({ email: victimEmail })).transferred).toBe(true);
+
+      const updatesBefore = users.adapter.update.mock.calls.length;
+      const replay = transferOf(await request(origin).post('/login').set('Cookie', stolen).send({ email: attackerEmail }));
+      expect(replay).toMatchObject({ transferred: false, reason: 'not_bound', app_metadata: {}, user_metadata: {} });
+      expect(users.adapter.update.mock.calls.length).toBe(updatesBefore);
+      expect(users.record(userIdFor(attackerEmail))).toEqual({ user_id: userIdFor(attackerEmail), app_metadata: {}, user_metadata: { cart: [{ sku: 'pen', qty: 1 }] } });
+      expect(users.record(userIdFor(victimEmail))?.user_metadata).toEqual({ cart });
+    });
+
+    it('one binding raced into two accounts’ callbacks at once: exactly one account gets the cart', async () => {
+      const emails = [account('race-a@example.com'), account('race-b@example.com')];
+      const agent = browser();
+      const tokens = await guestWithCart(agent);
+      const cookies = `anon=${tokens.session_token}; ${await startLogin(agent)}`;
+      const results = (await Promise.all(emails.map((email) => request(origin).post('/login').set('Cookie', cookies).send({ email })))).map(transferOf);
+      expect(results.map((result) => result.transferred).sort()).toEqual([false, true]);
+      expect(results.find((result) => !result.transferred)?.reason).toBe('not_bound');
+      expect(emails.filter((email) => (users.record(userIdFor(email))?.user_metadata?.cart as JsonObject[]).length > 0)).toHaveLength(1);
+    });
+
+    it('an OAuth state replayed, into another account or the same one: not_bound', async () => {
+      const ownerEmail = account('state-owner@example.com');
+      const otherEmail = account('state-other@example.com');
+      const agent = browser();
+      const tokens = await guestWithCart(agent);
+      const { binding } = (await agent.get('/login/start')).body as { binding: string };
+      const callback = (email: string) =>
+        request(origin).post('/login/state').query({ state: binding }).set('Cookie', `anon=${tokens.session_token}`).send({ email });
+
+      expect(transferOf(await callback(ownerEmail)).transferred).toBe(true);
+      expect(transferOf(await callback(otherEmail))).toMatchObject({ transferred: false, reason: 'not_bound' });
+      expect(transferOf(await callback(ownerEmail))).toMatchObject({ transferred: false, reason: 'not_bound' });
+      expect(users.record(userIdFor(otherEmail))?.user_metadata).toEqual({ cart: [] });
+      expect(users.record(userIdFor(ownerEmail))?.user_metadata).toEqual({ cart });
+    });
+
+    it('the user store fails once: the error answers 500, the same login retries and transfers once; then the binding is spent', async () => {
+      const ownerEmail = account('flaky-owner@example.com');
+      const otherEmail = account('flaky-other@example.com');
+      const agent = browser();
+      const tokens = await guestWithCart(agent);
+      const cookies = `anon=${tokens.session_token}; ${await startLogin(agent)}`;
+      const callback = (email: string) => request(origin).post('/login').set('Cookie', cookies).send({ email });
+
+      users.adapter.update.mockRejectedValueOnce(new Error('users database: connection reset'));
+      const failed = await callback(ownerEmail);
+      expectError(failed, 500, 'server_error');
+      expect(failed.text).not.toContain('connection reset');
+      expect(setCookies(failed)).toEqual([]); // the binding cookie is kept for the retry
+      expect(users.record(userIdFor(ownerEmail))?.user_metadata).toEqual({ cart: [] });
+
+      expect(transferOf(await callback(ownerEmail)).transferred).toBe(true);
+      expect(transferOf(await callback(otherEmail))).toMatchObject({ transferred: false, reason: 'not_bound' });
+      expect(users.record(userIdFor(ownerEmail))?.user_metadata).toEqual({ cart });
+      expect(users.record(userIdFor(otherEmail))?.user_metadata).toEqual({ cart: [] });
+    });
+  });
+
+  describe('"once" in every lifetime mode: slidingExpiration', () => {
+    const LIFETIME = 3600;
+    const TOLERANCE = 15;
+
+    /** A shop whose sessions slide (1 hour) and one returning account with an empty cart. */
+    async function slidingShop() {
+      const shopUsers = memoryUsers();
+      shopUsers.create({ user_id: 'local|slider', app_metadata: {}, user_metadata: { cart: [] } });
+      const { app } = await buildApp(framework, {
+        engine: { sessionLifetime: LIFETIME, slidingExpiration: true, clockTolerance: TOLERANCE, rateLimit: false },
+        login: {
+          users: shopUsers.adapter,
+          onPreRegistration: migrateCart,
+          onPostLogin: mergeCart(),
+          signUp: () => 409,
+          logIn: () => ({ userId: 'local|slider', isNewUser: false }),
+        },
+      });
+      const token = async (fields: JsonObject): Promise<string> =>
+        expectTokens(await request(app).post('/anonymous/token').send({ client_id: CLIENT_ID, audience: AUDIENCE, ...fields })).session_token;
+      /** Login start then the callback, with the guest's `token` in the cookie. */
+      const login = async (sessionToken: string, path = '/login') => {
+        const start = await request(app).get('/login/start').set('Cookie', `anon=${sessionToken}`);
+        const { binding } = start.body as { binding: string | null };
+        expect(binding).not.toBeNull();
+        return request(app).post(path).set('Cookie', `anon=${sessionToken}; anon_login=${binding}`).send({ email: 'slider@example.com' });
+      };
+      return { app, users: shopUsers, token, login };
+    }
+
+    it('a session continued past its first token’s exp, then a second login into the same account: the cart stays 2, not 4', async () => {
+      freezeDate();
+      const shop = await slidingShop();
+      let sessionToken = await shop.token({ metadata: { cart: [{ sku: 'mug', qty: 2 }] } });
+      expect(transferOf(await shop.login(sessionToken)).transferred).toBe(true);
+      expect(shop.users.record('local|slider')?.user_metadata).toEqual({ cart: [{ sku: 'mug', qty: 2 }] });
+
+      for (let step = 0; step < 6; step += 1) {
+        advanceDate(3000); // continue before each token expires: 18,000 s later the session still lives
+        sessionToken = await shop.token({ session_token: sessionToken });
+      }
+      expect(transferOf(await shop.login(sessionToken))).toMatchObject({ transferred: false, reason: 'already_transferred' });
+      expect(shop.users.record('local|slider')?.user_metadata).toEqual({ cart: [{ sku: 'mug', qty: 2 }] });
+    });
+
+    it('endAnonymousSession, then continuing with a newer token of the session once the older one expired: refused', async () => {
+      freezeDate();
+      const shop = await slidingShop();
+      const older = await shop.token({ metadata: { cart } });
+      const sessionIdOfToken = async (sessionToken: string): Promise<string> =>
+        ((await request(shop.app).get('/anonymous/session').set('Authorization', `Bearer ${sessionToken}`)).body as { session_id: string }).session_id;
+      const endedSessionId = await sessionIdOfToken(older);
+      advanceDate(1800);
+      const newer = await shop.token({ session_token: older }); // expires 1,800 s after the older one
+      const ended = await shop.login(older, '/login/end-guest');
+      expect(transferOf(ended)).toMatchObject({ transferred: true, ended_anonymous_session: true });
+
+      advanceDate(LIFETIME - 1800 + TOLERANCE + 1); // the older token is dead, the newer one is not
+      expectError(await request(shop.app).post('/anonymous/token').send({ client_id: CLIENT_ID, audience: AUDIENCE, session_token: newer }), 401, 'invalid_session_token');
+      expectError(await request(shop.app).get('/anonymous/session').set('Authorization', `Bearer ${newer}`), 401, 'invalid_session_token');
+      // Through the cookie, the dead session is ignored and a new one begins: never the old one.
+      const fresh = await request(shop.app).post('/anonymous/token').set('Cookie', `anon=${newer}`).send({ client_id: CLIENT_ID, audience: AUDIENCE });
+      const replacement = await sessionIdOfToken(expectTokens(fresh).session_token);
+      expect(replacement).toMatch(/^sess_/);
+      expect(replacement).not.toBe(endedSessionId);
     });
   });
 
