@@ -402,7 +402,10 @@ export function createBearerGuard(options: BearerGuardOptions): BearerGuard {
   const refused = (error: unknown, token: string | undefined): never => {
     if (logger.debug !== undefined && error instanceof AnonymousSessionError && error.status < 500) {
       let reason = rootCause(error.cause) ?? error.description;
-      if (token !== undefined && token.length > 0) reason = reason.split(token).join('[token]');
+      if (token !== undefined) {
+        // A host verifier's message may quote the token, or a part of it: neither reaches the log.
+        for (const part of [token, ...token.split('.')]) if (part.length >= 16) reason = reason.split(part).join('[token]');
+      }
       logger.debug(`Bearer token refused (${error.status} ${error.code}): ${reason}`);
     }
     throw error;

@@ -997,12 +997,12 @@ export function guardCases(framework: Framework): void {
         logger,
       });
       const verify = (token: string): never => {
-        throw new Error(`no such user token: ${token}`);
+        throw new Error(`no such user token: ${token} (claims ${token.split('.')[1]})`);
       };
       const app = await guardedApp({ anonymous: anon, audience: AUDIENCE, user: { verify } });
       expect((await callWith(app, userAccessToken)).status).toBe(401);
       expect(logger.debug).toHaveBeenCalledTimes(1);
-      expect(logger.debug.mock.calls[0]![0]).toContain('no such user token: [token]');
+      expect(logger.debug.mock.calls[0]![0]).toContain('no such user token: [token] (claims [token])');
       expectNoToken(logger, userAccessToken);
     });
 
