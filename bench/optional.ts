@@ -25,7 +25,7 @@ export type KoaConstructor = new () => KoaApplication;
 
 /** What the harness needs from `@anonymous-sessions/koa`. */
 export interface KoaBinding {
-  requireAnonymousOrUser(options: { anonymous: AnonymousSessions; audience: string; cache?: false }): KoaMiddleware;
+  requireAnonymousOrUser(options: { anonymous: AnonymousSessions; audience: string; cache?: false; checkRevocation?: boolean }): KoaMiddleware;
   anonymousTokenRouter?: (anon: AnonymousSessions, options: { cookie: { secure: boolean } }) => KoaMiddleware;
 }
 

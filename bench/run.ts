@@ -316,10 +316,14 @@ function guardScenarios(framework: Framework, skip: string | undefined): HttpSce
   const prefix = framework === 'koa' ? 'Koa: ' : '';
   const list: HttpScenario[] = [
     { type: 'http', id: anchor, label: `bare ${name} route`, group, anchor, launch: guardLaunch({ kind: 'bare', framework }), request: reusedRequest },
-    { type: 'http', id: `${framework}-guard-reused-cache`, label: `${prefix}requireAnonymousOrUser, 1 token, cache on`, group, anchor, launch: guardLaunch({ kind: 'guard', framework, cache: true }), request: reusedRequest },
-    { type: 'http', id: `${framework}-guard-reused-nocache`, label: `${prefix}requireAnonymousOrUser, 1 token, cache off`, group, anchor, launch: guardLaunch({ kind: 'guard', framework, cache: false }), request: reusedRequest },
-    { type: 'http', id: `${framework}-guard-distinct-cache`, label: `${prefix}requireAnonymousOrUser, ${settings.distinctTokens} tokens, cache on`, group, anchor, launch: guardLaunch({ kind: 'guard', framework, cache: true }), request: distinctRequest },
-    { type: 'http', id: `${framework}-guard-distinct-nocache`, label: `${prefix}requireAnonymousOrUser, ${settings.distinctTokens} tokens, cache off`, group, anchor, launch: guardLaunch({ kind: 'guard', framework, cache: false }), request: distinctRequest },
+    // Stateless (checkRevocation: false), as the peers are: what the targets compare.
+    { type: 'http', id: `${framework}-guard-reused-cache`, label: `${prefix}requireAnonymousOrUser, 1 token, cache on, no revocation check`, group, anchor, launch: guardLaunch({ kind: 'guard', framework, cache: true, checkRevocation: false }), request: reusedRequest },
+    { type: 'http', id: `${framework}-guard-reused-nocache`, label: `${prefix}requireAnonymousOrUser, 1 token, cache off, no revocation check`, group, anchor, launch: guardLaunch({ kind: 'guard', framework, cache: false, checkRevocation: false }), request: reusedRequest },
+    { type: 'http', id: `${framework}-guard-distinct-cache`, label: `${prefix}requireAnonymousOrUser, ${settings.distinctTokens} tokens, cache on, no revocation check`, group, anchor, launch: guardLaunch({ kind: 'guard', framework, cache: true, checkRevocation: false }), request: distinctRequest },
+    { type: 'http', id: `${framework}-guard-distinct-nocache`, label: `${prefix}requireAnonymousOrUser, ${settings.distinctTokens} tokens, cache off, no revocation check`, group, anchor, launch: guardLaunch({ kind: 'guard', framework, cache: false, checkRevocation: false }), request: distinctRequest },
+    // The defaults (checkRevocation on: the memory store is asked on every request): the cost of logout reaching access tokens.
+    { type: 'http', id: `${framework}-guard-reused-revocation`, label: `${prefix}requireAnonymousOrUser defaults, 1 token (cache on, checkRevocation)`, group, anchor, launch: guardLaunch({ kind: 'guard', framework, cache: true, checkRevocation: true }), request: reusedRequest },
+    { type: 'http', id: `${framework}-guard-distinct-revocation`, label: `${prefix}requireAnonymousOrUser defaults, ${settings.distinctTokens} tokens (cache on, checkRevocation)`, group, anchor, launch: guardLaunch({ kind: 'guard', framework, cache: true, checkRevocation: true }), request: distinctRequest },
   ];
   if (framework === 'express') {
     list.push(

@@ -93,7 +93,8 @@ async function expressApp(spec: ServerSpec, ownIssuer: string): Promise<Handler>
       break;
     case 'guard': {
       const anon = await engine(trusted);
-      app.get(GUARDED_PATH, requireAnonymousOrUser({ anonymous: anon, audience: AUDIENCE, ...(spec.cache ? {} : { cache: false }) }), (req, res) => {
+      const options = { anonymous: anon, audience: AUDIENCE, checkRevocation: spec.checkRevocation, ...(spec.cache ? {} : { cache: false as const }) };
+      app.get(GUARDED_PATH, requireAnonymousOrUser(options), (req, res) => {
         res.json({ guest: req.auth?.isAnonymous === true });
       });
       app.use(anonymousErrorHandler({ logger: quietLogger }));
@@ -149,7 +150,9 @@ async function koaApp(spec: ServerSpec, ownIssuer: string): Promise<Handler> {
     case 'guard': {
       const binding = await loadKoaBinding();
       const anon = await engine(launch!.trustedIssuer ?? ownIssuer);
-      app.use(binding.requireAnonymousOrUser({ anonymous: anon, audience: AUDIENCE, ...(spec.cache ? {} : { cache: false }) }));
+      app.use(
+        binding.requireAnonymousOrUser({ anonymous: anon, audience: AUDIENCE, checkRevocation: spec.checkRevocation, ...(spec.cache ? {} : { cache: false as const }) }),
+      );
       app.use(
         route(async (ctx) => {
           ctx.body = { guest: (ctx.state.auth as { isAnonymous?: boolean } | undefined)?.isAnonymous === true };

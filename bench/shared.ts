@@ -26,8 +26,12 @@ export type StoreKind = 'memory' | 'redis';
 export type ServerSpec =
   /** The framework's route with no auth at all (the ceiling of the guard scenarios). */
   | { kind: 'bare'; framework: Framework }
-  /** `requireAnonymousOrUser({ anonymous: anon, audience })`, verified-token cache on or off. */
-  | { kind: 'guard'; framework: Framework; cache: boolean }
+  /**
+   * `requireAnonymousOrUser({ anonymous: anon, audience })`, verified-token cache on or off, and
+   * `checkRevocation` (the default: the memory store is asked on every request) or `false`
+   * (stateless until `exp`, as the peers are).
+   */
+  | { kind: 'guard'; framework: Framework; cache: boolean; checkRevocation: boolean }
   /** express-oauth2-jwt-bearer `auth({ issuerBaseURL, audience })` against the token server. */
   | { kind: 'peer-oauth2-jwt-bearer' }
   /** express-jwt + jwks-rsa against the token server's JWKS. */

@@ -74,8 +74,11 @@ export interface ContractAppOptions {
    * `app.proxy` with `maxIpsCount: n`).
    */
   trustProxy?: boolean | number;
-  /** A host body parser before the token router: JSON only, or forms only. */
-  hostBodyParser?: 'json' | 'form';
+  /**
+   * A host body parser before the token router: JSON only, or forms only; `form-any-method` also
+   * parses the bodies of GET and HEAD requests (Express's `urlencoded()` does; Koa's needs telling).
+   */
+  hostBodyParser?: 'json' | 'form' | 'form-any-method';
   /** Mount the JSON error handler (default true). */
   errorHandler?: boolean;
   /** The extractor on `GET /page` (default `{ cookie: { secure: false } }`). */
@@ -261,7 +264,9 @@ function buildKoa(anon: AnonymousSessions, options: ContractAppOptions, logger: 
   // Koa reports what reached its own ctx.onerror here (by default on stderr): the test logger keeps it.
   app.on('error', (error: unknown) => logger.error('koa app error', error));
   if (options.errorHandler !== false) app.use(b.anonymousErrorHandler({ logger }));
-  if (options.hostBodyParser) app.use(options.hostBodyParser === 'json' ? json : form);
+  if (options.hostBodyParser === 'form-any-method') {
+    app.use(bodyParser({ enableTypes: ['form'], parsedMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] }));
+  } else if (options.hostBodyParser) app.use(options.hostBodyParser === 'json' ? json : form);
   if (options.router !== false) {
     app.use(b.anonymousTokenRouter(anon, { ...routerOptions(options), ...(options.mountPath === undefined ? {} : { prefix: options.mountPath }) }));
   }

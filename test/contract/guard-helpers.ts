@@ -323,3 +323,132 @@ export function signRs256(privateKey: CryptoKey, payload: JWTPayload, header: Pa
 export function publicPart(jwk: PrivateJwk | JWK): JWK {
   return { kty: jwk.kty as string, n: jwk.n as string, e: jwk.e as string, ...(jwk.kid ? { kid: jwk.kid as string } : {}) };
 }
+
+/** How a {@link FaultyIssuer} answers one of its documents. */
+export type FaultMode =
+  /** The real document, at once. */
+  | 'ok'
+  /** Headers, then the body one byte at a time, far slower than any timeout. */
+  | 'trickle'
+  /** Accepts the request and never answers. */
+  | 'hang'
+  /** 500 with a JSON error body. */
+  | 'error500'
+  /** 200 with a body that is not JSON. */
+  | 'garbage'
+  /** 200 with JSON that is not the document (`{ "keys": "nope" }`, or a discovery without `jwks_uri`). */
+  | 'wrong-shape'
+  /** Destroys the socket without answering. */
+  | 'close';
+
+/** The documents a {@link FaultyIssuer} serves. */
+export type FaultyDocument = 'discovery' | 'jwks';
+
+/**
+ * An issuer on loopback whose discovery document and JWKS can each be made to fail in every way a
+ * network or a broken server fails: it counts the fetches it receives per document, and how many
+ * answers the client abandoned before the server had finished sending them.
+ */
+export interface FaultyIssuer {
+  /** `http://127.0.0.1:<port>`: its issuer identifier and `issuerBaseURL`. */
+  issuer: string;
+  /** Its JWKS URL. */
+  jwksUri: string;
+  /** How each document is answered now (change it at any time). */
+  mode: Record<FaultyDocument, FaultMode>;
+  /** Fetches received per document. */
+  hits: Record<FaultyDocument, number>;
+  /** Answers whose connection closed before the server finished them (the client gave up). */
+  abandoned: number;
+  /** The `kid` of its RS256 signing key. */
+  kid: string;
+  /** Signs claims with its key (`typ: at+jwt`, its `kid`). */
+  sign(payload: JWTPayload, header?: Partial<JWTHeaderParameters>): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Starts a {@link FaultyIssuer}; both documents start `ok`. */
+export async function startFaultyIssuer(): Promise<FaultyIssuer> {
+  const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const kid = 'faulty-rs256-1';
+  const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid, use: 'sig', alg: 'RS256' }] });
+  const timers = new Set<NodeJS.Timeout>();
+  const state = {
+    mode: { discovery: 'ok', jwks: 'ok' } as Record<FaultyDocument, FaultMode>,
+    hits: { discovery: 0, jwks: 0 } as Record<FaultyDocument, number>,
+    abandoned: 0,
+  };
+  const { server, origin } = await listen((req, res) => {
+    const document: FaultyDocument | undefined =
+      req.url === '/.well-known/openid-configuration' ? 'discovery' : req.url === '/jwks.json' ? 'jwks' : undefined;
+    if (document === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
+    state.hits[document] += 1;
+    res.on('close', () => {
+      if (!res.writableFinished) state.abandoned += 1;
+    });
+    const body =
+      document === 'jwks'
+        ? jwks
+        : JSON.stringify({ issuer: origin, jwks_uri: `${origin}/jwks.json`, id_token_signing_alg_values_supported: ['RS256'] });
+    switch (state.mode[document]) {
+      case 'ok':
+        res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+        return;
+      case 'trickle': {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(body.length) });
+        let sent = 0;
+        const timer = setInterval(() => {
+          if (res.destroyed || sent >= body.length - 1) {
+            clearInterval(timer);
+            timers.delete(timer);
+            return;
+          }
+          res.write(body[sent]);
+          sent += 1;
+        }, 50);
+        timers.add(timer);
+        return;
+      }
+      case 'hang':
+        return;
+      case 'error500':
+        res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"internal"}');
+        return;
+      case 'garbage':
+        res.writeHead(200, { 'content-type': 'application/json' }).end('<html>502 Bad Gateway</html>');
+        return;
+      case 'wrong-shape':
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(document === 'jwks' ? '{"keys":"nope"}' : JSON.stringify({ issuer: origin }));
+        return;
+      case 'close':
+        req.socket.destroy();
+        return;
+    }
+  });
+  return {
+    issuer: origin,
+    jwksUri: `${origin}/jwks.json`,
+    get mode() {
+      return state.mode;
+    },
+    get hits() {
+      return state.hits;
+    },
+    get abandoned() {
+      return state.abandoned;
+    },
+    kid,
+    sign(payload, header = {}) {
+      return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid, ...header }).sign(privateKey);
+    },
+    async close() {
+      for (const timer of timers) clearInterval(timer);
+      await close(server);
+    },
+  };
+}

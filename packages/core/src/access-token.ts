@@ -8,6 +8,7 @@ import { SignJWT, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } fr
 import { InvalidTokenError } from './errors.js';
 import type { KeyRing } from './keys.js';
 import { signatureKeyResolver } from './internal/key-resolvers.js';
+import { ANONYMOUS_USER_ID } from './session-token.js';
 
 /** The JWT `typ` of an access token (RFC 9068). */
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
@@ -34,6 +35,32 @@ export interface AccessTokenClaims extends JWTPayload {
   [claim: string]: unknown;
 }
 
+/**
+ * The claims every anonymous access token from our issuer carries, checked after its signature, by
+ * the engine and by a guard trusting a remote anonymous issuer alike: `sub` is an `anon|…` id;
+ * `sid`, `jti`, `client_id` and `scope` are strings; `iat` and `exp` are numbers and `iat` is not
+ * in the future by more than `clockTolerance` seconds. A token failing any of them is invalid,
+ * never a guest: whether a caller is a guest is decided by the issuer, and our issuer only ever
+ * issues guests.
+ *
+ * @param payload - claims whose signature, issuer, audience and `exp` were already verified.
+ * @param clockTolerance - seconds of clock skew allowed for `iat`.
+ * @throws InvalidTokenError (401 `invalid_token`) naming the claim in its `cause`.
+ */
+export function assertAnonymousAccessClaims(payload: JWTPayload, clockTolerance: number): asserts payload is AccessTokenClaims {
+  const refuse = (reason: string): never => {
+    throw new InvalidTokenError('The access token is invalid.', { cause: new Error(reason) });
+  };
+  if (typeof payload.sub !== 'string' || !ANONYMOUS_USER_ID.test(payload.sub)) refuse('"sub" is not an anonymous user id (anon|…)');
+  for (const claim of ['sid', 'jti', 'client_id'] as const) {
+    if (typeof payload[claim] !== 'string' || (payload[claim] as string).length === 0) refuse(`"${claim}" is not a non-empty string`);
+  }
+  if (typeof payload.scope !== 'string') refuse('"scope" is not a string');
+  if (typeof payload.exp !== 'number') refuse('"exp" is not a number');
+  if (typeof payload.iat !== 'number') refuse('"iat" is not a number');
+  if ((payload.iat as number) > Math.floor(Date.now() / 1000) + clockTolerance) refuse('"iat" is in the future');
+}
+
 /** What the access-token module needs from the configuration. */
 export interface AccessTokenSettings {
   issuer: string;
@@ -46,7 +73,8 @@ export interface AccessTokenSigner {
   sign(claims: Omit<AccessTokenClaims, 'iss'>): Promise<string>;
   /**
    * Verifies a token this engine issued for `audience`: pinned algorithms and `typ`, strict
-   * `iss`/`aud`/`exp`. Every failure is an {@link InvalidTokenError}.
+   * `iss`/`aud`/`exp`, and the claims of {@link assertAnonymousAccessClaims}. Every failure is an
+   * {@link InvalidTokenError}.
    */
   verify(token: string, audience: string | readonly string[]): Promise<AccessTokenClaims>;
 }
@@ -86,8 +114,10 @@ export function accessTokenSigner(ring: KeyRing, settings: AccessTokenSettings):
     async verify(token, audience) {
       try {
         const { payload } = await jwtVerify(token, getKey, verifyOptions(audience));
-        return payload as AccessTokenClaims;
+        assertAnonymousAccessClaims(payload, settings.clockTolerance);
+        return payload;
       } catch (error) {
+        if (error instanceof InvalidTokenError) throw error;
         if (error instanceof errors.JWTExpired) throw new InvalidTokenError('The access token expired.', { cause: error });
         throw new InvalidTokenError('The access token is invalid.', { cause: error });
       }

@@ -5,28 +5,51 @@
  *
  * A token is only ever checked against the key set of the issuer it names: anonymous tokens against
  * our engine's keys (or a remote anonymous issuer's JWKS), user tokens against the host's identity
- * provider. Whether the caller is a guest is decided by that issuer, never by the `sub` claim.
+ * provider. Whether the caller is a guest is decided by that issuer, never by the `sub` claim; a
+ * token from our issuer must also carry the claims of an anonymous access token
+ * (`assertAnonymousAccessClaims`), and a token from the identity provider must not be an ID token
+ * (`nonce`) unless the host allows it. A logged-out session's access tokens are refused by default
+ * (`checkRevocation`), and an issuer that cannot be reached is a 503, never a 401.
  *
  * @packageDocumentation
  */
 import {
-  createRemoteJWKSet,
   decodeJwt,
   decodeProtectedHeader,
   errors as joseErrors,
   jwtVerify,
   type JWTHeaderParameters,
   type JWTPayload,
+  type JWTVerifyGetKey,
   type ProtectedHeaderParameters,
 } from 'jose';
-import { ACCESS_TOKEN_TYPE } from './access-token.js';
-import { ConfigError, TemporarilyUnavailableError, InsufficientScopeError, InsufficientUserAuthenticationError, InvalidBearerRequestError, InvalidTokenError } from './errors.js';
+import { ACCESS_TOKEN_TYPE, assertAnonymousAccessClaims } from './access-token.js';
+import type { Logger } from './config.js';
+import {
+  AnonymousSessionError,
+  ConfigError,
+  TemporarilyUnavailableError,
+  InsufficientScopeError,
+  InsufficientUserAuthenticationError,
+  InvalidBearerRequestError,
+  InvalidTokenError,
+  type ConfigIssue,
+} from './errors.js';
 import type { AnonymousSessions } from './engine.js';
 import { bearerToken, headerValue, type HttpHeaders } from './endpoints.js';
+import type { SessionStore } from './store.js';
 import { LruCache } from './internal/lru-cache.js';
+import { IssuerUnavailableError, RemoteDocument, remoteKeySet, type RemoteDocumentOptions } from './internal/remote-documents.js';
+import { withStoreTimeout } from './internal/with-timeout.js';
 
 /** Asymmetric algorithms accepted from remote issuers; symmetric ones never are. */
 const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+
+/** Defaults shared with `express-oauth2-jwt-bearer`'s options of the same names. */
+const DEFAULT_TIMEOUT_MS = 5000;
+const DEFAULT_COOLDOWN_MS = 30_000;
+const DEFAULT_CACHE_MAX_AGE_MS = 600_000;
+const DEFAULT_CLOCK_TOLERANCE_S = 5;
 
 /** What a guard puts on `req.auth` / `ctx.state.auth` (the shape express-oauth2-jwt-bearer uses). */
 export interface AuthResult {
@@ -46,6 +69,12 @@ export interface RemoteAnonymousIssuer {
   issuer: string;
   /** Its JWKS URL. */
   jwksUri: string;
+  /**
+   * The issuer's own session store (the shared `redisStore`/`postgresStore` its engines use), read
+   * for revocations only. With it, a logout reaches this guard too (`checkRevocation` defaults to
+   * true); without it, a guest's access token stays valid until its `exp`.
+   */
+  store?: SessionStore;
 }
 
 /** The host's own identity provider, verified by discovery and a cached JWKS. */
@@ -56,12 +85,19 @@ export interface UserIssuerOptions {
   audience?: string | string[];
   /** Allowed algorithms. Default: what discovery advertises, asymmetric only. */
   algorithms?: string[];
+  /** Accept ID tokens (tokens carrying `nonce`) as bearer tokens. Default false: they are a 401. */
+  allowIdTokens?: boolean;
 }
 
 /** A host-written verifier for user tokens: resolve the claims, or throw. */
 export interface CustomUserVerifier {
-  /** Verifies a user token and returns its claims; throw to reject it. */
+  /**
+   * Verifies a user token and returns its claims; throw to reject it (401), or throw a
+   * `TemporarilyUnavailableError` when the provider cannot be asked (503).
+   */
   verify(token: string): Promise<JWTPayload> | JWTPayload;
+  /** Accept claims carrying `nonce` (ID tokens). Default false: they are a 401. */
+  allowIdTokens?: boolean;
 }
 
 /** Options of {@link createBearerGuard}. */
@@ -74,23 +110,47 @@ export interface BearerGuardOptions {
   user?: UserIssuerOptions | CustomUserVerifier;
   /** Scopes every request must carry. */
   scopes?: string[];
-  /** Also refuse anonymous tokens whose session was logged out (asks the store). Local engine only. */
+  /**
+   * Refuse anonymous tokens whose session was logged out (asks the store on every request).
+   * Default: true with the local engine, or a remote issuer given its `store`; `true` without a
+   * store is a ConfigError. `false` makes anonymous access tokens valid until their `exp`.
+   */
   checkRevocation?: boolean;
   /** The verified-token cache: on by default (1000 tokens); `false` turns it off. */
   cache?: false | { maxEntries?: number };
   /** The `realm` of challenges. Default `api`. */
   realm?: string;
-  /** Discovery / JWKS fetch timeout for remote issuers, ms. Default 5000. */
+  /** One deadline (ms) for a discovery or JWKS fetch, headers and body, and for a remote issuer's store. Default 5000. */
   timeoutDuration?: number;
+  /** How long (ms) a discovery document or JWKS is not fetched again after a fetch, good or failed. Default 30000. */
+  cooldownDuration?: number;
+  /** How long (ms) a fetched discovery document or JWKS is used before it is fetched again. Default 600000. */
+  cacheMaxAge?: number;
+  /**
+   * Seconds of clock skew allowed on `exp`, `nbf` and `iat` of tokens from a remote anonymous issuer
+   * or the identity provider. Default 5. A local engine's tokens use the engine's `clockTolerance`.
+   */
+  clockTolerance?: number;
+  /**
+   * Where the guard logs: why a token was refused (`debug`, never the token) and why an issuer
+   * could not be reached (`warn`). Default: the local engine's logger, else the console.
+   */
+  logger?: Logger;
 }
 
 /** What a guard reads from a request. */
 export interface BearerRequest {
   /** Request headers, names in lower case. */
   headers: HttpHeaders;
+  /** The request method: a body's `access_token` is read only for methods other than GET and HEAD. */
+  method?: string;
   /** The query's `access_token`, if any (RFC 6750 §2.3). */
   queryToken?: unknown;
-  /** A form body's `access_token`, if a body parser put one there (RFC 6750 §2.2). */
+  /**
+   * The parsed body's `access_token`, if a body parser put one there. Read only from an
+   * `application/x-www-form-urlencoded` body of a request whose `method` is not GET or HEAD
+   * (RFC 6750 §2.2); a JSON body's is ignored.
+   */
   bodyToken?: unknown;
 }
 
@@ -120,28 +180,130 @@ export function bearerChallenge(realm: string, parameters: Record<string, string
 const isEngine = (value: BearerGuardOptions['anonymous']): value is AnonymousSessions =>
   typeof (value as AnonymousSessions).verifyAccessToken === 'function';
 
+const isCustomVerifier = (value: NonNullable<BearerGuardOptions['user']>): value is CustomUserVerifier =>
+  typeof (value as CustomUserVerifier).verify === 'function';
+
 const withSlash = (url: string): string => (url.endsWith('/') ? url : `${url}/`);
+
+const consoleLogger: Logger = {
+  warn: (message) => console.warn(`[anonymous-sessions] ${message}`),
+  error: (message, error) => console.error(`[anonymous-sessions] ${message}`, error instanceof Error ? error : ''),
+};
+
+const GUARD_KEYS = new Set([
+  'anonymous', 'audience', 'user', 'scopes', 'checkRevocation', 'cache', 'realm',
+  'timeoutDuration', 'cooldownDuration', 'cacheMaxAge', 'clockTolerance', 'logger',
+]);
+const REMOTE_ISSUER_KEYS = new Set(['issuer', 'jwksUri', 'store']);
+const USER_ISSUER_KEYS = new Set(['issuerBaseURL', 'audience', 'algorithms', 'allowIdTokens']);
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
+
+const isHttpUrl = (value: unknown): boolean => {
+  if (typeof value !== 'string') return false;
+  try {
+    return ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+};
+
+/** Every problem with the options, by path (unknown keys included: a misspelt `store` must not pass silently). */
+function optionIssues(options: BearerGuardOptions): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const unknown = (value: Record<string, unknown>, known: Set<string>, prefix: string): void => {
+    for (const key of Object.keys(value)) if (!known.has(key)) issues.push({ path: `${prefix}${key}`, message: 'is not a known option' });
+  };
+  if (!isObject(options)) return [{ path: '', message: 'must be an object' }];
+  unknown(options as unknown as Record<string, unknown>, GUARD_KEYS, '');
+  const audiences = Array.isArray(options.audience) ? options.audience : [options.audience];
+  if (audiences.length === 0 || audiences.some((aud) => typeof aud !== 'string' || aud.length === 0)) {
+    issues.push({ path: 'audience', message: 'is required' });
+  }
+  const anonymous = options.anonymous as unknown;
+  if (!isObject(anonymous)) {
+    issues.push({ path: 'anonymous', message: 'must be the engine or { issuer, jwksUri, store? }' });
+  } else if (typeof anonymous.verifyAccessToken !== 'function') {
+    unknown(anonymous, REMOTE_ISSUER_KEYS, 'anonymous.');
+    if (typeof anonymous.issuer !== 'string' || anonymous.issuer.length === 0) issues.push({ path: 'anonymous.issuer', message: 'is required' });
+    if (!isHttpUrl(anonymous.jwksUri)) issues.push({ path: 'anonymous.jwksUri', message: 'must be an http(s) URL' });
+    if (anonymous.store !== undefined && !(isObject(anonymous.store) && typeof anonymous.store.isSessionRevoked === 'function')) {
+      issues.push({ path: 'anonymous.store', message: 'must be a SessionStore (with isSessionRevoked)' });
+    }
+  }
+  const user = options.user as unknown;
+  if (user !== undefined) {
+    if (!isObject(user)) {
+      issues.push({ path: 'user', message: 'must be { issuerBaseURL, … } or { verify(token) }' });
+    } else if (typeof user.verify !== 'function') {
+      unknown(user, USER_ISSUER_KEYS, 'user.');
+      if (!isHttpUrl(user.issuerBaseURL)) issues.push({ path: 'user.issuerBaseURL', message: 'must be an http(s) URL' });
+    }
+    if (isObject(user) && user.allowIdTokens !== undefined && typeof user.allowIdTokens !== 'boolean') {
+      issues.push({ path: 'user.allowIdTokens', message: 'must be a boolean' });
+    }
+  }
+  if (options.checkRevocation !== undefined && typeof options.checkRevocation !== 'boolean') {
+    issues.push({ path: 'checkRevocation', message: 'must be a boolean' });
+  }
+  const durations: [keyof BearerGuardOptions, number][] = [['timeoutDuration', 1], ['cooldownDuration', 0], ['cacheMaxAge', 0], ['clockTolerance', 0]];
+  for (const [name, minimum] of durations) {
+    const value = options[name];
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < minimum)) {
+      issues.push({ path: name, message: `must be a number ≥ ${minimum}` });
+    }
+  }
+  if (options.logger !== undefined && !(isObject(options.logger) && typeof options.logger.warn === 'function' && typeof options.logger.error === 'function')) {
+    issues.push({ path: 'logger', message: 'must have warn(message) and error(message, error)' });
+  }
+  return issues;
+}
+
+/** `${name}: ${message}` of the innermost cause: the reason behind a refusal, for the log. */
+function rootCause(error: unknown): string | undefined {
+  let current = error;
+  for (let depth = 0; depth < 8 && current instanceof Error && current.cause !== undefined; depth += 1) current = current.cause;
+  if (!(current instanceof Error)) return undefined;
+  return current.name === 'Error' ? current.message : `${current.name}: ${current.message}`;
+}
 
 /**
  * Builds a bearer guard. Options are checked once.
  *
- * @throws ConfigError for contradictory options.
+ * @throws ConfigError for unknown, ill-typed or contradictory options.
  */
 export function createBearerGuard(options: BearerGuardOptions): BearerGuard {
+  const issues = optionIssues(options);
+  if (issues.length > 0) throw new ConfigError(issues);
   const realm = options.realm ?? 'api';
   const audiences = Array.isArray(options.audience) ? options.audience : [options.audience];
-  if (audiences.length === 0 || audiences.some((aud) => typeof aud !== 'string' || aud.length === 0)) {
-    throw new ConfigError([{ path: 'audience', message: 'is required' }]);
-  }
   const engine = isEngine(options.anonymous) ? options.anonymous : undefined;
-  if (options.checkRevocation && engine === undefined) {
-    throw new ConfigError([{ path: 'checkRevocation', message: 'needs the local engine as `anonymous` (a remote issuer has no store here)' }]);
+  const remote = engine ? undefined : (options.anonymous as RemoteAnonymousIssuer);
+  const timeoutDuration = options.timeoutDuration ?? DEFAULT_TIMEOUT_MS;
+  const clockTolerance = options.clockTolerance ?? DEFAULT_CLOCK_TOLERANCE_S;
+  const logger = options.logger ?? engine?.config.logger ?? consoleLogger;
+  const fetching: RemoteDocumentOptions = {
+    timeoutDuration,
+    cooldownDuration: options.cooldownDuration ?? DEFAULT_COOLDOWN_MS,
+    cacheMaxAge: options.cacheMaxAge ?? DEFAULT_CACHE_MAX_AGE_MS,
+    logger,
+  };
+
+  // Revocations: the engine's store, or the remote issuer's shared store (bounded by the timeout: a
+  // store that hangs is a 503, not a hung request).
+  const revocations = engine ? engine.store : remote?.store ? withStoreTimeout(remote.store, timeoutDuration) : undefined;
+  const checkRevocation = options.checkRevocation ?? revocations !== undefined;
+  if (checkRevocation && revocations === undefined) {
+    throw new ConfigError([
+      { path: 'checkRevocation', message: 'needs a store: the local engine as `anonymous`, or `anonymous: { issuer, jwksUri, store }`' },
+    ]);
   }
-  const anonymousIssuer = engine ? engine.config.issuer : (options.anonymous as RemoteAnonymousIssuer).issuer;
-  const remoteAnonymousKeys = engine
-    ? undefined
-    : createRemoteJWKSet(new URL((options.anonymous as RemoteAnonymousIssuer).jwksUri), { timeoutDuration: options.timeoutDuration ?? 5000 });
-  const userVerifier = options.user === undefined ? undefined : userTokenVerifier(options.user, audiences, options.timeoutDuration ?? 5000);
+
+  const anonymousIssuer = engine ? engine.config.issuer : remote!.issuer;
+  const remoteAnonymousKeys = remote ? remoteKeySet(new URL(remote.jwksUri), fetching) : undefined;
+  const user = options.user;
+  const userVerifier = user === undefined ? undefined : userTokenVerifier(user, audiences, fetching, clockTolerance);
+  const allowIdTokens = user?.allowIdTokens === true;
   const cache = options.cache === false ? undefined : new LruCache<string, AuthResult>(options.cache?.maxEntries ?? 1000);
   const requiredScopes = options.scopes ?? [];
 
@@ -150,6 +312,18 @@ export function createBearerGuard(options: BearerGuardOptions): BearerGuard {
       cause,
       headers: bearerChallenge(realm, { error: 'invalid_token', error_description: description }),
     });
+
+  /** An issuer that could not be reached: 503, with `Retry-After` when the next fetch will be tried. */
+  const unavailable = (error: IssuerUnavailableError): TemporarilyUnavailableError =>
+    new TemporarilyUnavailableError({ cause: error, headers: { 'Retry-After': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) } });
+
+  const expiredOrInvalid = (error: unknown): InvalidTokenError =>
+    invalid(
+      error instanceof joseErrors.JWTExpired || (error instanceof InvalidTokenError && /expired/.test(error.description))
+        ? 'The access token expired.'
+        : 'The access token is invalid.',
+      error,
+    );
 
   const verify = async (token: string): Promise<AuthResult> => {
     let header: ProtectedHeaderParameters;
@@ -163,31 +337,41 @@ export function createBearerGuard(options: BearerGuardOptions): BearerGuard {
     if (issuer === anonymousIssuer) {
       let payload: JWTPayload;
       try {
-        payload = engine
-          ? await engine.verifyAccessToken(token, { audience: audiences })
-          : (
-              await jwtVerify(token, remoteAnonymousKeys!, {
-                issuer: anonymousIssuer,
-                audience: audiences,
-                typ: ACCESS_TOKEN_TYPE,
-                algorithms: ASYMMETRIC_ALGORITHMS,
-              })
-            ).payload;
+        if (engine) {
+          payload = await engine.verifyAccessToken(token, { audience: audiences });
+        } else {
+          ({ payload } = await jwtVerify(token, remoteAnonymousKeys!, {
+            issuer: anonymousIssuer,
+            audience: audiences,
+            typ: ACCESS_TOKEN_TYPE,
+            algorithms: ASYMMETRIC_ALGORITHMS,
+            clockTolerance,
+          }));
+          assertAnonymousAccessClaims(payload, clockTolerance);
+        }
       } catch (error) {
-        throw invalid(error instanceof joseErrors.JWTExpired || /expired/.test(String((error as Error).message)) ? 'The access token expired.' : 'The access token is invalid.', error);
+        if (error instanceof IssuerUnavailableError) throw unavailable(error);
+        throw expiredOrInvalid(error);
       }
       return { token, header: header as JWTHeaderParameters, payload, isAnonymous: true };
     }
     if (userVerifier !== undefined && typeof issuer === 'string') {
-      const payload = await userVerifier(token, issuer).catch((error: unknown) => {
+      let payload: JWTPayload | undefined;
+      try {
+        payload = await userVerifier(token, issuer);
+      } catch (error) {
         // The identity provider could not be reached: fail closed, but say so (503), so clients
         // do not throw their users out during an outage.
-        if (error instanceof IdentityProviderUnavailable || error instanceof joseErrors.JWKSTimeout) {
-          throw new TemporarilyUnavailableError({ cause: error });
+        if (error instanceof IssuerUnavailableError) throw unavailable(error);
+        if (error instanceof AnonymousSessionError && error.status === 503) throw error;
+        throw expiredOrInvalid(error);
+      }
+      if (payload !== undefined) {
+        if (payload.nonce !== undefined && !allowIdTokens) {
+          throw invalid('The access token is invalid.', new Error('an ID token (it carries "nonce") is not an access token'));
         }
-        throw invalid(error instanceof joseErrors.JWTExpired ? 'The access token expired.' : 'The access token is invalid.', error);
-      });
-      if (payload !== undefined) return { token, header: header as JWTHeaderParameters, payload, isAnonymous: false };
+        return { token, header: header as JWTHeaderParameters, payload, isAnonymous: false };
+      }
     }
     throw invalid('The access token is invalid.', new Error('token from an untrusted issuer'));
   };
@@ -212,31 +396,60 @@ export function createBearerGuard(options: BearerGuardOptions): BearerGuard {
     return { token: result.token, header: { ...result.header }, payload: { ...result.payload }, isAnonymous: result.isAnonymous };
   };
 
-  const needsRevocationCheck = (result: AuthResult): boolean => options.checkRevocation === true && result.isAnonymous;
+  const needsRevocationCheck = (result: AuthResult): boolean => checkRevocation && result.isAnonymous;
+
+  /** Logs why a request was refused (debug only; the token never appears), then rethrows. */
+  const refused = (error: unknown, token: string | undefined): never => {
+    if (logger.debug !== undefined && error instanceof AnonymousSessionError && error.status < 500) {
+      let reason = rootCause(error.cause) ?? error.description;
+      if (token !== undefined) {
+        // A host verifier's message may quote the token, or a part of it: neither reaches the log.
+        for (const part of [token, ...token.split('.')]) if (part.length >= 16) reason = reason.split(part).join('[token]');
+      }
+      logger.debug(`Bearer token refused (${error.status} ${error.code}): ${reason}`);
+    }
+    throw error;
+  };
+
+  const authenticate = async (request: BearerRequest): Promise<AuthResult> => {
+    let token: string;
+    try {
+      token = extractToken(request, realm);
+    } catch (error) {
+      return refused(error, undefined);
+    }
+    let result = cached(token);
+    if (result === undefined) {
+      try {
+        result = await verify(token);
+      } catch (error) {
+        return refused(error, token);
+      }
+      if (cache !== undefined && typeof result.payload.exp === 'number') cache.set(token, deepFreeze(result));
+    }
+    if (needsRevocationCheck(result)) {
+      if (await revocations!.isSessionRevoked(result.payload.sid as string)) {
+        cache?.delete(token);
+        refused(invalid('The session behind this access token has ended.', new Error('session ended by logout')), token);
+      }
+    }
+    return finish(result);
+  };
 
   return {
     realm,
     authenticateCached(request) {
+      let token: string;
+      try {
+        token = extractToken(request, realm);
+      } catch (error) {
+        return refused(error, undefined);
+      }
       if (cache === undefined) return undefined;
-      const result = cached(extractToken(request, realm));
+      const result = cached(token);
       return result === undefined || needsRevocationCheck(result) ? undefined : finish(result);
     },
-    async authenticate(request) {
-      const token = extractToken(request, realm);
-      let result = cached(token);
-      if (result === undefined) {
-        result = await verify(token);
-        if (cache !== undefined && typeof result.payload.exp === 'number') cache.set(token, deepFreeze(result));
-      }
-      if (needsRevocationCheck(result) && engine) {
-        const sid = result.payload.sid;
-        if (typeof sid !== 'string' || (await engine.store.isSessionRevoked(sid))) {
-          cache?.delete(token);
-          throw invalid('The session behind this access token has ended.');
-        }
-      }
-      return finish(result);
-    },
+    authenticate,
   };
 }
 
@@ -249,13 +462,25 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** RFC 6750 §2: the token from the header, a form body or the query; more than one place is a 400. */
+/** Whether a `Content-Type` is `application/x-www-form-urlencoded` (any parameters, any case). */
+function isFormEncoded(contentType: string | undefined): boolean {
+  return contentType !== undefined && contentType.split(';', 1)[0]!.trim().toLowerCase() === 'application/x-www-form-urlencoded';
+}
+
+/**
+ * RFC 6750 §2: the token from the header, a form-encoded body of a method other than GET or HEAD,
+ * or the query; more than one place is a 400. A body's `access_token` in any other case (JSON, a
+ * GET body) is not a token at all: it is ignored.
+ */
 function extractToken(request: BearerRequest, realm: string): string {
   const authorization = headerValue(request.headers, 'authorization');
   const fromHeader = bearerToken(request.headers);
+  const method = request.method?.toUpperCase();
+  const bodyAllowed = method !== undefined && method !== 'GET' && method !== 'HEAD' && isFormEncoded(headerValue(request.headers, 'content-type'));
+  const bodyToken = bodyAllowed ? request.bodyToken : undefined;
   const fromQuery = typeof request.queryToken === 'string' && request.queryToken.length > 0 ? request.queryToken : undefined;
-  const fromBody = typeof request.bodyToken === 'string' && request.bodyToken.length > 0 ? request.bodyToken : undefined;
-  if (Array.isArray(request.queryToken) || Array.isArray(request.bodyToken)) {
+  const fromBody = typeof bodyToken === 'string' && bodyToken.length > 0 ? bodyToken : undefined;
+  if (Array.isArray(request.queryToken) || Array.isArray(bodyToken)) {
     throw new InvalidBearerRequestError(
       'The access token was sent more than once.',
       bearerChallenge(realm, { error: 'invalid_request', error_description: 'The access token was sent more than once.' }),
@@ -278,7 +503,7 @@ function extractToken(request: BearerRequest, realm: string): string {
   }
   const token = fromHeader ?? fromQuery ?? fromBody;
   if (token === undefined) {
-    throw new InvalidTokenError('An access token is required.', { headers: bearerChallenge(realm) });
+    throw new InvalidTokenError('An access token is required.', { headers: bearerChallenge(realm), cause: new Error('no access token') });
   }
   return token;
 }
@@ -310,60 +535,56 @@ export function assertUser(auth: AuthResult | undefined, realm = 'api'): void {
   }
 }
 
-/** The host's identity provider (discovery or JWKS) could not be reached. */
-class IdentityProviderUnavailable extends Error {}
-
+/** What discovery tells the guard. */
 interface Discovery {
   issuer: string;
-  jwks: ReturnType<typeof createRemoteJWKSet>;
+  jwksUri: URL;
   algorithms: string[];
+}
+
+/** Reads an OpenID / RFC 8414 discovery document; throws when it is not one. */
+function parseDiscovery(json: unknown, configured: string[] | undefined): Discovery {
+  const document = json as { issuer?: unknown; jwks_uri?: unknown; id_token_signing_alg_values_supported?: unknown } | null;
+  if (typeof document !== 'object' || document === null || typeof document.issuer !== 'string' || !isHttpUrl(document.jwks_uri)) {
+    throw new Error('the answer is not a discovery document with issuer and jwks_uri');
+  }
+  const advertised = Array.isArray(document.id_token_signing_alg_values_supported)
+    ? document.id_token_signing_alg_values_supported.filter((alg): alg is string => typeof alg === 'string')
+    : ASYMMETRIC_ALGORITHMS;
+  return {
+    issuer: document.issuer,
+    jwksUri: new URL(document.jwks_uri as string),
+    algorithms: (configured ?? advertised).filter((alg) => ASYMMETRIC_ALGORITHMS.includes(alg)),
+  };
 }
 
 /**
  * A verifier for the host's user tokens. Returns `undefined` when the token names another issuer
- * (so it is never checked against these keys), the claims when valid, and throws when invalid.
+ * (so it is never checked against these keys), the claims when valid, and throws when invalid — an
+ * {@link IssuerUnavailableError} when discovery or the JWKS cannot be had.
  */
 function userTokenVerifier(
   user: UserIssuerOptions | CustomUserVerifier,
   defaultAudiences: string[],
-  timeoutDuration: number,
+  fetching: RemoteDocumentOptions,
+  clockTolerance: number,
 ): (token: string, issuer: string) => Promise<JWTPayload | undefined> {
-  if ('verify' in user && typeof user.verify === 'function') {
+  if (isCustomVerifier(user)) {
     const custom = user;
     return async (token) => custom.verify(token);
   }
-  const options = user as UserIssuerOptions;
-  const audience = options.audience ?? defaultAudiences;
-  let discovery: Promise<Discovery> | undefined;
-  const discover = (): Promise<Discovery> => {
-    discovery ??= (async () => {
-      const url = new URL('.well-known/openid-configuration', withSlash(options.issuerBaseURL));
-      const response = await fetch(url, { signal: AbortSignal.timeout(timeoutDuration), headers: { accept: 'application/json' } }).catch(
-        (error: unknown) => {
-          throw new IdentityProviderUnavailable('discovery could not be fetched', { cause: error });
-        },
-      );
-      if (!response.ok) throw new IdentityProviderUnavailable(`discovery answered ${response.status}`);
-      const document = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown; id_token_signing_alg_values_supported?: unknown };
-      if (typeof document.issuer !== 'string' || typeof document.jwks_uri !== 'string') throw new Error('discovery document lacks issuer or jwks_uri');
-      const advertised = Array.isArray(document.id_token_signing_alg_values_supported)
-        ? document.id_token_signing_alg_values_supported.filter((alg): alg is string => typeof alg === 'string')
-        : ASYMMETRIC_ALGORITHMS;
-      return {
-        issuer: document.issuer,
-        jwks: createRemoteJWKSet(new URL(document.jwks_uri), { timeoutDuration }),
-        algorithms: (options.algorithms ?? advertised).filter((alg) => ASYMMETRIC_ALGORITHMS.includes(alg)),
-      };
-    })();
-    discovery.catch(() => {
-      discovery = undefined; // try again on the next request
-    });
-    return discovery;
-  };
+  const audience = user.audience ?? defaultAudiences;
+  const discovery = new RemoteDocument(
+    new URL('.well-known/openid-configuration', withSlash(user.issuerBaseURL)),
+    (json) => parseDiscovery(json, user.algorithms),
+    fetching,
+  );
+  let keys: { url: string; getKey: JWTVerifyGetKey } | undefined;
   return async (token, issuer) => {
-    const found = await discover();
+    const found = await discovery.get();
     if (issuer !== found.issuer) return undefined;
-    const { payload } = await jwtVerify(token, found.jwks, { issuer: found.issuer, audience, algorithms: found.algorithms });
+    if (keys?.url !== found.jwksUri.href) keys = { url: found.jwksUri.href, getKey: remoteKeySet(found.jwksUri, fetching) };
+    const { payload } = await jwtVerify(token, keys.getKey, { issuer: found.issuer, audience, algorithms: found.algorithms, clockTolerance });
     return payload;
   };
 }

@@ -16,6 +16,8 @@ export interface Logger {
   warn(message: string): void;
   /** An unexpected failure behind a 500 or 503 answer. */
   error(message: string, error?: unknown): void;
+  /** Optional detail for debugging, e.g. why the bearer guard refused a token (never the token). */
+  debug?(message: string): void;
 }
 
 /**

@@ -176,3 +176,29 @@ describe('verifyAccessToken rejects with invalid_token', () => {
     for (const secret of secrets) await expectInvalidToken(await sign(validClaims(), { alg: 'HS256' }, secret));
   });
 });
+
+describe('verifyAccessToken: strict claims (a token from our issuer is a well-formed guest token or invalid)', () => {
+  it.each<[string, Record<string, unknown>]>([
+    ['a sub that is not an anon| id', { sub: 'auth0|5f7c8ec7c33c6c004bbafe82' }],
+    ['a sub of "anon|" with too short an id', { sub: 'anon|short' }],
+    ['a sub with characters an anonymous id never has', { sub: 'anon|abc def ghi' }],
+    ['a numeric sub', { sub: 12345678 }],
+    ['a numeric sid', { sid: 1 }],
+    ['an empty sid', { sid: '' }],
+    ['an object jti', { jti: { a: 1 } }],
+    ['an array client_id', { client_id: [CLIENT_ID] }],
+    ['an array scope', { scope: ['anon'] }],
+    ['no scope', { scope: undefined }],
+    ['a string iat', { iat: String(T0_SECONDS) }],
+    ['an iat 16 s in the future (clockTolerance is 15)', { iat: T0_SECONDS + 16 }],
+  ])('%s', async (_name, overrides) => {
+    const error = await expectInvalidToken(await sign(validClaims(overrides)));
+    expect(error.description).toBe('The access token is invalid.');
+    expect(String((error.cause as Error).message)).toMatch(/"(sub|sid|jti|client_id|scope|iat)"/);
+  });
+
+  it('accepts an iat within the clock tolerance, and an empty scope string', async () => {
+    await expect(anon.verifyAccessToken(await sign(validClaims({ iat: T0_SECONDS + 15 })), { audience: AUDIENCE })).resolves.toBeDefined();
+    await expect(anon.verifyAccessToken(await sign(validClaims({ scope: '' })), { audience: AUDIENCE })).resolves.toBeDefined();
+  });
+});

@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createBearerGuard, type AnonymousSessions } from '@anonymous-sessions/core';
+import { ConfigError, createBearerGuard, memoryStore, type AnonymousSessions, type BearerGuardOptions } from '@anonymous-sessions/core';
 import { AUDIENCE, buildEngine, CLIENT_ID } from './fixtures.js';
 
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
@@ -15,8 +15,8 @@ describe('createBearerGuard: the verified-token cache and its synchronous fast p
     vi.useRealTimers();
   });
 
-  it('answers from the cache synchronously once a token was verified, without verifying again', async () => {
-    const guard = createBearerGuard({ anonymous: anon, audience: AUDIENCE });
+  it('answers from the cache synchronously once a token was verified, without verifying again (checkRevocation: false)', async () => {
+    const guard = createBearerGuard({ anonymous: anon, audience: AUDIENCE, checkRevocation: false });
     const verify = vi.spyOn(anon, 'verifyAccessToken');
     expect(guard.authenticateCached(bearer(accessToken))).toBeUndefined();
     const first = await guard.authenticate(bearer(accessToken));
@@ -28,7 +28,7 @@ describe('createBearerGuard: the verified-token cache and its synchronous fast p
   });
 
   it('gives each request its own top-level header and payload over frozen cached values', async () => {
-    const guard = createBearerGuard({ anonymous: anon, audience: AUDIENCE });
+    const guard = createBearerGuard({ anonymous: anon, audience: AUDIENCE, checkRevocation: false });
     const first = await guard.authenticate(bearer(accessToken));
     first.payload.scope = 'admin';
     first.header.kid = 'other';
@@ -38,17 +38,25 @@ describe('createBearerGuard: the verified-token cache and its synchronous fast p
     expect(second.payload).not.toBe(first.payload);
   });
 
-  it('has no fast path with checkRevocation (the store is asked every time) or with the cache off', async () => {
-    const revocationGuard = createBearerGuard({ anonymous: anon, audience: AUDIENCE, checkRevocation: true });
-    await revocationGuard.authenticate(bearer(accessToken));
-    expect(revocationGuard.authenticateCached(bearer(accessToken))).toBeUndefined();
+  it('has no fast path with checkRevocation (the default: the store is asked every time) or with the cache off', async () => {
+    for (const revocationGuard of [
+      createBearerGuard({ anonymous: anon, audience: AUDIENCE }),
+      createBearerGuard({ anonymous: anon, audience: AUDIENCE, checkRevocation: true }),
+    ]) {
+      const isSessionRevoked = vi.spyOn(anon.store, 'isSessionRevoked');
+      await revocationGuard.authenticate(bearer(accessToken));
+      expect(revocationGuard.authenticateCached(bearer(accessToken))).toBeUndefined();
+      await revocationGuard.authenticate(bearer(accessToken));
+      expect(isSessionRevoked).toHaveBeenCalledTimes(2);
+      isSessionRevoked.mockRestore();
+    }
     const uncached = createBearerGuard({ anonymous: anon, audience: AUDIENCE, cache: false });
     await uncached.authenticate(bearer(accessToken));
     expect(uncached.authenticateCached(bearer(accessToken))).toBeUndefined();
   });
 
   it('never serves a cached token past its exp', async () => {
-    const guard = createBearerGuard({ anonymous: anon, audience: AUDIENCE });
+    const guard = createBearerGuard({ anonymous: anon, audience: AUDIENCE, checkRevocation: false });
     const auth = await guard.authenticate(bearer(accessToken));
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(((auth.payload.exp as number) + 1) * 1000);
@@ -63,5 +71,91 @@ describe('createBearerGuard: the verified-token cache and its synchronous fast p
     expect(() => guard.authenticateCached({ headers: { authorization: 'Bearer a' }, queryToken: 'b' })).toThrowError(
       expect.objectContaining({ code: 'invalid_request', status: 400 }),
     );
+  });
+});
+
+describe('createBearerGuard: where a token is read (RFC 6750 §2)', () => {
+  let anon: AnonymousSessions;
+  let token: string;
+  beforeAll(async () => {
+    ({ anon } = await buildEngine());
+    token = (await anon.issueToken({ client_id: CLIENT_ID })).response.access_token;
+  });
+  const FORM = 'application/x-www-form-urlencoded';
+
+  it.each([['POST'], ['PUT'], ['PATCH'], ['DELETE'], ['post']])('a form-encoded %s body', async (method) => {
+    const guard = createBearerGuard({ anonymous: anon, audience: AUDIENCE });
+    await expect(guard.authenticate({ headers: { 'content-type': `${FORM}; charset=utf-8` }, method, bodyToken: token })).resolves.toMatchObject({ isAnonymous: true });
+  });
+
+  it.each<[string, { method?: string; contentType?: string }]>([
+    ['a GET body', { method: 'GET', contentType: FORM }],
+    ['a HEAD body', { method: 'HEAD', contentType: FORM }],
+    ['a JSON body', { method: 'POST', contentType: 'application/json' }],
+    ['a multipart body', { method: 'POST', contentType: 'multipart/form-data; boundary=x' }],
+    ['a body with no content type', { method: 'POST' }],
+    ['a body when the binding did not say the method', { contentType: FORM }],
+    ['a form type only as a parameter', { method: 'POST', contentType: `text/plain; x=${FORM}` }],
+  ])('is not read from %s: the token is missing (bare challenge), and beside a header it is no second place', async (_name, { method, contentType }) => {
+    const guard = createBearerGuard({ anonymous: anon, audience: AUDIENCE });
+    const headers = contentType === undefined ? {} : { 'content-type': contentType };
+    await expect(guard.authenticate({ headers, method, bodyToken: token })).rejects.toMatchObject({
+      code: 'invalid_token',
+      status: 401,
+      headers: { 'WWW-Authenticate': 'Bearer realm="api"' },
+    });
+    await expect(guard.authenticate({ headers: { ...headers, authorization: `Bearer ${token}` }, method, bodyToken: [token, token] })).resolves.toMatchObject({
+      isAnonymous: true,
+    });
+  });
+});
+
+describe('createBearerGuard: options', () => {
+  let anon: AnonymousSessions;
+  beforeAll(async () => {
+    ({ anon } = await buildEngine());
+  });
+  const remote = { issuer: 'https://anon.example/', jwksUri: 'https://anon.example/.well-known/jwks.json' };
+  const issuesOf = (options: unknown): string[] => {
+    try {
+      createBearerGuard(options as BearerGuardOptions);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return (error as ConfigError).issues.map((issue) => issue.path);
+    }
+    return [];
+  };
+
+  it('names every unknown or ill-typed option', () => {
+    expect(issuesOf({ anonymous: anon, audience: AUDIENCE, checkRevokation: true, cach: false })).toEqual(['checkRevokation', 'cach']);
+    expect(issuesOf({ anonymous: { ...remote, stor: memoryStore() }, audience: AUDIENCE })).toEqual(['anonymous.stor']);
+    expect(issuesOf({ anonymous: { ...remote, store: { isSessionRevoked: true } }, audience: AUDIENCE })).toEqual(['anonymous.store']);
+    expect(issuesOf({ anonymous: { issuer: '', jwksUri: 'file:///etc/passwd' }, audience: AUDIENCE })).toEqual(['anonymous.issuer', 'anonymous.jwksUri']);
+    expect(issuesOf({ anonymous: anon, audience: AUDIENCE, user: { issuerBaseURL: 'not a url', allowIdToken: true } })).toEqual([
+      'user.allowIdToken',
+      'user.issuerBaseURL',
+    ]);
+    expect(issuesOf({ anonymous: anon, audience: AUDIENCE, user: { verify: () => ({}), allowIdTokens: 'yes' } })).toEqual(['user.allowIdTokens']);
+    expect(
+      issuesOf({ anonymous: anon, audience: AUDIENCE, timeoutDuration: 0, cooldownDuration: -1, cacheMaxAge: Number.NaN, clockTolerance: '5' }),
+    ).toEqual(['timeoutDuration', 'cooldownDuration', 'cacheMaxAge', 'clockTolerance']);
+    expect(issuesOf({ anonymous: anon, audience: AUDIENCE, checkRevocation: 'yes', logger: { warn() {} } })).toEqual(['checkRevocation', 'logger']);
+    expect(issuesOf({ anonymous: anon, audience: '' })).toEqual(['audience']);
+  });
+
+  it('checkRevocation defaults to true with the engine or a remote store, false without one; true without a store is refused', () => {
+    expect(issuesOf({ anonymous: remote, audience: AUDIENCE })).toEqual([]);
+    expect(issuesOf({ anonymous: remote, audience: AUDIENCE, checkRevocation: true })).toEqual(['checkRevocation']);
+    expect(issuesOf({ anonymous: { ...remote, store: memoryStore() }, audience: AUDIENCE, checkRevocation: true })).toEqual([]);
+    expect(issuesOf({ anonymous: anon, audience: AUDIENCE, checkRevocation: false })).toEqual([]);
+  });
+
+  it('a host verifier’s own 503 passes through; its other errors are 401', async () => {
+    const { TemporarilyUnavailableError } = await import('@anonymous-sessions/core');
+    const foreign = 'eyJhbGciOiJub25lIn0.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLyJ9.';
+    const down = createBearerGuard({ anonymous: anon, audience: AUDIENCE, user: { verify: () => Promise.reject(new TemporarilyUnavailableError()) } });
+    await expect(down.authenticate(bearer(foreign))).rejects.toMatchObject({ code: 'temporarily_unavailable', status: 503 });
+    const refusing = createBearerGuard({ anonymous: anon, audience: AUDIENCE, user: { verify: () => Promise.reject(new Error('nope')) } });
+    await expect(refusing.authenticate(bearer(foreign))).rejects.toMatchObject({ code: 'invalid_token', status: 401 });
   });
 });

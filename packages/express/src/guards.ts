@@ -39,7 +39,8 @@ export function requireAnonymousOrUser(options: RequireAnonymousOrUserOptions): 
     const body = req.body as Record<string, unknown> | undefined;
     // req.query re-parses the URL on every read: only read it when there is a query string.
     const queryToken = req.url.includes('?') ? (req.query as Record<string, unknown>).access_token : undefined;
-    const input = { headers: req.headers, queryToken, bodyToken: body?.access_token };
+    // The core decides whether a body token counts (form-encoded, not GET/HEAD): RFC 6750 §2.2.
+    const input = { headers: req.headers, method: req.method, queryToken, bodyToken: body?.access_token };
     let auth: AuthResult | undefined;
     try {
       auth = guard.authenticateCached(input);

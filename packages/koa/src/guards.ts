@@ -23,8 +23,10 @@ export function requireAnonymousOrUser(options: RequireAnonymousOrUserOptions): 
   return async function requireAnonymousOrUser(ctx: Context, next: Next): Promise<void> {
     (ctx as Context & { [REALM]?: string })[REALM] = guard.realm;
     // ctx.query re-parses the query string on every read: only read it when there is one.
+    // The core decides whether a body token counts (form-encoded, not GET/HEAD): RFC 6750 §2.2.
     const input = {
       headers: ctx.headers,
+      method: ctx.method,
       queryToken: ctx.querystring ? ctx.query.access_token : undefined,
       bodyToken: hostBody(ctx)?.access_token,
     };

@@ -8,7 +8,7 @@
  * `{ error, error_description }` that leaks nothing.
  */
 import { createServer, type RequestListener } from 'node:http';
-import { createRemoteJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
+import { createRemoteJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
@@ -23,6 +23,10 @@ import { advanceDate, AUDIENCE, CLIENT_ID, expectError, freezeDate, silentLogger
 import {
   hs256WithPublicKey,
   IDP_IMPOSTOR_CLIENT,
+  startFaultyIssuer,
+  type FaultMode,
+  type FaultyDocument,
+  type FaultyIssuer,
   OTHER_AUDIENCE,
   publicPart,
   signRs256,
@@ -509,8 +513,8 @@ export function guardCases(framework: Framework): void {
       expectChallenge(await callWith(app, tokens.access_token), 401, 'invalid_token', SESSION_ENDED);
       expectChallenge(await callWith(app, tokens.access_token), 401, 'invalid_token', SESSION_ENDED);
 
-      // Without checkRevocation an access token is stateless until its exp (documented behaviour).
-      const plain = await guardedApp({ anonymous: anon, audience: AUDIENCE });
+      // With checkRevocation: false an access token is stateless until its exp (documented opt-out).
+      const plain = await guardedApp({ anonymous: anon, audience: AUDIENCE, checkRevocation: false });
       expect((await callWith(plain, tokens.access_token)).status).toBe(200);
       // Another guest's token is unaffected by that logout.
       expect((await callWith(app, (await anonymousIssuer.guestTokens()).access_token)).status).toBe(200);
@@ -616,4 +620,417 @@ export function guardCases(framework: Framework): void {
     });
   });
 
+  describe('logout reaches access tokens by default (checkRevocation)', () => {
+    it('with a local engine the store is asked by default: after logout the token is 401, although it was cached', async () => {
+      const app = await guardedApp({ anonymous: anonymousIssuer.anon, audience: AUDIENCE, user: { issuerBaseURL: idp.issuer } });
+      const tokens = await anonymousIssuer.guestTokens();
+      expect((await callWith(app, tokens.access_token)).status).toBe(200);
+      expect((await callWith(app, tokens.access_token)).status).toBe(200);
+      expect(await anonymousIssuer.logout(tokens.session_token)).toBe(204);
+      expectChallenge(await callWith(app, tokens.access_token), 401, 'invalid_token', SESSION_ENDED);
+      // Another guest, and a user, are unaffected.
+      expect((await callWith(app, (await anonymousIssuer.guestTokens()).access_token)).status).toBe(200);
+      expect((await callWith(app, userAccessToken)).status).toBe(200);
+    });
+
+    it('checkRevocation: false is the opt-out: the token then lives until its exp', async () => {
+      const app = await guardedApp({ anonymous: anonymousIssuer.anon, audience: AUDIENCE, checkRevocation: false });
+      const tokens = await anonymousIssuer.guestTokens();
+      expect(await anonymousIssuer.logout(tokens.session_token)).toBe(204);
+      expect((await callWith(app, tokens.access_token)).status).toBe(200);
+    });
+
+    it('a remote guard given the issuer’s shared store ({ issuer, jwksUri, store }) refuses a logged-out session; without it the token lives until exp', async () => {
+      const shared = memoryStore();
+      const issuer = await startAnonymousIssuer({ store: shared });
+      try {
+        // The guard runs in "another service": it has the issuer's JWKS URL and the shared store, not the engine.
+        const remote = await guardedApp({ anonymous: { issuer: issuer.issuer, jwksUri: issuer.jwksUri, store: shared }, audience: AUDIENCE });
+        const storeless = await guardedApp({ anonymous: { issuer: issuer.issuer, jwksUri: issuer.jwksUri }, audience: AUDIENCE });
+        const tokens = await issuer.guestTokens();
+        const other = (await issuer.guestTokens()).access_token;
+        expect((await callWith(remote, tokens.access_token)).status).toBe(200);
+        expect((await callWith(storeless, tokens.access_token)).status).toBe(200);
+
+        expect(await issuer.logout(tokens.session_token)).toBe(204);
+        expectChallenge(await callWith(remote, tokens.access_token), 401, 'invalid_token', SESSION_ENDED);
+        expectChallenge(await callWith(remote, tokens.access_token), 401, 'invalid_token', SESSION_ENDED);
+        expect((await callWith(remote, other)).status).toBe(200);
+        // Documented: without the store a remote guard cannot know; the token lives until its exp.
+        expect((await callWith(storeless, tokens.access_token)).status).toBe(200);
+      } finally {
+        await issuer.close();
+      }
+    });
+
+    it('a remote guard’s store that fails or hangs: 503 temporarily_unavailable, never a 200', async () => {
+      const token = (await anonymousIssuer.guestTokens()).access_token;
+      const working = memoryStore();
+      const failing: SessionStore = { ...storeMethods(working), isSessionRevoked: () => Promise.reject(new Error('ECONNREFUSED')) };
+      const hanging: SessionStore = { ...storeMethods(working), isSessionRevoked: () => new Promise<boolean>(() => undefined) };
+      for (const store of [failing, hanging]) {
+        const app = await guardedApp({
+          anonymous: { issuer: anonymousIssuer.issuer, jwksUri: anonymousIssuer.jwksUri, store },
+          audience: AUDIENCE,
+          timeoutDuration: 300,
+        });
+        const res = await callWith(app, token);
+        expectError(res, 503, 'temporarily_unavailable');
+        expect(res.headers['retry-after']).toBe('1');
+      }
+    });
+
+    it('options: the store must be a SessionStore, checkRevocation: true needs one, a misspelt key is refused by name', () => {
+      const remote = { issuer: anonymousIssuer.issuer, jwksUri: anonymousIssuer.jwksUri };
+      expect(() => requireAnonymousOrUser({ anonymous: { ...remote, store: {} as SessionStore }, audience: AUDIENCE })).toThrow(ConfigError);
+      expect(() => requireAnonymousOrUser({ anonymous: remote, audience: AUDIENCE, checkRevocation: true })).toThrow(ConfigError);
+      const misspelt = { ...remote, stor: memoryStore() } as unknown as typeof remote;
+      expect(() => requireAnonymousOrUser({ anonymous: misspelt, audience: AUDIENCE })).toThrow(/anonymous\.stor\b/);
+      const misspeltOption = { anonymous: anonymousIssuer.anon, audience: AUDIENCE, checkRevokation: false } as unknown as GuardDescription & { anonymous: typeof anonymousIssuer.anon };
+      expect(() => requireAnonymousOrUser(misspeltOption)).toThrow(/checkRevokation/);
+      expect(() => requireAnonymousOrUser({ anonymous: remote, audience: AUDIENCE, user: { issuerBaseURL: idp.issuer, allowIDTokens: true } as never })).toThrow(/user\.allowIDTokens/);
+    });
+  });
+
+  describe('strict claims: our issuer’s tokens (local engine and remote issuer) and ID tokens from the identity provider', () => {
+    const now = (): number => Math.floor(Date.now() / 1000);
+    type Claims = Record<string, unknown>;
+    const wellFormed = (): Claims => ({
+      iss: anonymousIssuer.issuer,
+      sub: 'anon|0f8fad5b-d9cb-469f-a165-70867728950e',
+      aud: AUDIENCE,
+      iat: now(),
+      exp: now() + 600,
+      jti: 'jti-strict-1',
+      client_id: CLIENT_ID,
+      scope: 'anon read:products',
+      sid: 'sess_strictclaims0001',
+    });
+    /** Signed with our issuer's real key: only the claims can make it invalid. */
+    const signed = (claims: Claims): Promise<string> => signRs256(anonymousIssuer.signingKey, claims, { kid: anonymousIssuer.kid });
+    const without = (name: string) => (claims: Claims): Claims => Object.fromEntries(Object.entries(claims).filter(([key]) => key !== name));
+    let remote: RequestListener;
+    beforeAll(async () => {
+      remote = await guardedApp({ anonymous: { issuer: anonymousIssuer.issuer, jwksUri: anonymousIssuer.jwksUri }, audience: AUDIENCE });
+    });
+
+    it('the baseline: a well-formed token signed with the issuer’s key is a guest on both (iat a little ahead is within the tolerance)', async () => {
+      for (const app of [api, remote]) {
+        const res = await callWith(app, await signed({ ...wellFormed(), iat: now() + 3 }));
+        expect(res.status, res.text).toBe(200);
+        expect((res.body as Echo).guest).toBe(true);
+      }
+    });
+
+    it.each<[string, (claims: Claims) => Claims]>([
+      ['sub is not an anon| id', (claims) => ({ ...claims, sub: 'user-42' })],
+      ['sub is an auth0| id', (claims) => ({ ...claims, sub: 'auth0|5f7c8ec7c33c6c004bbafe82' })],
+      ['sub is "anon|" and nothing valid', (claims) => ({ ...claims, sub: 'anon|' })],
+      ['sub is a number', (claims) => ({ ...claims, sub: 42 })],
+      ['sub is missing', without('sub')],
+      ['sid is a number', (claims) => ({ ...claims, sid: 7 })],
+      ['sid is missing', without('sid')],
+      ['jti is an object', (claims) => ({ ...claims, jti: { id: 1 } })],
+      ['jti is missing', without('jti')],
+      ['client_id is an array', (claims) => ({ ...claims, client_id: [CLIENT_ID] })],
+      ['client_id is missing', without('client_id')],
+      ['scope is an array', (claims) => ({ ...claims, scope: ['anon'] })],
+      ['scope is missing', without('scope')],
+      ['iat is an hour in the future', (claims) => ({ ...claims, iat: now() + 3600 })],
+      ['iat is a minute in the future', (claims) => ({ ...claims, iat: now() + 60 })],
+      ['iat is a string', (claims) => ({ ...claims, iat: String(now()) })],
+      ['iat is missing', without('iat')],
+      ['exp is missing', without('exp')],
+    ])('%s: 401 invalid_token from the local engine and from the remote issuer, never a guest', async (_name, change) => {
+      const token = await signed(change(wellFormed()));
+      for (const app of [api, remote]) expectChallenge(await callWith(app, token), 401, 'invalid_token', INVALID);
+    });
+
+    it('an ID token from the identity provider (it carries nonce) is refused unless user.allowIdTokens', async () => {
+      const claims = { iss: idp.issuer, sub: 'user-42', aud: AUDIENCE, iat: now(), exp: now() + 600, auth_time: now() - 5 };
+      const idToken = await idp.sign({ ...claims, nonce: 'n-0S6_WzA2Mj' }, { typ: 'JWT' });
+      expectChallenge(await callWith(api, idToken), 401, 'invalid_token', INVALID);
+      // The same claims without nonce pass: the refusal is about the ID token.
+      expect((await callWith(api, await idp.sign(claims, { typ: 'JWT' }))).status).toBe(200);
+
+      const optedIn = await guardedApp({ anonymous: anonymousIssuer.anon, audience: AUDIENCE, user: { issuerBaseURL: idp.issuer, allowIdTokens: true } });
+      const accepted = await callWith(optedIn, idToken);
+      expect(accepted.status, accepted.text).toBe(200);
+      expect((accepted.body as Echo).guest).toBe(false);
+
+      // The rule holds for the claims a host's own verifier returns too.
+      const verify = async (token: string) => (await jwtVerify(token, createRemoteJWKSet(new URL(idp.jwksUri)), { issuer: idp.issuer, audience: AUDIENCE })).payload;
+      const custom = await guardedApp({ anonymous: anonymousIssuer.anon, audience: AUDIENCE, user: { verify } });
+      expectChallenge(await callWith(custom, idToken), 401, 'invalid_token', INVALID);
+      const customOptedIn = await guardedApp({ anonymous: anonymousIssuer.anon, audience: AUDIENCE, user: { verify, allowIdTokens: true } });
+      expect((await callWith(customOptedIn, idToken)).status).toBe(200);
+    });
+  });
+
+  describe('where a Bearer token is read (RFC 6750 §2): header, form-encoded non-GET body, query', () => {
+    it('access_token in a JSON body is ignored: alone it is a missing token; beside a header it is no second place', async () => {
+      const app = await guardedApp({ anonymous: anonymousIssuer.anon, audience: AUDIENCE, user: { issuerBaseURL: idp.issuer } }, { hostBodyParser: 'json' });
+      expectChallenge(await request(app).post('/api').send({ access_token: guestAccessToken }), 401, 'invalid_token', MISSING);
+      const both = await request(app).post('/api').set('Authorization', `Bearer ${guestAccessToken}`).send({ access_token: userAccessToken });
+      expect(both.status, both.text).toBe(200);
+      expect((both.body as Echo).guest).toBe(true);
+    });
+
+    it('access_token in the body of a GET is ignored, even form-encoded (HEAD likewise: core unit test)', async () => {
+      const app = await guardedApp({ anonymous: anonymousIssuer.anon, audience: AUDIENCE }, { hostBodyParser: 'form-any-method' });
+      const body = `access_token=${guestAccessToken}`;
+      expectChallenge(await request(app).get('/api').type('form').send(body), 401, 'invalid_token', MISSING);
+      const withHeader = await request(app).get('/api').set('Authorization', `Bearer ${guestAccessToken}`).type('form').send(body);
+      expect(withHeader.status, withHeader.text).toBe(200);
+    });
+
+    it('a form-encoded POST body is read, with or without a charset parameter', async () => {
+      const app = await guardedApp({ anonymous: anonymousIssuer.anon, audience: AUDIENCE }, { hostBodyParser: 'form' });
+      for (const type of ['application/x-www-form-urlencoded', 'Application/X-WWW-Form-Urlencoded; charset=UTF-8']) {
+        const res = await request(app).post('/api').set('Content-Type', type).send(`access_token=${guestAccessToken}`);
+        expect(res.status, `${type}: ${res.text}`).toBe(200);
+      }
+    });
+  });
+
+  describe('identity-provider and remote-issuer faults are 503, not 401', () => {
+    const TIMEOUT = 300;
+    const REMOTE_ISSUER_PATH = '/anon/';
+    const now = (): number => Math.floor(Date.now() / 1000);
+    let faulty: FaultyIssuer;
+    beforeAll(async () => {
+      faulty = await startFaultyIssuer();
+    });
+    afterAll(async () => {
+      await faulty?.close();
+    });
+    const reset = (): void => {
+      faulty.mode.discovery = 'ok';
+      faulty.mode.jwks = 'ok';
+    };
+
+    type Kind = 'user' | 'remote';
+    /** A guard whose identity provider (`user`) or remote anonymous issuer (`remote`) is the faulty server. */
+    const faultyGuard = (kind: Kind, extra: Partial<GuardDescription> = {}): Promise<RequestListener> =>
+      guardedApp(
+        kind === 'user'
+          ? { anonymous: anonymousIssuer.anon, audience: AUDIENCE, user: { issuerBaseURL: faulty.issuer }, timeoutDuration: TIMEOUT, ...extra }
+          : { anonymous: { issuer: `${faulty.issuer}${REMOTE_ISSUER_PATH}`, jwksUri: faulty.jwksUri }, audience: AUDIENCE, timeoutDuration: TIMEOUT, ...extra },
+      );
+    /** A token the faulty server's key signs, for that guard: valid once its keys can be fetched. */
+    const tokenFor = (kind: Kind, header: Partial<JWTHeaderParameters> = {}): Promise<string> =>
+      kind === 'user'
+        ? faulty.sign({ iss: faulty.issuer, sub: 'user-1', aud: AUDIENCE, iat: now(), exp: now() + 600, scope: USER_SCOPES }, header)
+        : faulty.sign(
+            {
+              iss: `${faulty.issuer}${REMOTE_ISSUER_PATH}`,
+              sub: 'anon|0f8fad5b-d9cb-469f-a165-70867728950e',
+              aud: AUDIENCE,
+              iat: now(),
+              exp: now() + 600,
+              jti: 'jti-faulty',
+              client_id: CLIENT_ID,
+              scope: 'anon',
+              sid: 'sess_faulty',
+            },
+            header,
+          );
+
+    const TARGETS: [string, FaultyDocument, Kind][] = [
+      ['the identity provider’s discovery', 'discovery', 'user'],
+      ['the identity provider’s JWKS', 'jwks', 'user'],
+      ['a remote anonymous issuer’s JWKS', 'jwks', 'remote'],
+    ];
+    const MODES: FaultMode[] = ['hang', 'trickle', 'error500', 'garbage', 'wrong-shape', 'close'];
+
+    describe.each(TARGETS)('%s', (_target, document, kind) => {
+      it.each(MODES)('%s: 503 temporarily_unavailable within the timeout (no 401, no 500); local guests are unaffected', async (mode) => {
+        reset();
+        faulty.mode[document] = mode;
+        const app = await faultyGuard(kind);
+        const token = await tokenFor(kind);
+        const hits = faulty.hits[document];
+        const abandoned = faulty.abandoned;
+        const res = await callWith(app, token);
+        expectError(res, 503, 'temporarily_unavailable');
+        expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+        expect(res.headers['www-authenticate']).toBeUndefined();
+        expect(faulty.hits[document] - hits).toBe(1);
+        if (mode === 'hang' || mode === 'trickle') {
+          // The guard gave up on its own (its timeout covers the body too): the server was still sending.
+          await vi.waitFor(() => expect(faulty.abandoned).toBe(abandoned + 1));
+        }
+        if (kind === 'user') expect((await callWith(app, guestAccessToken)).status).toBe(200);
+        reset();
+      });
+
+      it('cooldown: a failed fetch is not repeated for cooldownDuration (N requests, one fetch), then tried once; a recovered server is used', async () => {
+        reset();
+        freezeDate(new Date().toISOString());
+        faulty.mode[document] = 'error500';
+        const app = await faultyGuard(kind, { cooldownDuration: 10_000 });
+        const token = await tokenFor(kind);
+        const hits = faulty.hits[document];
+        for (let i = 0; i < 5; i += 1) {
+          const res = await callWith(app, token);
+          expectError(res, 503, 'temporarily_unavailable');
+          expect(res.headers['retry-after']).toBe('10');
+        }
+        expect(faulty.hits[document] - hits).toBe(1);
+        advanceDate(6);
+        expect((await callWith(app, token)).headers['retry-after']).toBe('4');
+        expect(faulty.hits[document] - hits).toBe(1);
+        advanceDate(5);
+        expectError(await callWith(app, token), 503, 'temporarily_unavailable');
+        expect(faulty.hits[document] - hits).toBe(2);
+
+        faulty.mode[document] = 'ok';
+        expectError(await callWith(app, token), 503, 'temporarily_unavailable'); // still cooling down
+        expect(faulty.hits[document] - hits).toBe(2);
+        advanceDate(11);
+        const fresh = await tokenFor(kind);
+        for (let i = 0; i < 5; i += 1) {
+          const res = await callWith(app, fresh);
+          expect(res.status, res.text).toBe(200);
+        }
+        expect(faulty.hits[document] - hits).toBe(3);
+      });
+    });
+
+    it('an unknown kid refetches the JWKS at most once per cooldownDuration, and is a 401 (the JWKS answered)', async () => {
+      reset();
+      freezeDate(new Date().toISOString());
+      const app = await faultyGuard('remote', { cooldownDuration: 10_000 });
+      expect((await callWith(app, await tokenFor('remote'))).status).toBe(200);
+      const hits = faulty.hits.jwks;
+      for (let i = 0; i < 5; i += 1) {
+        expectChallenge(await callWith(app, await tokenFor('remote', { kid: `rotated-${i}` })), 401, 'invalid_token', INVALID);
+      }
+      expect(faulty.hits.jwks).toBe(hits);
+      advanceDate(11);
+      for (let i = 0; i < 5; i += 1) {
+        expectChallenge(await callWith(app, await tokenFor('remote', { kid: `later-${i}` })), 401, 'invalid_token', INVALID);
+      }
+      expect(faulty.hits.jwks).toBe(hits + 1);
+    });
+
+    it('the JWKS is fetched again after cacheMaxAge; a failure then is a 503 too', async () => {
+      reset();
+      freezeDate(new Date().toISOString());
+      const app = await faultyGuard('remote', { cacheMaxAge: 60_000, cache: false });
+      const hits = faulty.hits.jwks;
+      expect((await callWith(app, await tokenFor('remote'))).status).toBe(200);
+      advanceDate(30);
+      expect((await callWith(app, await tokenFor('remote'))).status).toBe(200);
+      expect(faulty.hits.jwks).toBe(hits + 1);
+      advanceDate(31);
+      faulty.mode.jwks = 'error500';
+      expectError(await callWith(app, await tokenFor('remote')), 503, 'temporarily_unavailable');
+      expect(faulty.hits.jwks).toBe(hits + 2);
+      reset();
+    });
+  });
+
+  describe('the cause of a refusal is logged at debug level, never the token', () => {
+    const recordingLogger = () => ({
+      warn: vi.fn<(message: string) => void>(),
+      error: vi.fn<(message: string, error?: unknown) => void>(),
+      debug: vi.fn<(message: string) => void>(),
+    });
+    type Recording = ReturnType<typeof recordingLogger>;
+    /** Everything the logger received, as text. */
+    const logged = (logger: Recording): string =>
+      [...logger.debug.mock.calls, ...logger.warn.mock.calls, ...logger.error.mock.calls].map((call) => call.map(String).join(' ')).join('\n');
+    const expectNoToken = (logger: Recording, token: string): void => {
+      const text = logged(logger);
+      for (const part of [token, ...token.split('.').filter((segment) => segment.length > 8)]) expect(text).not.toContain(part);
+    };
+
+    it('local engine and remote issuer: an expired token, a forged signature, a non-anonymous sub', async () => {
+      const logger = recordingLogger();
+      const local = await guardedApp({ anonymous: anonymousIssuer.anon, audience: AUDIENCE, logger });
+      const remote = await guardedApp({ anonymous: { issuer: anonymousIssuer.issuer, jwksUri: anonymousIssuer.jwksUri }, audience: AUDIENCE, logger });
+      const now = Math.floor(Date.now() / 1000);
+      const claims = {
+        iss: anonymousIssuer.issuer, sub: 'anon|0f8fad5b-d9cb-469f', aud: AUDIENCE, iat: now - 700, exp: now - 100,
+        jti: 'j', client_id: CLIENT_ID, scope: 'anon', sid: 'sess_logged',
+      };
+      const expired = await signRs256(anonymousIssuer.signingKey, claims, { kid: anonymousIssuer.kid });
+      const notAGuest = await signRs256(anonymousIssuer.signingKey, { ...claims, exp: now + 600, sub: 'user-42' }, { kid: anonymousIssuer.kid });
+      const [h, p, sig] = guestAccessToken.split('.') as [string, string, string];
+      const forged = `${h}.${p}.${sig.startsWith('A') ? 'B' : 'A'}${sig.slice(1)}`;
+      for (const app of [local, remote]) {
+        for (const token of [expired, notAGuest, forged]) {
+          logger.debug.mockClear();
+          expect((await callWith(app, token)).status).toBe(401);
+          expect(logger.debug).toHaveBeenCalledTimes(1);
+          expect(logger.debug.mock.calls[0]![0]).toMatch(/^Bearer token refused \(401 invalid_token\): /);
+          expectNoToken(logger, token);
+        }
+      }
+      logger.debug.mockClear();
+      await callWith(local, expired);
+      expect(logger.debug.mock.calls[0]![0]).toMatch(/exp/);
+      logger.debug.mockClear();
+      await callWith(local, notAGuest);
+      expect(logger.debug.mock.calls[0]![0]).toMatch(/sub/);
+      // A malformed request is logged too (400), and a missing token says so.
+      logger.debug.mockClear();
+      expect((await request(local).get('/api').set('Authorization', 'Bearer two tokens')).status).toBe(400);
+      expect((await request(local).get('/api')).status).toBe(401);
+      expect(logger.debug.mock.calls.map(([message]) => message)).toEqual([
+        expect.stringMatching(/^Bearer token refused \(400 invalid_request\)/),
+        expect.stringMatching(/^Bearer token refused \(401 invalid_token\): no access token/),
+      ]);
+      expect(logger.warn).not.toHaveBeenCalled();
+      expect(logger.error).not.toHaveBeenCalled();
+    });
+
+    it('the engine’s own logger is the default; a host verifier’s message that quotes the token is redacted', async () => {
+      const logger = recordingLogger();
+      const anon = await createAnonymousSessions({
+        issuer: anonymousIssuer.issuer,
+        keys: anonymousIssuer.keys,
+        clients: [{ clientId: CLIENT_ID, canCreateAnonymousSessions: true }],
+        resourceServers: [{ audience: AUDIENCE, allowAnonymousAccess: true }],
+        rateLimit: false,
+        logger,
+      });
+      const verify = (token: string): never => {
+        throw new Error(`no such user token: ${token} (claims ${token.split('.')[1]})`);
+      };
+      const app = await guardedApp({ anonymous: anon, audience: AUDIENCE, user: { verify } });
+      expect((await callWith(app, userAccessToken)).status).toBe(401);
+      expect(logger.debug).toHaveBeenCalledTimes(1);
+      expect(logger.debug.mock.calls[0]![0]).toContain('no such user token: [token] (claims [token])');
+      expectNoToken(logger, userAccessToken);
+    });
+
+    it('an identity-provider fault is logged once per failed fetch (warn), naming the URL, never a token', async () => {
+      const faulty = await startFaultyIssuer();
+      try {
+        faulty.mode.discovery = 'error500';
+        const logger = recordingLogger();
+        const app = await guardedApp({ anonymous: anonymousIssuer.anon, audience: AUDIENCE, user: { issuerBaseURL: faulty.issuer }, logger });
+        const token = await faulty.sign({ iss: faulty.issuer, sub: 'u', aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 60 });
+        for (let i = 0; i < 3; i += 1) expect((await callWith(app, token)).status).toBe(503);
+        expect(logger.warn).toHaveBeenCalledTimes(1);
+        expect(logger.warn.mock.calls[0]![0]).toContain(`${faulty.issuer}/.well-known/openid-configuration`);
+        expect(logger.warn.mock.calls[0]![0]).toContain('500');
+        expectNoToken(logger, token);
+      } finally {
+        await faulty.close();
+      }
+    });
+  });
+}
+
+/** A store's four required operations, bound (to build a store whose one operation misbehaves). */
+function storeMethods(store: SessionStore): SessionStore {
+  return {
+    revokeSession: (id, at) => store.revokeSession(id, at),
+    isSessionRevoked: (id) => store.isSessionRevoked(id),
+    markOnce: (key, at) => store.markOnce(key, at),
+    increment: (key, window) => store.increment(key, window),
+  };
 }
