@@ -13,7 +13,9 @@ import { cookieExtractorCases } from './cases/cookie-extractor.js';
 import { corsCsrfCases } from './cases/cors-csrf.js';
 import { errorTableCases } from './cases/error-table.js';
 import { guardCases } from './cases/guards.js';
+import { hardeningCases } from './cases/hardening.js';
 import { logoutSessionCases } from './cases/logout-session.js';
+import { sessionPlantingCases } from './cases/session-planting.js';
 import { sessionTransferCases } from './cases/session-transfer.js';
 import { tokenAttackCases } from './cases/token-attacks.js';
 import { tokenEndpointCases } from './cases/token-endpoint.js';
@@ -51,4 +53,6 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
   describe('token attacks', () => tokenAttackCases(framework));
   describe('guards', () => guardCases(framework));
   describe('session transfer', () => sessionTransferCases(framework));
+  describe('session planting', () => sessionPlantingCases(framework));
+  describe('hardening', () => hardeningCases(framework));
 });
