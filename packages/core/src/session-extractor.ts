@@ -92,7 +92,9 @@ export function createSessionExtractor(anon: AnonymousSessions, options: Session
 
     const querySession = await live(inUrl.token);
     if (querySession !== undefined && cookieSession !== undefined && querySession.session_id !== cookieSession.session_id) {
-      throw new InvalidRequestError('The session token in the URL names another session than the session cookie.');
+      throw new InvalidRequestError('The session token in the URL names another session than the session cookie.', {
+        headers: { 'Referrer-Policy': 'no-referrer' },
+      });
     }
     const method = (request.method ?? 'GET').toUpperCase();
     const headers: Record<string, string | string[]> = {

@@ -227,6 +227,7 @@ export function sessionPlantingCases(framework: Framework): void {
         const res = await (site === undefined ? req : req.set('Sec-Fetch-Site', site));
         expectError(res, 400, 'invalid_request');
         expect(setCookies(res)).toEqual([]);
+        expect(res.headers['referrer-policy']).toBe('no-referrer');
         expect(res.text).not.toContain(attacker.session_token);
       }
       expect(seenTokens).toEqual([]);
