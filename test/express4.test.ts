@@ -178,7 +178,7 @@ describe('Express 4', () => {
     );
   });
 
-  it('anonCookieExtractor reads the cookie and moves a query token into it', async () => {
+  it('anonCookieExtractor reads the cookie and moves a query token into it on a redirect', async () => {
     const { app } = await quickStart({
       routes: (host, anon) => {
         host.get('/login', anonCookieExtractor(anon, { cookie: { secure: false } }), (req, res) => {
@@ -191,8 +191,11 @@ describe('Express 4', () => {
     expect(fromCookie.body).toEqual({ user_id: expect.stringMatching(/^anon\|/) });
     expect(setCookies(fromCookie)).toEqual([]);
 
-    const fromQuery = await request(app).get('/login').query({ anonymous_session_token: tokens.session_token });
-    expect(fromQuery.body).toEqual(fromCookie.body);
+    // A query token is moved into the cookie on a redirect to the URL without it.
+    const fromQuery = await request(app).get('/login?next=%2Fcart').query({ anonymous_session_token: tokens.session_token });
+    expect(fromQuery.status).toBe(303);
+    expect(fromQuery.headers.location).toBe('/login?next=%2Fcart');
+    expect(fromQuery.headers['referrer-policy']).toBe('no-referrer');
     expect(parseSetCookie(sessionSetCookie(fromQuery)).value).toBe(tokens.session_token);
 
     expect((await request(app).get('/login').set('Cookie', 'anon=garbage')).body).toEqual({ user_id: null });

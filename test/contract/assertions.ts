@@ -79,7 +79,8 @@ export function expectNoLeak(text: string): void {
 
 /**
  * Asserts an error response: its status, JSON body exactly `{ error, error_description }` (both
- * strings), the error code, `Cache-Control: no-store`, and no leak of internals or tokens.
+ * strings), the error code, `Cache-Control: no-store`, `X-Content-Type-Options: nosniff`, and no
+ * leak of internals or tokens.
  */
 export function expectError(res: Response, status: number, code: string): void {
   expect(res.status, res.text).toBe(status);
@@ -88,6 +89,7 @@ export function expectError(res: Response, status: number, code: string): void {
   expect(body).toEqual({ error: code, error_description: expect.any(String) });
   expect((body as { error_description: string }).error_description.length).toBeGreaterThan(0);
   expect(res.headers['cache-control']).toBe('no-store');
+  expect(res.headers['x-content-type-options']).toBe('nosniff');
   expectNoLeak(res.text);
 }
 
@@ -132,6 +134,7 @@ export function expectTokens(res: Response): TokenBody {
   expect(res.status, res.text).toBe(200);
   expect(res.headers['cache-control']).toBe('no-store');
   expect(res.headers.pragma).toBe('no-cache');
+  expect(res.headers['x-content-type-options']).toBe('nosniff');
   const body = res.body as TokenBody;
   expect(body).toEqual({
     session_token: expect.any(String),

@@ -14,7 +14,9 @@ import { corsCsrfCases } from './cases/cors-csrf.js';
 import { errorTableCases } from './cases/error-table.js';
 import { guardCases } from './cases/guards.js';
 import { limitCases } from './cases/limits.js';
+import { hardeningCases } from './cases/hardening.js';
 import { logoutSessionCases } from './cases/logout-session.js';
+import { sessionPlantingCases } from './cases/session-planting.js';
 import { sessionTransferCases } from './cases/session-transfer.js';
 import { tokenAttackCases } from './cases/token-attacks.js';
 import { tokenEndpointCases } from './cases/token-endpoint.js';
@@ -53,4 +55,6 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
   describe('guards', () => guardCases(framework));
   describe('session transfer', () => sessionTransferCases(framework));
   describe('limits', () => limitCases(framework));
+  describe('session planting', () => sessionPlantingCases(framework));
+  describe('hardening', () => hardeningCases(framework));
 });

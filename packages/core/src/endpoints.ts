@@ -18,7 +18,8 @@ import {
   type ErrorResponseBody,
 } from './errors.js';
 import { toConfigIssues, type Logger } from './config.js';
-import { DEFAULT_BODY_LIMIT, normaliseParsedBody, parseBodyText, readBodyText } from './request-body.js';
+import { DEFAULT_BODY_LIMIT, normaliseParsedBody, parsedBodySize, parseBodyText, readBodyText } from './request-body.js';
+import { isSameOrigin, isSameOriginOrAllowed } from './request-origin.js';
 import { sessionCookie, type SessionCookie, type SessionCookieOptions } from './session-cookie.js';
 import { sessionExpiresAt } from './session-token.js';
 
@@ -73,6 +74,12 @@ export interface HttpRequest {
   ip?: string | undefined;
   /** The `Host` the app was reached at (e.g. `req.get('host')`), for the same-origin check. */
   host?: string | undefined;
+  /**
+   * `http` or `https` as the framework reports it (Express `req.protocol`, Koa `ctx.protocol`, which
+   * honour the host's proxy trust), for the same-origin check: `https://host` is not `http://host`.
+   * Without it no `Origin` counts as the app's own.
+   */
+  protocol?: string | undefined;
   /** A body the host already parsed (`req.body` after `express.json()`), if any. */
   parsedBody?: unknown;
   /** The body stream, read with the size cap when the body was not already parsed. */
@@ -129,6 +136,8 @@ export interface TokenEndpoints {
 }
 
 const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' } as const;
+/** Sent with every JSON body, so no browser ever sniffs one into HTML or script. */
+const NOSNIFF = { 'X-Content-Type-Options': 'nosniff' } as const;
 
 /** Reads one header as a single string. */
 export function headerValue(headers: HttpHeaders, name: string): string | undefined {
@@ -150,7 +159,7 @@ export function errorResponse(error: unknown, logger: Logger): HttpResponse {
   const known = toAnonymousSessionError(error);
   if (known.status >= 500) logger.error(`${known.code}: ${describeCause(known.cause ?? error)}`, known.cause ?? error);
   const body: ErrorResponseBody = known.toJSON();
-  return { status: known.status, headers: { ...NO_STORE, ...known.headers }, body };
+  return { status: known.status, headers: { ...NO_STORE, ...NOSNIFF, ...known.headers }, body };
 }
 
 /** Options of a binding's JSON error handler (`anonymousErrorHandler`). */
@@ -190,8 +199,10 @@ export function createTokenEndpoints(anon: AnonymousSessions, options: TokenEndp
     const contentType = headerValue(request.headers, 'content-type');
     const declaredLength = headerValue(request.headers, 'content-length');
     if (request.parsedBody !== undefined) {
-      // A host parser (with its own, usually larger, limit) already read the body: the cap still holds.
-      if (declaredLength !== undefined && Number(declaredLength) > bodyLimit) throw new RequestTooLargeError(bodyLimit);
+      // A host parser (with its own, usually larger, limit) already read the body: the cap still
+      // holds, by the declared length or, for a chunked body, by the size of what it produced.
+      const size = declaredLength === undefined ? parsedBodySize(request.parsedBody) : Number(declaredLength);
+      if (size > bodyLimit) throw new RequestTooLargeError(bodyLimit);
       return normaliseParsedBody(request.parsedBody, contentType);
     }
     if (request.bodyStream === undefined) return {};
@@ -199,28 +210,31 @@ export function createTokenEndpoints(anon: AnonymousSessions, options: TokenEndp
     return parseBodyText(text, contentType);
   };
 
-  /** An origin in the request's client's `allowedOrigins`, or in any configured client's. */
-  const isAllowed = async (origin: string, clientId: string | undefined): Promise<boolean> =>
-    (clientId !== undefined && (await anon.isAllowedOrigin(origin, clientId))) || (await anon.isAllowedOrigin(origin));
+  /** An origin in the `allowedOrigins` of the client the request names; without one, of any configured client. */
+  const isAllowed = (origin: string, clientId?: string): Promise<boolean> =>
+    clientId === undefined ? anon.isAllowedOrigin(origin) : anon.isAllowedOrigin(origin, clientId);
 
-  /** CORS headers for an allowed cross-origin caller; none otherwise (an origin is never reflected blindly). */
-  const corsHeaders = async (request: HttpRequest, clientId?: string): Promise<Record<string, string>> => {
+  /**
+   * CORS headers for an allowed cross-origin caller; none otherwise (an origin is never reflected
+   * blindly). A success is readable only by an origin of the client it names; an error also by an
+   * origin of any configured client, so an app can read why it was refused.
+   */
+  const corsHeaders = async (request: HttpRequest, clientId?: string, isError = false): Promise<Record<string, string>> => {
     const origin = headerValue(request.headers, 'origin');
-    if (origin === undefined || isSameOrigin(origin, request.host)) return {};
-    if (!(await isAllowed(origin, clientId))) return {};
+    if (origin === undefined || isSameOrigin(origin, request)) return {};
+    const allowed = (await isAllowed(origin, clientId)) || (isError && clientId !== undefined && (await isAllowed(origin)));
+    if (!allowed) return {};
     return { 'Access-Control-Allow-Origin': origin, 'Access-Control-Allow-Credentials': 'true', Vary: 'Origin' };
   };
 
-  /** CSRF: a request that rides on the cookie must come from the app itself or an allowed origin. */
+  /**
+   * The cross-site rule (see `request-origin.ts`) for every response that sets or clears the session
+   * cookie, or reads a session from it: whatever carries the token, a request from another site gets
+   * 403 `access_denied` and no `Set-Cookie`.
+   */
   const assertNotCrossSite = async (request: HttpRequest, clientId: string | undefined): Promise<void> => {
-    const origin = headerValue(request.headers, 'origin');
-    if (origin !== undefined) {
-      if (isSameOrigin(origin, request.host) || (await isAllowed(origin, clientId))) return;
-      throw new AccessDeniedError('Cross-site request refused: the session cookie is only accepted from allowed origins.');
-    }
-    if (headerValue(request.headers, 'sec-fetch-site') === 'cross-site') {
-      throw new AccessDeniedError('Cross-site request refused: the session cookie is only accepted from allowed origins.');
-    }
+    if (await isSameOriginOrAllowed(request, isAllowed, clientId)) return;
+    throw new AccessDeniedError('Cross-site request refused: the session cookie is only set or read for the app’s own origin and allowed origins.');
   };
 
   const withCors = async (
@@ -228,7 +242,7 @@ export function createTokenEndpoints(anon: AnonymousSessions, options: TokenEndp
     clientId: string | undefined,
     response: HttpResponse,
   ): Promise<HttpResponse> => {
-    const cors = await corsHeaders(request, clientId).catch(() => ({}));
+    const cors = await corsHeaders(request, clientId, response.status >= 400).catch(() => ({}));
     return { ...response, headers: { ...response.headers, ...cors } };
   };
 
@@ -239,8 +253,10 @@ export function createTokenEndpoints(anon: AnonymousSessions, options: TokenEndp
     typeof fields?.client_id === 'string' ? fields.client_id : undefined;
 
   /**
-   * A POST endpoint that may ride on the session cookie: reads the body, takes the cookie's token
-   * when the body has none (refusing cross-site callers then), runs `work`, and renders errors.
+   * A POST endpoint whose answer sets or clears the session cookie: reads the body, applies the
+   * cross-site rule (when cookies are on) before anything else — before a body it cannot parse is
+   * refused, so a cross-site `text/plain` form gets 403 too — takes the cookie's token when the
+   * body has none, runs `work`, and renders errors.
    */
   const cookieAwarePost = async (
     request: HttpRequest,
@@ -248,10 +264,16 @@ export function createTokenEndpoints(anon: AnonymousSessions, options: TokenEndp
   ): Promise<HttpResponse> => {
     let fields: Record<string, unknown> | undefined;
     try {
-      fields = await readFields(request);
-      const cookieToken = fields.session_token === undefined ? cookie?.read(headerValue(request.headers, 'cookie')) : undefined;
-      if (cookieToken !== undefined) await assertNotCrossSite(request, clientIdOf(fields));
-      return await withCors(request, clientIdOf(fields), await work(fields, cookieToken));
+      const read = await readFields(request).then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error }),
+      );
+      if (read.ok) fields = read.value;
+      if (cookie) await assertNotCrossSite(request, clientIdOf(fields));
+      if (!read.ok) throw read.error;
+      const body = read.value;
+      const cookieToken = body.session_token === undefined ? cookie?.read(headerValue(request.headers, 'cookie')) : undefined;
+      return await withCors(request, clientIdOf(body), await work(body, cookieToken));
     } catch (error) {
       return fail(request, clientIdOf(fields), error);
     }
@@ -263,7 +285,7 @@ export function createTokenEndpoints(anon: AnonymousSessions, options: TokenEndp
     token: (request) =>
       cookieAwarePost(request, async (fields, cookieToken) => {
         const { response, session } = await anon.issueToken(fields, { ip: request.ip, cookieSessionToken: cookieToken });
-        const headers: Record<string, string | string[]> = { ...NO_STORE };
+        const headers: Record<string, string | string[]> = { ...NO_STORE, ...NOSNIFF };
         if (cookie) {
           const setCookie = cookie.serialize(response.session_token, sessionExpiresAt(session));
           if (setCookie === undefined) {
@@ -286,14 +308,16 @@ export function createTokenEndpoints(anon: AnonymousSessions, options: TokenEndp
       const fromHeader = bearerToken(request.headers);
       const fromCookie = fromHeader === undefined ? cookie?.read(headerValue(request.headers, 'cookie')) : undefined;
       try {
+        // Reading the session from the cookie (and clearing a dead one) follows the cross-site rule.
+        if (fromCookie !== undefined) await assertNotCrossSite(request, undefined);
         const token = fromHeader ?? fromCookie;
         if (token === undefined) {
           throw new InvalidSessionTokenError({ cause: new Error('no session token in the request') });
         }
         const session = await anon.verifySessionToken(token);
-        return withCors(request, undefined, { status: 200, headers: { ...NO_STORE }, body: session });
+        return withCors(request, undefined, { status: 200, headers: { ...NO_STORE, ...NOSNIFF }, body: session });
       } catch (error) {
-        // A dead cookie is cleared so the browser stops sending it.
+        // A dead cookie is cleared so the browser stops sending it (never for a refused cross-site request: 403).
         const clear = fromCookie !== undefined && cookie && toAnonymousSessionError(error).status === 401;
         return fail(request, undefined, error, clear ? { 'Set-Cookie': cookie.clear() } : {});
       }
@@ -302,7 +326,7 @@ export function createTokenEndpoints(anon: AnonymousSessions, options: TokenEndp
     async jwks() {
       return {
         status: 200,
-        headers: { 'Cache-Control': `public, max-age=${jwksMaxAge}` },
+        headers: { 'Cache-Control': `public, max-age=${jwksMaxAge}`, ...NOSNIFF },
         body: anon.jwks(),
       };
     },
@@ -310,7 +334,7 @@ export function createTokenEndpoints(anon: AnonymousSessions, options: TokenEndp
     async discovery() {
       return {
         status: 200,
-        headers: { 'Cache-Control': `public, max-age=${jwksMaxAge}` },
+        headers: { 'Cache-Control': `public, max-age=${jwksMaxAge}`, ...NOSNIFF },
         body: anon.metadataDocument(),
       };
     },
@@ -329,14 +353,4 @@ export function createTokenEndpoints(anon: AnonymousSessions, options: TokenEndp
       };
     },
   };
-}
-
-/** Whether an `Origin` header names the host the request was sent to. */
-function isSameOrigin(origin: string, host: string | undefined): boolean {
-  if (host === undefined) return false;
-  try {
-    return new URL(origin).host === host.toLowerCase();
-  } catch {
-    return false;
-  }
 }

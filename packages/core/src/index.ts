@@ -42,7 +42,7 @@ export type {
 } from './store.js';
 export { generateKeySet, rotateKeySet, importKeyRing } from './keys.js';
 export type { EncryptionKey, GenerateKeySetOptions, JWK, KeyRing, PrivateJwkSet, SigningKey } from './keys.js';
-export { ANONYMOUS_USER_ID, SESSION_TOKEN_TYPE } from './session-token.js';
+export { ANONYMOUS_USER_ID, MAX_SESSION_TOKEN_LENGTH, SESSION_TOKEN_TYPE } from './session-token.js';
 export type { AnonymousSession, SessionTokenPayload } from './session-token.js';
 export { ACCESS_TOKEN_TYPE } from './access-token.js';
 export type { AccessTokenClaims } from './access-token.js';
@@ -68,8 +68,16 @@ export type { EndpointName, ErrorRendererOptions, HttpHeaders, HttpRequest, Http
 export { sessionCookie, MAX_COOKIE_BYTES } from './session-cookie.js';
 export type { ResolvedSessionCookieOptions, SessionCookie, SessionCookieOptions } from './session-cookie.js';
 export { createCookieExtractor, createSessionExtractor, DEFAULT_SESSION_QUERY_PARAM } from './session-extractor.js';
-export type { CookieExtractorOptions, ExtractedSession, SessionExtractor, SessionExtractorOptions } from './session-extractor.js';
-export { readBodyText, parseBodyText, DEFAULT_BODY_LIMIT } from './request-body.js';
+export type {
+  CookieExtractorOptions,
+  ExtractedSession,
+  SessionExtractor,
+  SessionExtractorOptions,
+  SessionExtractorRequest,
+} from './session-extractor.js';
+export { isSameOrigin, isSameOriginOrAllowed } from './request-origin.js';
+export type { AllowedOriginCheck, RequestOriginFacts } from './request-origin.js';
+export { readBodyText, parseBodyText, parsedBodySize, DEFAULT_BODY_LIMIT } from './request-body.js';
 export { createBearerGuard, assertScopes, assertUser, bearerChallenge } from './bearer-guard.js';
 export type {
   AuthResult,

@@ -76,6 +76,21 @@ export function parseBodyText(text: string, contentType: string | undefined): Re
   throw new InvalidRequestError('Send the request as application/json or application/x-www-form-urlencoded.');
 }
 
+/**
+ * The size in bytes of a body a host parser already read, for the cap when no `Content-Length`
+ * declared it (a chunked body): the UTF-8 length of the text, or of the parsed value as compact
+ * JSON. Something that cannot be measured counts as over any cap.
+ */
+export function parsedBodySize(body: unknown): number {
+  if (body instanceof Uint8Array) return body.byteLength;
+  try {
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    return text === undefined ? 0 : new TextEncoder().encode(text).byteLength;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
 /** Normalises a body a host already parsed (e.g. `express.json()` ran first). */
 export function normaliseParsedBody(body: unknown, contentType: string | undefined): Record<string, unknown> {
   if (body === undefined || body === null || body === '') return {};

@@ -44,7 +44,10 @@ export type ResolvedSessionCookieOptions = z.output<typeof cookieOptionsSchema>;
 export interface SessionCookie {
   /** The resolved options. */
   readonly options: ResolvedSessionCookieOptions;
-  /** The session token in a `Cookie` header, if any. */
+  /**
+   * The session token in a `Cookie` header, if any. A value longer than {@link MAX_COOKIE_BYTES}
+   * (which no browser keeps, and this library never writes) is no token: it is never decrypted.
+   */
   read(cookieHeader: string | undefined): string | undefined;
   /**
    * The `Set-Cookie` value that stores `token` until `expiresAt` (epoch seconds; `null` = never).
@@ -77,7 +80,7 @@ export function sessionCookie(options: SessionCookieOptions = {}): SessionCookie
     read(cookieHeader) {
       if (!cookieHeader) return undefined;
       const value = parse(cookieHeader)[resolved.name];
-      return value ? value : undefined;
+      return value && value.length <= MAX_COOKIE_BYTES ? value : undefined;
     },
     serialize(token, expiresAt) {
       const maxAge =

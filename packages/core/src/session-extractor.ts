@@ -1,16 +1,26 @@
 /**
  * Finding the visitor's anonymous session on any request (the logic behind
- * `anonCookieExtractor`): from the session cookie, or from a query parameter that is then moved
- * into the cookie so it survives a login redirect. A bad or expired token is ignored, never an
- * error page; only a store outage (503) is raised, because failing open would accept a session
- * that may have been logged out.
+ * `anonCookieExtractor`): from the session cookie. A session token in the query parameter is never
+ * used for the request it arrives on: the page is answered with a redirect to the same URL without
+ * it (`Referrer-Policy: no-referrer`), so the token leaves the address bar, history and logs, and
+ * on that redirect the token is moved into the cookie only when
+ *
+ * - it names a live session,
+ * - the cookie holds no live session (a query token never replaces one; two different live
+ *   sessions are 400 `invalid_request`), and
+ * - the request is not cross-site (`Sec-Fetch-Site: cross-site` or `same-site`, or a foreign
+ *   `Origin`), so a link or form on another site cannot plant its own session in the browser.
+ *
+ * A bad or expired token is ignored, never an error page; only a store outage (503) is raised,
+ * because failing open would accept a session that may have been logged out.
  *
  * @packageDocumentation
  */
 import type { AnonymousSessions } from './engine.js';
 import { sessionCookie, type SessionCookieOptions } from './session-cookie.js';
-import { headerValue, type HttpHeaders } from './endpoints.js';
-import { toAnonymousSessionError } from './errors.js';
+import { headerValue, type HttpHeaders, type HttpResponse } from './endpoints.js';
+import { InvalidRequestError, toAnonymousSessionError } from './errors.js';
+import { isSameOriginOrAllowed } from './request-origin.js';
 import { sessionExpiresAt, type AnonymousSession } from './session-token.js';
 
 /** Options of the session extractor. */
@@ -23,42 +33,126 @@ export interface SessionExtractorOptions {
 
 /** What the extractor found. */
 export interface ExtractedSession {
-  /** The verified session, if a valid token was found. */
+  /** The verified session from the cookie, if it holds a live one. */
   session?: AnonymousSession;
   /** The raw session token behind it. */
   token?: string;
-  /** A `Set-Cookie` value to send: the query token moved into the cookie. */
-  setCookie?: string;
+  /**
+   * When the URL carried the query parameter: the response to send instead of running the route —
+   * a redirect (303 for `GET`/`HEAD`, 307 otherwise) to the same URL without the parameter, with
+   * `Referrer-Policy: no-referrer`, `Cache-Control: no-store` and, when the token may be moved into
+   * the cookie, its `Set-Cookie`.
+   */
+  response?: HttpResponse;
 }
 
-/** Looks for a session in the request's cookie or query. */
-export type SessionExtractor = (request: {
+/** What the extractor reads from a request. */
+export interface SessionExtractorRequest {
+  /** `GET`, `POST`, …; default `GET`. */
+  method?: string | undefined;
+  /** Request headers, names in lower case. */
   headers: HttpHeaders;
-  /** The query parameter's value, if present. */
-  queryToken?: string | undefined;
-}) => Promise<ExtractedSession>;
+  /**
+   * The request target as the browser sent it, path and query (Express `req.originalUrl`, Koa
+   * `ctx.originalUrl`): where the query parameter is looked for and what the redirect keeps.
+   */
+  url?: string | undefined;
+  /** The `Host` the app was reached at, for the cross-site rule. */
+  host?: string | undefined;
+  /** `http` or `https` as the framework reports it, for the cross-site rule. */
+  protocol?: string | undefined;
+}
+
+/** Looks for a session in the request's cookie (and handles a token in the query). */
+export type SessionExtractor = (request: SessionExtractorRequest) => Promise<ExtractedSession>;
 
 /** Builds a session extractor. Options are validated once. */
 export function createSessionExtractor(anon: AnonymousSessions, options: SessionExtractorOptions = {}): SessionExtractor {
   const cookie = sessionCookie(options.cookie);
-  return async ({ headers, queryToken }) => {
-    const candidates: Array<{ token: string; fromQuery: boolean }> = [];
-    if (queryToken) candidates.push({ token: queryToken, fromQuery: true });
-    const cookieToken = cookie.read(headerValue(headers, 'cookie'));
-    if (cookieToken) candidates.push({ token: cookieToken, fromQuery: false });
+  const queryParam = options.queryParam ?? DEFAULT_SESSION_QUERY_PARAM;
+  const isAllowed = (origin: string, clientId?: string): Promise<boolean> => anon.isAllowedOrigin(origin, clientId);
 
-    for (const { token, fromQuery } of candidates) {
-      try {
-        const session = await anon.verifySessionToken(token);
-        const setCookie = fromQuery && token !== cookieToken ? cookie.serialize(token, sessionExpiresAt(session)) : undefined;
-        return { session, token, ...(setCookie === undefined ? {} : { setCookie }) };
-      } catch (error) {
-        if (toAnonymousSessionError(error).status >= 500) throw error;
-        // invalid or expired: ignored, try the next candidate
-      }
+  /** The live session behind a token, or `undefined` for a bad, expired or ended one; 5xx is thrown. */
+  const live = async (token: string | undefined): Promise<AnonymousSession | undefined> => {
+    if (token === undefined) return undefined;
+    try {
+      return await anon.verifySessionToken(token);
+    } catch (error) {
+      if (toAnonymousSessionError(error).status >= 500) throw error;
+      return undefined;
     }
-    return {};
   };
+
+  return async (request) => {
+    const cookieToken = cookie.read(headerValue(request.headers, 'cookie'));
+    const cookieSession = await live(cookieToken);
+    const fromCookie = cookieSession === undefined ? {} : { session: cookieSession, token: cookieToken! };
+    const inUrl = queryParam === false ? undefined : takeQueryParameter(request.url ?? '/', queryParam);
+    if (inUrl === undefined) return fromCookie;
+
+    const querySession = await live(inUrl.token);
+    if (querySession !== undefined && cookieSession !== undefined && querySession.session_id !== cookieSession.session_id) {
+      throw new InvalidRequestError('The session token in the URL names another session than the session cookie.', {
+        headers: { 'Referrer-Policy': 'no-referrer' },
+      });
+    }
+    const method = (request.method ?? 'GET').toUpperCase();
+    const headers: Record<string, string | string[]> = {
+      Location: inUrl.rest,
+      'Referrer-Policy': 'no-referrer',
+      'Cache-Control': 'no-store',
+    };
+    if (querySession !== undefined && cookieSession === undefined && (await isSameOriginOrAllowed(request, isAllowed))) {
+      const setCookie = cookie.serialize(inUrl.token!, sessionExpiresAt(querySession));
+      if (setCookie !== undefined) headers['Set-Cookie'] = setCookie;
+    }
+    return { ...fromCookie, response: { status: method === 'GET' || method === 'HEAD' ? 303 : 307, headers } };
+  };
+}
+
+/**
+ * Finds `name` in a request target's query. `undefined` when it is not there; otherwise its value
+ * (`token`, only when it appears once and is not empty) and the target without it (`rest`), kept
+ * byte for byte and always a path on this origin (never `//host`).
+ */
+function takeQueryParameter(url: string, name: string): { token: string | undefined; rest: string } | undefined {
+  const mark = url.indexOf('?');
+  if (mark === -1) return undefined;
+  const kept: string[] = [];
+  const values: string[] = [];
+  for (const part of url.slice(mark + 1).split('&')) {
+    const equals = part.indexOf('=');
+    const key = decodeQueryComponent(equals === -1 ? part : part.slice(0, equals));
+    if (key === name) values.push(equals === -1 ? '' : decodeQueryComponent(part.slice(equals + 1)));
+    else if (part !== '') kept.push(part);
+  }
+  if (values.length === 0) return undefined;
+  const path = localPath(url.slice(0, mark));
+  return {
+    token: values.length === 1 && values[0] !== '' ? values[0] : undefined,
+    rest: kept.length === 0 ? path : `${path}?${kept.join('&')}`,
+  };
+}
+
+function decodeQueryComponent(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
+}
+
+/** A request path as a redirect target on this origin: an absolute-form target loses its origin, and `//x` or `/\x` becomes `/x`. */
+function localPath(path: string): string {
+  let local = path;
+  if (!local.startsWith('/')) {
+    try {
+      local = new URL(local).pathname;
+    } catch {
+      local = '/';
+    }
+  }
+  return local.replace(/^[/\\]+/, '/');
 }
 
 /** The default query parameter that may carry a session token. */
@@ -69,8 +163,10 @@ export interface CookieExtractorOptions {
   /** The session cookie's name. Default `anon` (must match the router's). */
   cookieName?: string;
   /**
-   * The query parameter that may carry a session token (moved into the cookie so it survives a
-   * login redirect). Default `anonymous_session_token`; `false` turns it off.
+   * The query parameter that may carry a session token. A page reached with it is redirected to the
+   * same URL without it, and the token is moved into the cookie when that is safe (a live session,
+   * no other live session in the cookie, not a cross-site request). Default
+   * `anonymous_session_token`; `false` turns it off.
    */
   queryParam?: string | false;
   /** The cookie's other attributes, used when a query token is moved into it (match the router's). */
@@ -79,17 +175,11 @@ export interface CookieExtractorOptions {
 
 /**
  * The extractor behind each binding's `anonCookieExtractor`: {@link createSessionExtractor} with
- * the binding-level options, reading the query parameter from the framework's parsed query (a
- * repeated parameter is no token).
+ * the binding-level options.
  */
-export function createCookieExtractor(
-  anon: AnonymousSessions,
-  options: CookieExtractorOptions = {},
-): (request: { headers: HttpHeaders; query?: Readonly<Record<string, unknown>> | undefined }) => Promise<ExtractedSession> {
-  const queryParam = options.queryParam ?? DEFAULT_SESSION_QUERY_PARAM;
-  const extract = createSessionExtractor(anon, { cookie: { ...options.cookie, name: options.cookieName ?? 'anon' }, queryParam });
-  return ({ headers, query }) => {
-    const raw = queryParam === false ? undefined : query?.[queryParam];
-    return extract({ headers, queryToken: typeof raw === 'string' ? raw : undefined });
-  };
+export function createCookieExtractor(anon: AnonymousSessions, options: CookieExtractorOptions = {}): SessionExtractor {
+  return createSessionExtractor(anon, {
+    cookie: { ...options.cookie, name: options.cookieName ?? 'anon' },
+    queryParam: options.queryParam ?? DEFAULT_SESSION_QUERY_PARAM,
+  });
 }

@@ -15,6 +15,12 @@ import { isJsonObject, type JsonObject } from './metadata.js';
 /** The JWT `typ` of a signed session token; never accepted as an access token. */
 export const SESSION_TOKEN_TYPE = 'anon-session+jwt';
 
+/**
+ * The longest session token accepted anywhere (body, `Authorization` header, cookie), checked before
+ * any decryption or signature work: 16 KiB.
+ */
+export const MAX_SESSION_TOKEN_LENGTH = 16_384;
+
 /** `anon|` + 8–128 of `[A-Za-z0-9_-]`: every anonymous `user_id`. */
 export const ANONYMOUS_USER_ID = /^anon\|[A-Za-z0-9_-]{8,128}$/;
 
@@ -120,6 +126,9 @@ export function sessionTokenCodec(ring: KeyRing, settings: SessionTokenSettings)
     },
 
     async decode(token) {
+      if (token.length > MAX_SESSION_TOKEN_LENGTH) {
+        throw new InvalidSessionTokenError({ cause: new Error(`session token longer than ${MAX_SESSION_TOKEN_LENGTH} characters`) });
+      }
       let payload: JWTPayload;
       try {
         payload = await open(token);

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { InvalidRequestError } from './errors.js';
+import { MAX_SESSION_TOKEN_LENGTH } from './session-token.js';
 
 const field = (name: string, max: number) =>
   z
@@ -18,7 +19,7 @@ export const tokenRequestSchema = z.object({
   client_id: field('client_id', 256),
   audience: field('audience', 2048).optional(),
   scope: z.string({ error: 'scope must be a space-separated string.' }).max(2048, 'scope is too long.').optional(),
-  session_token: field('session_token', 16_384).optional(),
+  session_token: field('session_token', MAX_SESSION_TOKEN_LENGTH).optional(),
   metadata: z.unknown().optional(),
   user_id: z.string({ error: 'user_id must be a string.' }).optional(),
 });
@@ -29,7 +30,7 @@ export type TokenRequest = z.input<typeof tokenRequestSchema>;
 /** The logout request's fields. */
 export const logoutRequestSchema = z.object({
   client_id: field('client_id', 256),
-  session_token: field('session_token', 16_384).optional(),
+  session_token: field('session_token', MAX_SESSION_TOKEN_LENGTH).optional(),
 });
 
 /** A logout request. */

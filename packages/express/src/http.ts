@@ -1,16 +1,21 @@
 import type { Request, Response } from 'express';
 import type { HttpRequest, HttpResponse } from '@anonymous-sessions/core';
 
+/**
+ * What the core's rules read from any Express request: method, headers, client address, and the
+ * host and protocol the app was reached at (`req.protocol` honours the `trust proxy` setting).
+ */
+export function requestFacts(req: Request): Pick<HttpRequest, 'method' | 'headers' | 'ip' | 'host' | 'protocol'> {
+  return { method: req.method, headers: req.headers, ip: req.ip, host: appHost(req), protocol: req.protocol };
+}
+
 /** Translates an Express request into the core's request-like object. */
 export function toHttpRequest(req: Request): HttpRequest {
   // A host body parser that already ran (express.json(), express.urlencoded()) consumed the
   // stream; use what it produced. Otherwise the core reads the stream itself, with its size cap.
   const alreadyRead = req.readableEnded || (req as { _body?: boolean })._body === true;
   return {
-    method: req.method,
-    headers: req.headers,
-    ip: req.ip,
-    host: appHost(req),
+    ...requestFacts(req),
     ...(alreadyRead ? { parsedBody: req.body ?? {} } : { bodyStream: req }),
   };
 }

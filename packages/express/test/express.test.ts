@@ -21,6 +21,7 @@ describe('Express specifics', () => {
         .post(TOKEN_PATH)
         .set('Host', 'internal.local:3000')
         .set('X-Forwarded-Host', 'shop.test, internal.local')
+        .set('X-Forwarded-Proto', 'https, http')
         .set('Origin', 'https://shop.test')
         .set('Cookie', `anon=${token}`)
         .send({ client_id: CLIENT_ID });

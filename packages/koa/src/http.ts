@@ -7,16 +7,21 @@ export function hostBody(ctx: Context): Record<string, unknown> | undefined {
   return typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : undefined;
 }
 
+/**
+ * What the core's rules read from any Koa request: method, headers, client address, and the host
+ * and protocol the app was reached at (`ctx.host` and `ctx.protocol` follow `X-Forwarded-*` only
+ * when `app.proxy` trusts the proxy).
+ */
+export function requestFacts(ctx: Context): Pick<HttpRequest, 'method' | 'headers' | 'ip' | 'host' | 'protocol'> {
+  return { method: ctx.method, headers: ctx.headers, ip: ctx.ip, host: ctx.host || undefined, protocol: ctx.protocol };
+}
+
 /** Translates a Koa context into the core's request-like object. */
 export function toHttpRequest(ctx: Context): HttpRequest {
   // A host body parser that already ran consumed the stream; use what it produced. Otherwise
   // (none ran, or it skipped this content type) the core reads the stream itself, with its cap.
   return {
-    method: ctx.method,
-    headers: ctx.headers,
-    ip: ctx.ip,
-    // `ctx.host` is X-Forwarded-Host only when `app.proxy` trusts the proxy, else Host.
-    host: ctx.host || undefined,
+    ...requestFacts(ctx),
     ...(ctx.req.readableEnded ? { parsedBody: (ctx.request as { body?: unknown }).body ?? {} } : { bodyStream: ctx.req }),
   };
 }
@@ -28,5 +33,7 @@ export function sendHttpResponse(ctx: Context, response: HttpResponse): void {
     if (name.toLowerCase() === 'set-cookie') ctx.append(name, value);
     else ctx.set(name, value);
   }
-  ctx.body = response.body === undefined ? null : response.body;
+  // No body: null keeps a 204 empty; any other status (a redirect) gets an empty body, because
+  // Koa turns a null body into a 204.
+  ctx.body = response.body === undefined ? (response.status === 204 ? null : '') : response.body;
 }

@@ -77,20 +77,25 @@ export function cookieExtractorCases(framework: Framework): void {
       expect(logger.error).not.toHaveBeenCalled();
     });
 
-    it('moves a query-parameter token into the cookie and never echoes it', async () => {
+    it('moves a query-parameter token into the cookie on a redirect to the URL without it, and never echoes it', async () => {
       freezeDate('2030-01-01T00:00:00.000Z');
-      const { app, anon } = await withPage();
+      const { app, anon, seenTokens } = await withPage();
       const tokens = await create(app);
       advanceDate(100);
 
       const res = await request(app).get('/page').query({ anonymous_session_token: tokens.session_token });
-      expect(res.status).toBe(200);
-      expect((res.body as Seen).session?.session_id).toBe((await anon.verifySessionToken(tokens.session_token)).session_id);
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe('/page');
+      expect(res.headers['referrer-policy']).toBe('no-referrer');
       expect(res.text).not.toContain(tokens.session_token);
+      expect(seenTokens).toEqual([]);
 
       const cookie = parseSetCookie(sessionSetCookie(res));
       expect(cookie.value).toBe(tokens.session_token);
       expect(cookie.attributes).toEqual({ 'max-age': String(2_592_000 - 100), path: '/', httponly: true, samesite: 'Lax' });
+
+      const followed = await request(app).get('/page').set('Cookie', `anon=${cookie.value}`);
+      expect((followed.body as Seen).session?.session_id).toBe((await anon.verifySessionToken(tokens.session_token)).session_id);
     });
 
     it('marks the moved cookie Secure by default', async () => {
@@ -100,26 +105,29 @@ export function cookieExtractorCases(framework: Framework): void {
       expect(parseSetCookie(sessionSetCookie(res)).attributes).toMatchObject({ secure: true, httponly: true });
     });
 
-    it('sets no cookie when the query token is already the cookie', async () => {
+    it('sets no cookie when the query token is already the cookie (the URL is cleaned all the same)', async () => {
       const { app } = await withPage();
       const tokens = await create(app);
       const res = await request(app)
         .get('/page')
         .set('Cookie', `anon=${tokens.session_token}`)
         .query({ anonymous_session_token: tokens.session_token });
-      expect((res.body as Seen).session).not.toBeNull();
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe('/page');
       expect(setCookies(res)).toEqual([]);
     });
 
-    it('falls back to the cookie when the query token is bad, and does not store the bad one', async () => {
+    it('keeps the cookie when the query token is bad, and does not store the bad one', async () => {
       const { app, anon } = await withPage();
       const tokens = await create(app);
       const res = await request(app)
         .get('/page')
         .set('Cookie', `anon=${tokens.session_token}`)
         .query({ anonymous_session_token: 'forged' });
-      expect((res.body as Seen).session?.session_id).toBe((await anon.verifySessionToken(tokens.session_token)).session_id);
+      expect(res.status).toBe(303);
       expect(setCookies(res)).toEqual([]);
+      const followed = await request(app).get(res.headers.location!).set('Cookie', `anon=${tokens.session_token}`);
+      expect((followed.body as Seen).session?.session_id).toBe((await anon.verifySessionToken(tokens.session_token)).session_id);
     });
 
     it('ignores the query parameter when queryParam is false, and honours a custom cookie name', async () => {

@@ -31,11 +31,13 @@ export function corsCsrfCases(framework: Framework): void {
   }
 
   let setup: ContractApp;
+  let withoutCookie: ContractApp;
 
   const engine = { clients: [{ clientId: CLIENT_ID, canCreateAnonymousSessions: true, allowedOrigins: [SHOP] }] };
 
   beforeAll(async () => {
     setup = await quickStart({ engine });
+    withoutCookie = await quickStart({ engine, router: { cookie: false } });
   });
 
   async function sessionToken(): Promise<string> {
@@ -59,10 +61,18 @@ export function corsCsrfCases(framework: Framework): void {
       ['https://SHOP.example.com/'],
       ['*'],
     ])('never reflects the origin %s', async (origin) => {
+      // With the session cookie on, a request from a foreign origin may not set it: 403, no CORS.
       const res = await request(setup.app).post(TOKEN_PATH).set('Origin', origin).send(tokenRequest());
-      expectTokens(res);
+      expectError(res, 403, 'access_denied');
+      expect(res.headers['set-cookie']).toBeUndefined();
       expectNoCors(res);
       expect(JSON.stringify(res.headers)).not.toContain(origin === '*' ? '"*"' : origin);
+
+      // With cookies off the request is served, and the origin is still never reflected.
+      const served = await request(withoutCookie.app).post(TOKEN_PATH).set('Origin', origin).send(tokenRequest());
+      expectTokens(served);
+      expectNoCors(served);
+      expect(JSON.stringify(served.headers)).not.toContain(origin === '*' ? '"*"' : origin);
     });
 
     it('sends no CORS headers without an Origin', async () => {
@@ -177,6 +187,7 @@ export function corsCsrfCases(framework: Framework): void {
           .post(TOKEN_PATH)
           .set('Host', 'internal.local:3000')
           .set('X-Forwarded-Host', 'shop.test')
+          .set('X-Forwarded-Proto', 'https')
           .set('Origin', 'https://shop.test')
           .set('Cookie', `anon=${token}`)
           .send(tokenRequest());
@@ -208,10 +219,11 @@ export function corsCsrfCases(framework: Framework): void {
       expectCors(res, SHOP);
     });
 
-    it('does not apply to a session token sent in the body (not an ambient credential)', async () => {
+    it('applies to a session token sent in the body too: the response would set the cookie', async () => {
       const token = await sessionToken();
       const res = await request(setup.app).post(TOKEN_PATH).set('Origin', EVIL).send(tokenRequest({ session_token: token }));
-      expectTokens(res);
+      expectError(res, 403, 'access_denied');
+      expect(res.headers['set-cookie']).toBeUndefined();
       expectNoCors(res);
     });
   });
