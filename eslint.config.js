@@ -13,6 +13,19 @@ export default tseslint.config(
     },
   },
   {
+    // Plain-JavaScript files the consumer test runs in its fresh apps with Node.
+    files: ['test/consumer/fixtures/**/*.{cjs,mjs}'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    files: ['test/consumer/fixtures/**/*.mjs'],
+    languageOptions: { sourceType: 'module' },
+  },
+  {
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',

@@ -3,7 +3,8 @@
  * listens on 127.0.0.1 on a free port, and tells the orchestrator its port over IPC. It exits
  * cleanly (so `--cpu-prof` writes its profile) on a `shutdown` message, SIGTERM or SIGINT.
  *
- * Run only by `run.ts` (forked with `--conditions=source --import tsx`).
+ * Run only by `run.ts` (forked with `--import tsx`; tsx maps the workspace packages to their
+ * sources through the `paths` of tsconfig.base.json).
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';

@@ -118,4 +118,4 @@ export interface MemoryResult {
 }
 
 /** Node's flags that make workspace packages resolve to their TypeScript source through tsx. */
-export const TSX_EXEC_ARGV = ['--conditions=source', '--import', 'tsx'];
+export const TSX_EXEC_ARGV = ['--import', 'tsx'];

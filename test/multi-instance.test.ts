@@ -25,7 +25,7 @@ interface Instance {
 
 /** Starts one instance and waits for its `LISTENING <port>` line (bounded; no fixed sleep). */
 async function startInstance(name: string, env: Record<string, string>): Promise<Instance> {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', SERVER], {
+  const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
     cwd: ROOT,
     env: { ...process.env, ...env, ANON_INSTANCE: name },
     stdio: ['ignore', 'pipe', 'pipe'],

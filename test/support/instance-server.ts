@@ -1,6 +1,7 @@
 /**
  * One app instance for the multi-instance test, run as its own process:
- * `node --conditions=source --import tsx test/support/instance-server.ts`.
+ * `node --import tsx test/support/instance-server.ts` (tsx maps the workspace packages to their
+ * sources through the `paths` of tsconfig.base.json).
  *
  * Environment: REDIS_URL, ANON_REDIS_PREFIX, ANON_KEYS (a private JWK Set, JSON), ANON_INSTANCE
  * (a name), ANON_CREATE_PER_MINUTE. It listens on a free loopback port and prints

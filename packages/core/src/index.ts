@@ -62,6 +62,7 @@ export type {
   Auth0Settings,
   Auth0TenantSettings,
   ConvertedAuth0Options,
+  FromAuth0SettingsOptions,
 } from './auth0-settings.js';
 export { createErrorRenderer, createTokenEndpoints, ENDPOINT_PATHS, ENDPOINT_ROUTES, matchEndpoint, errorResponse, bearerToken, headerValue } from './endpoints.js';
 export type { EndpointName, ErrorRendererOptions, HttpHeaders, HttpRequest, HttpResponse, TokenEndpoints, TokenEndpointsOptions } from './endpoints.js';

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -87,5 +87,126 @@ describe('anonymous-sessions keys', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('256 bits');
     expect(result.stderr).not.toContain('c2VjcmV0');
+  });
+
+  it('generate --out refuses to overwrite an existing file, and --force replaces it with mode 0600', async () => {
+    const file = join(dir, 'existing.json');
+    await writeFile(file, '{"keys":[]}\n', { mode: 0o644 });
+    await chmod(file, 0o644);
+
+    const refused = await runCli(['keys', 'generate', '--out', file]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`${file} already exists; pass --force to replace it`);
+    expect(await readFile(file, 'utf8')).toBe('{"keys":[]}\n');
+    expect((await stat(file)).mode & 0o777).toBe(0o644);
+
+    const forced = await runCli(['keys', 'generate', '--out', file, '--force']);
+    expect(forced.code).toBe(0);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect((JSON.parse(await readFile(file, 'utf8')) as PrivateJwkSet).keys).toHaveLength(2);
+    expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('rotate in place leaves the key file at mode 0600 even when it was 0644', async () => {
+    const file = join(dir, 'loose.json');
+    await runCli(['keys', 'generate', '--out', file]);
+    await chmod(file, 0o644);
+    const result = await runCli(['keys', 'rotate', '--file', file]);
+    expect(result.code).toBe(0);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect((JSON.parse(await readFile(file, 'utf8')) as PrivateJwkSet).keys).toHaveLength(4);
+  });
+
+  it('rotate --out refuses an existing file without --force', async () => {
+    const file = join(dir, 'source.json');
+    const other = join(dir, 'other.json');
+    await runCli(['keys', 'generate', '--out', file]);
+    await writeFile(other, 'keep me\n', { mode: 0o600 });
+    const refused = await runCli(['keys', 'rotate', '--file', file, '--out', other]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('already exists; pass --force');
+    expect(await readFile(other, 'utf8')).toBe('keep me\n');
+
+    expect((await runCli(['keys', 'rotate', '--file', file, '--out', other, '--force'])).code).toBe(0);
+    expect((JSON.parse(await readFile(other, 'utf8')) as PrivateJwkSet).keys).toHaveLength(4);
+    expect((JSON.parse(await readFile(file, 'utf8')) as PrivateJwkSet).keys).toHaveLength(2);
+  });
+
+  it('tells a missing key file, an unreadable one and one that is not JSON apart', async () => {
+    const missing = await runCli(['keys', 'rotate', '--file', join(dir, 'nope.json')]);
+    expect(missing).toMatchObject({ code: 1, stdout: '' });
+    expect(missing.stderr).toBe(`anonymous-sessions: ${join(dir, 'nope.json')} not found\n`);
+
+    const notJson = join(dir, 'not-json.json');
+    await writeFile(notJson, 'k=c2VjcmV0c2VjcmV0');
+    const bad = await runCli(['keys', 'rotate', '--file', notJson]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('is not valid JSON');
+    expect(bad.stderr).not.toContain('c2VjcmV0');
+
+    const directory = await runCli(['keys', 'rotate', '--file', dir]);
+    expect(directory.code).toBe(1);
+    expect(directory.stderr).toContain('is a directory');
+
+    const noDirectory = await runCli(['keys', 'generate', '--out', join(dir, 'missing-dir', 'keys.json')]);
+    expect(noDirectory.code).toBe(1);
+    expect(noDirectory.stderr).toContain('its directory does not exist');
+  });
+
+  it('refuses unknown options, stray arguments and empty values (strict parsing)', async () => {
+    const file = join(dir, 'typo.json');
+    const typo = await runCli(['keys', 'generate', '--outt', file]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('unknown option --outt');
+    expect(typo.stderr).toContain('Usage: anonymous-sessions keys generate');
+    await expect(stat(file)).rejects.toMatchObject({ code: 'ENOENT' });
+
+    for (const args of [
+      ['keys', 'generate', 'extra'],
+      ['keys', 'generate', '--out'],
+      ['keys', 'generate', '--out='],
+      ['keys', 'generate', '--force'],
+      ['keys', 'generate', '--file', file],
+      ['keys', 'rotate', '--file', file, '--keep', '0'],
+      ['keys', 'rotate', '--file', file, '--keep', '1.5'],
+      ['keys', 'rotate', '--file', file, '--keep', '2x'],
+      ['keys', 'rotate', '--file', file, '--force'],
+      ['keys', 'rotate', '--file', file, '--keep'],
+      ['keys', 'rotate', '--verbose'],
+      ['keys', 'list'],
+      ['keys'],
+      ['--nonsense'],
+      ['--version', 'extra'],
+      [],
+    ]) {
+      const result = await runCli(args);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stdout, args.join(' ')).toBe('');
+      expect(result.stderr, args.join(' ')).toContain('Usage: anonymous-sessions');
+    }
+    expect((await runCli(['keys', 'generate', '--out'])).stderr).toContain('--out needs a value');
+    expect((await runCli(['keys', 'list'])).stderr).toContain('unknown command "keys list"');
+  });
+
+  it('prints help for every command on standard output, and the version', async () => {
+    const main = await runCli(['--help']);
+    expect(main).toMatchObject({ code: 0, stderr: '' });
+    expect(main.stdout).toContain('keys generate');
+    expect(main.stdout).toContain('npx -p @anonymous-sessions/core anonymous-sessions');
+    expect(await runCli(['-h'])).toEqual(main);
+    expect(await runCli(['keys', '--help'])).toEqual(main);
+
+    const generateHelp = await runCli(['keys', 'generate', '--help']);
+    expect(generateHelp).toMatchObject({ code: 0, stderr: '' });
+    expect(generateHelp.stdout).toContain('Usage: anonymous-sessions keys generate');
+    expect(generateHelp.stdout).toContain('--force');
+    // help wins over everything else on the line and writes nothing
+    const rotateHelp = await runCli(['keys', 'rotate', '--file', join(dir, 'nope.json'), '-h']);
+    expect(rotateHelp).toMatchObject({ code: 0, stderr: '' });
+    expect(rotateHelp.stdout).toContain('Usage: anonymous-sessions keys rotate');
+
+    const manifest = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(await runCli(['--version'])).toEqual({ code: 0, stdout: `${manifest.version}\n`, stderr: '' });
+    expect((await runCli(['-v'])).stdout).toBe(`${manifest.version}\n`);
   });
 });

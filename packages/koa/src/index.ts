@@ -17,3 +17,7 @@ export { sessionTransfer, anonymousLoginBinding } from './session-transfer.js';
 export type { AnonymousLoginBindingOptions, SessionTransferOptions } from './session-transfer.js';
 export type { AuthenticatedUser } from '@anonymous-sessions/core';
 export { LOGIN_BINDING_COOKIE, safeRedirectTarget, mergeCart, mergeMetadata, linkSessions, copyPreferences, composeHooks } from '@anonymous-sessions/core';
+// The engine's factory and store, so an app that installed only this binding (pnpm's strict
+// layout does not expose a dependency's dependencies) can still write the quick start.
+export { createAnonymousSessions, memoryStore, AnonymousSessions } from '@anonymous-sessions/core';
+export type { AnonymousSessionsOptions } from '@anonymous-sessions/core';
