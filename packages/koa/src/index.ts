@@ -17,3 +17,14 @@ export { sessionTransfer, anonymousLoginBinding } from './session-transfer.js';
 export type { AnonymousLoginBindingOptions, SessionTransferOptions } from './session-transfer.js';
 export type { AuthenticatedUser } from '@anonymous-sessions/core';
 export { LOGIN_BINDING_COOKIE, safeRedirectTarget, mergeCart, mergeMetadata, linkSessions, copyPreferences, composeHooks } from '@anonymous-sessions/core';
+export { loginTransfer, openIdClientLogin } from './login-stacks.js';
+export type {
+  FlowOption,
+  LoginTransfer,
+  LoginTransferOptions,
+  OpenIdClientApi,
+  OpenIdClientLogin,
+  OpenIdClientLoginOptions,
+  OpenIdTokens,
+} from './login-stacks.js';
+export type { IdTokenClaims } from '@anonymous-sessions/core';
