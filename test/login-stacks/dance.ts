@@ -7,7 +7,7 @@ import { expect } from 'vitest';
 import type { JsonValue } from '@anonymous-sessions/core';
 import { SHOP_API, SHOP_WEB_CLIENT, type MeBody } from '../../examples/express-oidc/src/shop.js';
 import type { Shop } from './stacks.js';
-import { formAction, type Landing, type UserAgent } from './user-agent.js';
+import { formAction, type Hop, type Landing, type UserAgent } from './user-agent.js';
 
 /** Credentials at the provider. */
 export interface Credentials {
@@ -35,12 +35,12 @@ export async function startLogin(
   ua: UserAgent,
   shop: Shop,
   path = '/login',
-  options: { from?: 'none' | string; headers?: Record<string, string> } = {},
+  options: { from?: 'none' | string; fetchMetadata?: boolean } = {},
 ): Promise<Landing> {
   const landing = await ua.navigate(new URL(path, shop.origin).href, {
     from: options.from ?? `${shop.origin}/`,
     stopAt: shop.origin,
-    ...(options.headers === undefined ? {} : { headers: options.headers }),
+    ...(options.fetchMetadata === undefined ? {} : { fetchMetadata: options.fetchMetadata }),
   });
   expect(new URL(landing.url).origin === shop.origin ? landing.stopped : true, landing.body.slice(0, 300)).toBe(true);
   expect(landing.status).toBeLessThan(400);
@@ -80,11 +80,37 @@ export function returnToShop(ua: UserAgent, callbackUrl: string): Promise<Landin
   return ua.navigate(callbackUrl);
 }
 
+/** A whole dance: every exchange, the callback URL, and where it ended. */
+export interface Dance {
+  start: Landing;
+  callback: string;
+  end: Landing;
+  /** Every exchange of the dance, in order. */
+  hops: Hop[];
+}
+
 /** The whole dance: start, sign in at the provider, come back. */
-export async function logIn(ua: UserAgent, shop: Shop, credentials: Credentials, options: { signup?: boolean; path?: string } = {}): Promise<Landing> {
-  const page = await startLogin(ua, shop, options.path ?? (options.signup ? '/signup' : '/login'));
-  const callback = await signInAtProvider(ua, shop, page, credentials, options);
-  return returnToShop(ua, callback);
+export async function logIn(
+  ua: UserAgent,
+  shop: Shop,
+  credentials: Credentials,
+  options: { signup?: boolean; path?: string; from?: 'none' | string; fetchMetadata?: boolean } = {},
+): Promise<Dance> {
+  const mark = ua.log.length;
+  const start = await startLogin(ua, shop, options.path ?? (options.signup ? '/signup' : '/login'), options);
+  const callback = await signInAtProvider(ua, shop, start, credentials, options);
+  const end = await returnToShop(ua, callback);
+  return { start, callback, end, hops: ua.log.slice(mark) };
+}
+
+/**
+ * The OAuth `state` the shop sent the browser to the provider with (`undefined` for a stack that
+ * sends none: `openid-client/passport` relies on PKCE alone).
+ */
+export function stateSent(start: Landing): string | undefined {
+  const toProvider = start.hops.find((hop) => hop.location !== undefined && new URL(hop.location, hop.url).pathname === '/auth');
+  if (toProvider === undefined) throw new Error('no authorization request in the login start');
+  return new URL(toProvider.location!, toProvider.url).searchParams.get('state') ?? undefined;
 }
 
 /** What the page's `GET /auth/me` says. */

@@ -16,6 +16,8 @@ export interface Hop {
   location?: string;
   /** The raw `Set-Cookie` values. */
   setCookies: string[];
+  /** The other response headers (names in lower case). */
+  headers: Record<string, string>;
 }
 
 /** Where a navigation ended. */
@@ -54,6 +56,8 @@ export interface NavigateOptions {
   stopAt?: string;
   /** Extra request headers. */
   headers?: Record<string, string>;
+  /** Default true; false sends no `Sec-Fetch-*` headers (an old browser, a bare HTTP client). */
+  fetchMetadata?: boolean;
 }
 
 const siteOf = (url: URL): string => url.hostname; // loopback test hosts: the host name is the site
@@ -64,6 +68,8 @@ export class UserAgent {
   readonly #cookies: StoredCookie[] = [];
   /** The page the browser is on, for `Sec-Fetch-Site` and form actions. */
   current: string | undefined;
+  /** Every exchange this browser made, in order (navigations and fetches). */
+  readonly log: Hop[] = [];
 
   constructor(name: string) {
     this.name = name;
@@ -137,8 +143,7 @@ export class UserAgent {
     for (let redirects = 0; redirects < 20; redirects += 1) {
       const headers: Record<string, string> = {
         'user-agent': `login-stacks-test/${this.name}`,
-        'sec-fetch-site': site,
-        'sec-fetch-mode': 'navigate',
+        ...(options.fetchMetadata === false ? {} : { 'sec-fetch-site': site, 'sec-fetch-mode': 'navigate' }),
         ...options.headers,
       };
       const cookie = this.cookieHeader(url);
@@ -151,7 +156,10 @@ export class UserAgent {
       const setCookies = response.headers.getSetCookie();
       this.store(url, setCookies);
       const location = response.headers.get('location') ?? undefined;
-      hops.push({ method, url: url.href, status: response.status, ...(location === undefined ? {} : { location }), setCookies });
+      const responseHeaders = Object.fromEntries([...response.headers].filter(([name]) => name !== 'set-cookie'));
+      const hop: Hop = { method, url: url.href, status: response.status, ...(location === undefined ? {} : { location }), setCookies, headers: responseHeaders };
+      hops.push(hop);
+      this.log.push(hop);
       if (location !== undefined && response.status >= 300 && response.status < 400) {
         await response.arrayBuffer();
         const next = new URL(location, url);
@@ -182,8 +190,12 @@ export class UserAgent {
     const cookie = this.cookieHeader(url);
     if (cookie) headers.cookie = cookie;
     if (init.json !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(url, { method: init.method ?? (init.json === undefined ? 'GET' : 'POST'), headers, body: init.json === undefined ? undefined : JSON.stringify(init.json), redirect: 'manual' });
-    this.store(url, response.headers.getSetCookie());
+    const method = init.method ?? (init.json === undefined ? 'GET' : 'POST');
+    const response = await fetch(url, { method, headers, body: init.json === undefined ? undefined : JSON.stringify(init.json), redirect: 'manual' });
+    const setCookies = response.headers.getSetCookie();
+    this.store(url, setCookies);
+    const responseHeaders = Object.fromEntries([...response.headers].filter(([name]) => name !== 'set-cookie'));
+    this.log.push({ method, url: url.href, status: response.status, setCookies, headers: responseHeaders });
     return response;
   }
 }

@@ -6,7 +6,12 @@
 import { existsSync } from 'node:fs';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import { auth } from 'express-openid-connect';
-import type { AnonymousSessions, AnonymousSessionsOptions } from '@anonymous-sessions/core';
+import {
+  InvalidRequestError,
+  loginCallbackError,
+  type AnonymousSessions,
+  type AnonymousSessionsOptions,
+} from '@anonymous-sessions/core';
 import { anonymousErrorHandler, anonymousTokenRouter, openIdConnectTransfer } from '@anonymous-sessions/express';
 import type { ShopUsers } from './shop-users.js';
 import {
@@ -132,6 +137,12 @@ export async function createOidcShopApp(options: OidcShopOptions): Promise<OidcS
     }),
   );
 
+  // A callback the SDK refuses (started in another browser, a swapped or replayed state, a used
+  // code, a refusal at the provider) is a failed login for the user to start again: 400/403, not a 500.
+  app.use('/callback', (error: unknown, _req: Request, _res: Response, next: (error: unknown) => void) => {
+    const missingTransaction = error instanceof Error && /cookie not found/.test(error.message);
+    next(missingTransaction ? new InvalidRequestError('The login expired or was not started in this browser: start it again.') : loginCallbackError(error));
+  });
   app.use(anonymousErrorHandler(options.logger === undefined ? {} : { logger: options.logger }));
   return { app, anon, users };
 }
