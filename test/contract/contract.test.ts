@@ -13,6 +13,7 @@ import { cookieExtractorCases } from './cases/cookie-extractor.js';
 import { corsCsrfCases } from './cases/cors-csrf.js';
 import { errorTableCases } from './cases/error-table.js';
 import { guardCases } from './cases/guards.js';
+import { loginStackCases } from './cases/login-stacks.js';
 import { logoutSessionCases } from './cases/logout-session.js';
 import { sessionTransferCases } from './cases/session-transfer.js';
 import { tokenAttackCases } from './cases/token-attacks.js';
@@ -51,4 +52,5 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
   describe('token attacks', () => tokenAttackCases(framework));
   describe('guards', () => guardCases(framework));
   describe('session transfer', () => sessionTransferCases(framework));
+  describe('login stacks', () => loginStackCases(framework));
 });

@@ -242,8 +242,12 @@ export function createLoginStart(anon: AnonymousSessions, options: LoginStartOpt
 
     const returnTo = stripQueryParameter(sameOriginReturnTo(request.returnTo, request.origin), queryParam);
     if (request.rememberReturnTo) {
-      const header = returnCookie.serialize(returnTo, loginEnds);
-      if (header !== undefined) setCookies.push(header);
+      if (returnTo !== '/') {
+        const header = returnCookie.serialize(returnTo, loginEnds);
+        if (header !== undefined) setCookies.push(header);
+      } else if (returnCookie.read(cookieHeader) !== undefined) {
+        setCookies.push(returnCookie.clear()); // an earlier login's returnTo must not stand in for this one's
+      }
     }
     return {
       ...(outcome.binding === undefined ? {} : { binding: outcome.binding }),

@@ -15,7 +15,7 @@ export type { RequireAnonymousOrUserOptions } from './guards.js';
 export { sessionTransfer, anonymousLoginBinding, LOGIN_BINDING_COOKIE } from './session-transfer.js';
 export type { AnonymousLoginBindingOptions, AuthenticatedUser, SessionTransferOptions } from './session-transfer.js';
 export type { IdTokenClaims } from '@anonymous-sessions/core';
-export { safeRedirectTarget, mergeCart, mergeMetadata, linkSessions, copyPreferences, composeHooks } from '@anonymous-sessions/core';
+export { safeRedirectTarget, mergeCart, mergeMetadata, linkSessions, copyPreferences, composeHooks, loginCallbackError } from '@anonymous-sessions/core';
 export { loginTransfer, passportTransfer, openIdConnectTransfer } from './login-stacks.js';
 export type {
   FlowOption,

@@ -16,7 +16,7 @@ export type { RequireAnonymousOrUserOptions } from './guards.js';
 export { sessionTransfer, anonymousLoginBinding } from './session-transfer.js';
 export type { AnonymousLoginBindingOptions, SessionTransferOptions } from './session-transfer.js';
 export type { AuthenticatedUser } from '@anonymous-sessions/core';
-export { LOGIN_BINDING_COOKIE, safeRedirectTarget, mergeCart, mergeMetadata, linkSessions, copyPreferences, composeHooks } from '@anonymous-sessions/core';
+export { LOGIN_BINDING_COOKIE, safeRedirectTarget, mergeCart, mergeMetadata, linkSessions, copyPreferences, composeHooks, loginCallbackError } from '@anonymous-sessions/core';
 export { loginTransfer, openIdClientLogin } from './login-stacks.js';
 export type {
   FlowOption,

@@ -33,6 +33,9 @@ type MaybeUser = AuthenticatedUser | undefined | Promise<AuthenticatedUser | und
 /** The flow of a callback: a string, or a function of the context. */
 export type FlowOption = string | ((ctx: Context) => string);
 
+/** The app's own origin as the browser reached it (`app.proxy` decides about X-Forwarded-*); Koa 3's `ctx.origin` is the Origin header. */
+const originOf = (ctx: Context): string | undefined => (ctx.host ? `${ctx.protocol}://${ctx.host}` : undefined);
+
 const flowOf = (flow: FlowOption | undefined, ctx: Context): string | undefined => (typeof flow === 'function' ? flow(ctx) : flow);
 
 function assertFlow(flow: unknown): void {
@@ -96,7 +99,7 @@ export function loginTransfer(anon: AnonymousSessions, options: LoginTransferOpt
         query: ctx.query,
         session: ctx.state.anonymousSession,
         returnTo: ctx.query.returnTo,
-        origin: ctx.origin,
+        origin: originOf(ctx),
         rememberReturnTo: true,
       });
       applyStart(ctx, outcome);
@@ -274,7 +277,7 @@ export function openIdClientLogin<C, T extends OpenIdTokens>(anon: AnonymousSess
         query: ctx.query,
         session: ctx.state.anonymousSession,
         returnTo: ctx.query.returnTo,
-        origin: ctx.origin,
+        origin: originOf(ctx),
         bindingIn,
       });
       applyStart(ctx, outcome);
