@@ -21,7 +21,6 @@ import {
   type LoginStartOutcome,
 } from '@anonymous-sessions/core';
 import { appHost } from './http.js';
-import './session-transfer.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
