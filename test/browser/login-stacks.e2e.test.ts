@@ -70,7 +70,7 @@ describe.skipIf(!available)('browser: guest shop through a real OpenID provider'
       await page.waitForSelector('#allow');
       await Promise.all([page.waitForURL((url) => url.origin === shop.origin), page.click('#allow')]);
     }
-    await page.waitForSelector('#who-user:not([hidden])');
+    await page.waitForSelector('body[data-ready="true"] #who-user:not([hidden])');
   }
 
   describe.each(STACKS.map((kind, index) => ({ kind, index })))('$kind', ({ kind, index }) => {
@@ -95,10 +95,10 @@ describe.skipIf(!available)('browser: guest shop through a real OpenID provider'
 
         // log out of the shop: the same guest session is back; log in again (single sign-on at the provider)
         await page.click('#logout');
-        await page.waitForSelector('#who-guest:not([hidden])');
+        await page.waitForSelector('body[data-ready="true"] #who-guest:not([hidden])'); // the new page, rendered
         expect(await page.textContent('#guest-id')).toBe(guestId);
         await page.click('#login');
-        await page.waitForSelector('#who-user:not([hidden])');
+        await page.waitForSelector('body[data-ready="true"] #who-user:not([hidden])');
         expect(await cartLines(page)).toEqual(['mug×1', 'tea-green×1', 'kettle×1']);
         expect(await page.getAttribute('#transfer', 'data-result')).toBe('already_transferred');
         await page.screenshot({ path: `${ARTIFACTS}login-stacks-${kind}-second-login.png`, fullPage: true });
