@@ -10,7 +10,7 @@ import type { MeBody } from '../../examples/express-oidc/src/shop.js';
 import { SHOP_API, SHOP_WEB_CLIENT } from '../../examples/express-oidc/src/shop.js';
 import { guestWithCart, logIn, logOut, me, returnToShop, signInAtProvider, startLogin, stateSent, type Dance } from './dance.js';
 import { startWorld, type Shop, type StackSpec, type World } from './stacks.js';
-import { UserAgent, type Hop, type Landing } from './user-agent.js';
+import { formAction, UserAgent, type Hop, type Landing } from './user-agent.js';
 import { newCustomer, returningCustomer } from './world.js';
 
 const GUEST_CART = [
@@ -207,6 +207,22 @@ describe.each(MAIN.map((spec) => ({ name: label(spec), spec })))('$name', ({ spe
       // the attacker's browser gets the victim's code with its own, matching state: PKCE refuses the code
       expectRefusedCallback(await attacker.navigate(withState(callback, attackerState), { from: world.idp.issuer }));
       for (const browser of [victim, attacker]) expect((await me(browser, shop())).user).toBeNull();
+      expect(await shop().users.get(customer.sub)).toMatchObject({ user_metadata: { cart: ACCOUNT_CART }, app_metadata: {} });
+    });
+
+    it('a user who denies the shop at the provider is not logged in; nothing transfers, the guest stays', async () => {
+      const customer = await returningCustomer(world, shop());
+      const browser = new UserAgent('denies');
+      const guest = await guestWithCart(browser, shop(), GUEST_CART);
+      const start = await startLogin(browser, shop());
+      const consent = await browser.navigate(formAction(start.body, 'sign-in'), { form: { email: customer.email, password: customer.password }, stopAt: shop().origin });
+      expect(consent.body).toContain('id="deny"');
+      const denied = await browser.navigate(formAction(consent.body, 'deny'), { form: {}, stopAt: shop().origin });
+      expect(denied.stopped).toBe(true);
+      expect(new URL(denied.url).searchParams.get('error')).toBe('access_denied');
+      expectRefusedCallback(await returnToShop(browser, denied.url));
+      expect((await me(browser, shop())).user).toBeNull();
+      expect(browser.cookie(shop().origin, 'anon')).toBe(guest.token);
       expect(await shop().users.get(customer.sub)).toMatchObject({ user_metadata: { cart: ACCOUNT_CART }, app_metadata: {} });
     });
 

@@ -132,11 +132,17 @@ export interface OpenIdTokens {
  * (`import * as client from 'openid-client'`). `C` is its `Configuration`.
  */
 export interface OpenIdClientApi<C, T extends OpenIdTokens> {
+  /** The provider's authorization endpoint URL with these parameters. */
   buildAuthorizationUrl(config: C, parameters: Record<string, string>): URL;
+  /** Checks the callback (`state`, `iss`, errors), redeems the code with the PKCE verifier, verifies the ID token and `nonce`. */
   authorizationCodeGrant(config: C, currentUrl: URL, checks: { pkceCodeVerifier: string; expectedState: string; expectedNonce: string }): Promise<T>;
+  /** A new PKCE code verifier. */
   randomPKCECodeVerifier(): string;
+  /** Its S256 code challenge. */
   calculatePKCECodeChallenge(codeVerifier: string): Promise<string>;
+  /** A new random `state`. */
   randomState(): string;
+  /** A new random `nonce`. */
   randomNonce(): string;
 }
 
