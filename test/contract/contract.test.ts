@@ -15,6 +15,7 @@ import { errorTableCases } from './cases/error-table.js';
 import { guardCases } from './cases/guards.js';
 import { limitCases } from './cases/limits.js';
 import { hardeningCases } from './cases/hardening.js';
+import { loginStackCases } from './cases/login-stacks.js';
 import { logoutSessionCases } from './cases/logout-session.js';
 import { sessionPlantingCases } from './cases/session-planting.js';
 import { sessionTransferCases } from './cases/session-transfer.js';
@@ -57,4 +58,5 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
   describe('limits', () => limitCases(framework));
   describe('session planting', () => sessionPlantingCases(framework));
   describe('hardening', () => hardeningCases(framework));
+  describe('login stacks', () => loginStackCases(framework));
 });

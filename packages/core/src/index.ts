@@ -123,3 +123,16 @@ export type {
   TransferStepOutcome,
   TransferStepRequest,
 } from './login-flow.js';
+export {
+  acceptsQuerySessionToken,
+  assertLoginStackOptions,
+  createLoginFinish,
+  createLoginStart,
+  loginCallbackError,
+  LOGIN_RETURN_COOKIE,
+  LOGIN_SEED_COOKIE,
+  LOGIN_STACK_OPTION_KEYS,
+  sameOriginReturnTo,
+  stripQueryParameter,
+} from './login-stack.js';
+export type { IdTokenClaims, LoginFinishOutcome, LoginFinishRequest, LoginStackOptions, LoginStartOptions, LoginStartOutcome, LoginStartRequest } from './login-stack.js';

@@ -24,7 +24,7 @@ export function toHttpRequest(req: Request): HttpRequest {
  * The host the app was reached at, as the browser saw it: `X-Forwarded-Host` only when the app's
  * `trust proxy` setting trusts the peer (as Express 5's `req.host` does), else `Host`.
  */
-function appHost(req: Request): string | undefined {
+export function appHost(req: Request): string | undefined {
   const trust = req.app.get('trust proxy fn') as ((address: string | undefined, hop: number) => boolean) | undefined;
   const forwarded = req.get('x-forwarded-host');
   if (forwarded && trust?.(req.socket.remoteAddress, 0)) return forwarded.split(',')[0]!.trim();

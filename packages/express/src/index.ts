@@ -14,8 +14,19 @@ export { requireAnonymousOrUser, requireUser, requireScopes, isAnonymous } from 
 export type { RequireAnonymousOrUserOptions } from './guards.js';
 export { sessionTransfer, anonymousLoginBinding, LOGIN_BINDING_COOKIE } from './session-transfer.js';
 export type { AnonymousLoginBindingOptions, AuthenticatedUser, SessionTransferOptions } from './session-transfer.js';
-export { safeRedirectTarget, mergeCart, mergeMetadata, linkSessions, copyPreferences, composeHooks } from '@anonymous-sessions/core';
+export { safeRedirectTarget, mergeCart, mergeMetadata, linkSessions, copyPreferences, composeHooks, loginCallbackError } from '@anonymous-sessions/core';
 // The engine's factory and store, so an app that installed only this binding (pnpm's strict
 // layout does not expose a dependency's dependencies) can still write the quick start.
 export { createAnonymousSessions, memoryStore, AnonymousSessions } from '@anonymous-sessions/core';
 export type { AnonymousSessionsOptions } from '@anonymous-sessions/core';
+export type { IdTokenClaims } from '@anonymous-sessions/core';
+export { loginTransfer, passportTransfer, openIdConnectTransfer } from './login-stacks.js';
+export type {
+  FlowOption,
+  LoginTransfer,
+  LoginTransferOptions,
+  OpenIdConnectLoginOptions,
+  OpenIdConnectTransfer,
+  OpenIdConnectTransferOptions,
+  PassportTransferOptions,
+} from './login-stacks.js';

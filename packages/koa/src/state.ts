@@ -1,4 +1,4 @@
-import type { AnonymousSession, AuthResult, TransferResult } from '@anonymous-sessions/core';
+import type { AnonymousSession, AuthResult, IdTokenClaims, TransferResult } from '@anonymous-sessions/core';
 
 /**
  * What the middlewares put on `ctx.state`. Koa's `DefaultState` is augmented with it, so
@@ -15,6 +15,10 @@ export interface AnonymousSessionsState {
   anonymousTransfer?: TransferResult;
   /** Set by `anonymousLoginBinding`: the binding to carry in an OAuth `state`, if you prefer that to the cookie. */
   anonymousLoginBinding?: string;
+  /** Set by the login-stack helpers: the same-origin path to go to after the login. */
+  anonymousReturnTo?: string;
+  /** Set by `openIdClientLogin`'s callback: the verified ID token's claims. */
+  idTokenClaims?: IdTokenClaims;
 }
 
 declare module 'koa' {

@@ -1,0 +1,352 @@
+/**
+ * Session transfer inside real login stacks (express-openid-connect, Passport, openid-client), on
+ * top of the login binding and the transfer step of `login-flow`: the pieces every stack needs
+ * around the redirect to the identity provider and back, written once here so the Express and Koa
+ * helpers only translate.
+ *
+ * - **Login start.** Binds the guest session to this login (the binding goes in the binding cookie
+ *   or, for the stack to carry in its OAuth `state`, in the outcome), and works out a same-origin
+ *   `returnTo`. The guest session comes from the session cookie or, as Auth0's `/authorize`
+ *   accepts it, from an `anonymous_session_token` query parameter — for guests who live in a
+ *   native app or on another subdomain. A query token is accepted only on a navigation the user
+ *   (or a same-site page) started, never on a cross-site one (Fetch Metadata), is kept for the
+ *   callback in its own short-lived HttpOnly cookie (never in the `state`, the redirect or the
+ *   `returnTo`), and is never written to the session cookie.
+ * - **Callback.** Runs the transfer for whoever the stack authenticated, with the query-given
+ *   token if the login had one, else the session cookie; clears the login's cookies.
+ *
+ * Every rule of the transfer itself (bound to the login that started it, once per (session, user),
+ * unsupported flows skipped, `endAnonymousSession`) is `anon.transfer`'s.
+ *
+ * @packageDocumentation
+ */
+import type { AnonymousSessions } from './engine.js';
+import { headerValue, type HttpHeaders } from './endpoints.js';
+import { AccessDeniedError, ConfigError, InvalidRequestError, type ConfigIssue } from './errors.js';
+import {
+  createLoginBinder,
+  createTransferStep,
+  LOGIN_BINDING_COOKIE,
+  type AuthenticatedUser,
+  type TransferStepOptions,
+  type TransferStepOutcome,
+} from './login-flow.js';
+import { LOGIN_BINDING_LIFETIME } from './login-binding.js';
+import { safeRedirectTarget } from './redirect.js';
+import { sessionCookie } from './session-cookie.js';
+import { DEFAULT_SESSION_QUERY_PARAM } from './session-extractor.js';
+import { sessionExpiresAt, type AnonymousSession } from './session-token.js';
+
+/** The default name of the cookie keeping a query-given session token until the callback. */
+export const LOGIN_SEED_COOKIE = 'anon_login_seed';
+/** The default name of the cookie keeping the same-origin `returnTo` until the callback. */
+export const LOGIN_RETURN_COOKIE = 'anon_login_return';
+
+/** Options shared by the login start and the callback of a login stack. */
+export interface LoginStackOptions extends TransferStepOptions {
+  /**
+   * The login start's query parameter that may carry a guest's session token (a guest in a native
+   * app or on another subdomain). Default `anonymous_session_token`, as Auth0's `/authorize`;
+   * `false` turns it off.
+   */
+  queryParam?: string | false;
+  /** The cookie keeping a query-given token until the callback. Default `anon_login_seed`. */
+  seedCookieName?: string;
+  /** The cookie keeping `returnTo` until the callback, when the stack has no `state` for it. Default `anon_login_return`. */
+  returnToCookieName?: string;
+}
+
+/** What the login start needs of {@link LoginStackOptions}: the cookies and the query parameter. */
+export type LoginStartOptions = Pick<LoginStackOptions, 'cookie' | 'bindingCookieName' | 'queryParam' | 'seedCookieName' | 'returnToCookieName'>;
+
+/** The option names of {@link LoginStackOptions}, for strict validation in the bindings. */
+export const LOGIN_STACK_OPTION_KEYS: readonly string[] = Object.freeze([
+  'users',
+  'onPreRegistration',
+  'onPostLogin',
+  'endAnonymousSession',
+  'cookie',
+  'bindingCookieName',
+  'queryParam',
+  'seedCookieName',
+  'returnToCookieName',
+]);
+
+/**
+ * Validates a login-stack helper's options: unknown keys (a misspelt `onPostlogin` would silently
+ * transfer nothing) and ill-typed known ones are a {@link ConfigError} naming them.
+ *
+ * @param options - what the host passed.
+ * @param extraKeys - the helper's own option names, besides {@link LOGIN_STACK_OPTION_KEYS}.
+ * @param functionKeys - which of those must be functions when given (`getUser` is always required).
+ * @throws ConfigError listing every bad option.
+ */
+export function assertLoginStackOptions(options: unknown, extraKeys: readonly string[] = [], functionKeys: readonly string[] = []): void {
+  const issues: ConfigIssue[] = [];
+  if (typeof options !== 'object' || options === null) throw new ConfigError([{ path: '', message: 'options must be an object' }]);
+  const record = options as Record<string, unknown>;
+  const known = new Set([...LOGIN_STACK_OPTION_KEYS, ...extraKeys]);
+  for (const key of Object.keys(record)) {
+    if (!known.has(key)) issues.push({ path: key, message: `unknown option "${key}"` });
+  }
+  const users = record.users as { get?: unknown; update?: unknown } | undefined;
+  if (typeof users !== 'object' || users === null || typeof users.get !== 'function' || typeof users.update !== 'function') {
+    issues.push({ path: 'users', message: 'must be an object with get(userId) and update(userId, changes)' });
+  }
+  for (const key of ['onPreRegistration', 'onPostLogin', ...functionKeys]) {
+    if (record[key] !== undefined && typeof record[key] !== 'function') issues.push({ path: key, message: 'must be a function' });
+  }
+  if (extraKeys.includes('getUser') && typeof record.getUser !== 'function') issues.push({ path: 'getUser', message: 'is required: a function' });
+  if (record.endAnonymousSession !== undefined && typeof record.endAnonymousSession !== 'boolean') {
+    issues.push({ path: 'endAnonymousSession', message: 'must be a boolean' });
+  }
+  if (record.queryParam !== undefined && record.queryParam !== false && !(typeof record.queryParam === 'string' && /^[\w.-]+$/.test(record.queryParam))) {
+    issues.push({ path: 'queryParam', message: 'must be a query parameter name or false' });
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  // Cookie names and attributes: the session cookie's own validation (ConfigError naming the key).
+  for (const name of ['bindingCookieName', 'seedCookieName', 'returnToCookieName'] as const) {
+    const value = record[name];
+    if (value !== undefined) sessionCookie({ ...(record.cookie as object | undefined), name: value as string });
+  }
+  sessionCookie(record.cookie as Parameters<typeof sessionCookie>[0]);
+}
+
+/**
+ * Whether a session token in the login start's query may seed this login: only when the browser
+ * says the navigation was started by the user (`Sec-Fetch-Site: none`: typed, bookmarked, opened
+ * by a native app) or by a page of this site (`same-origin`, `same-site`: another subdomain). A
+ * cross-site page — or a client that sends no Fetch Metadata — cannot plant a guest session into
+ * someone else's login this way.
+ */
+export function acceptsQuerySessionToken(headers: HttpHeaders): boolean {
+  const site = headerValue(headers, 'sec-fetch-site');
+  return site === 'none' || site === 'same-origin' || site === 'same-site';
+}
+
+/**
+ * A same-origin path without the query parameter `name` (e.g. the session token a login start was
+ * reached with), so it is never echoed into a redirect or an OAuth `state`.
+ */
+export function stripQueryParameter(path: string, name: string | false): string {
+  if (name === false || !path.includes('?')) return path;
+  const url = new URL(path, 'http://same-origin.invalid');
+  if (!url.searchParams.has(name)) return path;
+  url.searchParams.delete(name);
+  return `${url.pathname}${url.search}${url.hash}`;
+}
+
+/**
+ * `target` as a same-origin path: a path is checked by {@link safeRedirectTarget}; an absolute URL
+ * is accepted only on `origin` (the app's own, e.g. express-openid-connect's `baseURL`) and
+ * becomes its path. Anything else: `fallback`.
+ */
+export function sameOriginReturnTo(target: unknown, origin: string | undefined, fallback = '/'): string {
+  if (typeof target === 'string' && origin !== undefined && /^https?:\/\//i.test(target)) {
+    try {
+      const url = new URL(target);
+      if (url.origin !== new URL(origin).origin) return fallback;
+      return safeRedirectTarget(`${url.pathname}${url.search}${url.hash}`, fallback);
+    } catch {
+      return fallback;
+    }
+  }
+  return safeRedirectTarget(target, fallback);
+}
+
+/** What the login start needs from the request. */
+export interface LoginStartRequest {
+  /** Request headers, names in lower case (cookies and `Sec-Fetch-Site` are read). */
+  headers: HttpHeaders;
+  /** The parsed query (the session-token parameter is read from it; a repeated one is no token). */
+  query?: Readonly<Record<string, unknown>> | undefined;
+  /** A session already extracted by `anonCookieExtractor`; else the session cookie is read. */
+  session?: AnonymousSession | undefined;
+  /** Where to go after the login: untrusted (e.g. `req.query.returnTo`). */
+  returnTo?: unknown;
+  /** The app's origin, to accept an absolute `returnTo` on it. */
+  origin?: string | undefined;
+  /** Where the binding travels: its cookie (default), or only the outcome, for the stack's OAuth `state`. */
+  bindingIn?: 'cookie' | 'state';
+  /** Keep `returnTo` in its cookie for the callback (stacks without a `state` of their own). */
+  rememberReturnTo?: boolean;
+}
+
+/** What the login start produced. */
+export interface LoginStartOutcome {
+  /** The binding (when a guest session was found), for an OAuth `state`. */
+  binding?: string;
+  /** The same-origin path to return to, never carrying the session token. */
+  returnTo: string;
+  /** Where the bound session came from; `undefined` when none. */
+  source?: 'query' | 'cookie';
+  /** `Set-Cookie` values to send. */
+  setCookies: string[];
+  /** Other response headers (`Referrer-Policy: no-referrer`, `Cache-Control: no-store` when the URL held a token). */
+  headers: Record<string, string>;
+}
+
+/**
+ * Builds the login start of a login stack: finds the guest session (query token, extracted session
+ * or cookie), binds it with `anon.createLoginBinding`, keeps a query token in its own cookie, and
+ * resolves the same-origin `returnTo`. A bad, expired or cross-site query token is ignored (the
+ * login goes on with the cookie's session, if any); a store outage throws (503).
+ *
+ * @throws ConfigError for bad cookie options, at start-up.
+ */
+export function createLoginStart(anon: AnonymousSessions, options: LoginStartOptions = {}) {
+  const bind = createLoginBinder(anon, options);
+  const queryParam = options.queryParam ?? DEFAULT_SESSION_QUERY_PARAM;
+  const bindingName = options.bindingCookieName ?? LOGIN_BINDING_COOKIE;
+  const bindingCookie = sessionCookie({ ...options.cookie, name: bindingName });
+  const seedCookie = sessionCookie({ ...options.cookie, name: options.seedCookieName ?? LOGIN_SEED_COOKIE });
+  const returnCookie = sessionCookie({ ...options.cookie, name: options.returnToCookieName ?? LOGIN_RETURN_COOKIE });
+
+  return async (request: LoginStartRequest): Promise<LoginStartOutcome> => {
+    const cookieHeader = headerValue(request.headers, 'cookie');
+    const raw = queryParam === false ? undefined : request.query?.[queryParam];
+    const headers: Record<string, string> = {};
+    if (raw !== undefined) {
+      // The URL held a session token: no Referer may carry it on, no cache may keep the answer.
+      headers['Referrer-Policy'] = 'no-referrer';
+      headers['Cache-Control'] = 'no-store';
+    }
+
+    let seeded: { session: AnonymousSession; token: string } | undefined;
+    if (typeof raw === 'string' && raw.length > 0 && acceptsQuerySessionToken(request.headers)) {
+      const session = await anon.verifySessionToken(raw).then(
+        (found) => found,
+        (error: unknown) => {
+          if ((error as { status?: number }).status === 401) return undefined; // bad or expired: ignored
+          throw error; // store outage: 503
+        },
+      );
+      if (session !== undefined) seeded = { session, token: raw };
+    }
+
+    const outcome = await bind({ headers: request.headers, session: seeded?.session ?? request.session });
+    const setCookies =
+      request.bindingIn === 'state' ? outcome.setCookies.filter((header) => !header.startsWith(`${bindingName}=`)) : [...outcome.setCookies];
+    if (outcome.binding === undefined && bindingCookie.read(cookieHeader) !== undefined) {
+      setCookies.push(bindingCookie.clear()); // no guest now: an earlier login's binding must not stay behind
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const loginEnds = now + LOGIN_BINDING_LIFETIME;
+    if (seeded !== undefined) {
+      const sessionEnds = sessionExpiresAt(seeded.session);
+      const header = seedCookie.serialize(seeded.token, sessionEnds === null ? loginEnds : Math.min(loginEnds, sessionEnds));
+      if (header !== undefined) setCookies.push(header);
+    } else if (seedCookie.read(cookieHeader) !== undefined) {
+      setCookies.push(seedCookie.clear()); // an earlier login's token must not stand in for this one's
+    }
+
+    const returnTo = stripQueryParameter(sameOriginReturnTo(request.returnTo, request.origin), queryParam);
+    if (request.rememberReturnTo) {
+      if (returnTo !== '/') {
+        const header = returnCookie.serialize(returnTo, loginEnds);
+        if (header !== undefined) setCookies.push(header);
+      } else if (returnCookie.read(cookieHeader) !== undefined) {
+        setCookies.push(returnCookie.clear()); // an earlier login's returnTo must not stand in for this one's
+      }
+    }
+    return {
+      ...(outcome.binding === undefined ? {} : { binding: outcome.binding }),
+      returnTo,
+      ...(outcome.binding === undefined ? {} : { source: seeded === undefined ? ('cookie' as const) : ('query' as const) }),
+      setCookies,
+      headers,
+    };
+  };
+}
+
+/** What the callback needs from the request. */
+export interface LoginFinishRequest {
+  /** Request headers, names in lower case. */
+  headers: HttpHeaders;
+  /** The client address. */
+  ip?: string | undefined;
+  /** Who the stack authenticated; `undefined`: nobody, nothing transfers (the login's cookies are still cleared). */
+  user: AuthenticatedUser | undefined;
+  /** The binding the stack's OAuth `state` carried back; else the binding cookie is read. */
+  loginBinding?: string | undefined;
+  /** A session token already extracted (`anonCookieExtractor`); else the session cookie is read. */
+  sessionToken?: string | undefined;
+  /** The flow of this callback (`'login'`, `'signup'`, `'refresh_token'`, …). */
+  flow?: string | undefined;
+}
+
+/** What the callback produced. */
+export interface LoginFinishOutcome {
+  /** The transfer, when someone authenticated. */
+  transfer?: TransferStepOutcome['result'];
+  /** The same-origin path kept by the login start (`/` when none). */
+  returnTo: string;
+  /** `Set-Cookie` values to send: the login's cookies cleared (and the session cookie, when ended). */
+  setCookies: string[];
+}
+
+/**
+ * Builds the callback of a login stack: runs `anon.transfer` (through the transfer step) with the
+ * query-given token of this login if there was one, else the session cookie, and clears the
+ * login's cookies. Only a store outage (503) or a failing hook or user store throws.
+ *
+ * @throws ConfigError for bad cookie options, at start-up.
+ */
+export function createLoginFinish(anon: AnonymousSessions, options: LoginStackOptions) {
+  const step = createTransferStep(anon, options);
+  const sessionCookieClear = sessionCookie(options.cookie).clear();
+  const bindingCookie = sessionCookie({ ...options.cookie, name: options.bindingCookieName ?? LOGIN_BINDING_COOKIE });
+  const seedCookie = sessionCookie({ ...options.cookie, name: options.seedCookieName ?? LOGIN_SEED_COOKIE });
+  const returnCookie = sessionCookie({ ...options.cookie, name: options.returnToCookieName ?? LOGIN_RETURN_COOKIE });
+
+  return async (request: LoginFinishRequest): Promise<LoginFinishOutcome> => {
+    const cookieHeader = headerValue(request.headers, 'cookie');
+    const seed = seedCookie.read(cookieHeader);
+    const kept = returnCookie.read(cookieHeader);
+    const returnTo = safeRedirectTarget(kept);
+    const cleanup = [
+      ...(seed === undefined ? [] : [seedCookie.clear()]),
+      ...(kept === undefined ? [] : [returnCookie.clear()]),
+    ];
+    if (request.user === undefined) {
+      if (bindingCookie.read(cookieHeader) !== undefined) cleanup.push(bindingCookie.clear());
+      return { returnTo, setCookies: cleanup };
+    }
+    const outcome = await step({
+      headers: request.headers,
+      ip: request.ip,
+      user: request.user,
+      sessionToken: seed ?? request.sessionToken,
+      loginBinding: request.loginBinding,
+      flow: request.flow,
+    });
+    // A query-given session ended by the transfer is not the browser's own: keep its cookie.
+    const setCookies = seed === undefined ? outcome.setCookies : outcome.setCookies.filter((header) => header !== sessionCookieClear);
+    return { transfer: outcome.result, returnTo, setCookies: [...setCookies, ...cleanup] };
+  };
+}
+
+/** The claims of an ID token the login stack verified. */
+export interface IdTokenClaims {
+  /** The account's id at the identity provider. */
+  sub: string;
+  /** Any other claim (`email`, custom claims…). */
+  [claim: string]: unknown;
+}
+
+/**
+ * What a login callback answers when the OAuth library refused it (`openid-client`,
+ * `oauth4webapi`: their errors carry a `code` starting `OAUTH_`, and the provider's own `error`):
+ * 403 `access_denied` when the user cancelled or refused at the provider, else 400
+ * `invalid_request` ("start it again") — a swapped or replayed `state`, a used code, a PKCE
+ * mismatch. Nothing of the callback URL or the provider's answer is echoed. Anything else (the
+ * provider unreachable, a bug) is returned as it is, for the error handler's 500.
+ */
+export function loginCallbackError(error: unknown): unknown {
+  const { code, error: oauthError } = (error ?? {}) as { code?: unknown; error?: unknown };
+  if (typeof code !== 'string' || !code.startsWith('OAUTH_')) return error;
+  if (oauthError === 'access_denied') {
+    return new AccessDeniedError('The sign-in was cancelled or refused at the identity provider.', { cause: error });
+  }
+  return new InvalidRequestError('The login could not be completed: start it again.', { cause: error });
+}
