@@ -182,6 +182,13 @@ const APPS: Record<AppName, AppSpec> = {
       '@types/express': '^5.0.0',
       '@types/node': '^20.19.0',
       '@types/pg': '^8.11.0', // the README's TypeScript line: for the app's own `import pg from 'pg'`
+      // the login stacks of the Express README's "Login stacks" section
+      'express-openid-connect': '^3.4.0',
+      'express-session': '^1.19.0',
+      'openid-client': '^6.9.0',
+      passport: '^0.7.0',
+      '@types/express-session': '^1.18.0',
+      '@types/passport': '^1.0.0',
     }),
     files: { 'my-store.ts': 'src/my-store.ts' },
     sources: ['src'],
@@ -205,6 +212,7 @@ const APPS: Record<AppName, AppSpec> = {
       pg: '^8.11.0', // and no @types/pg: the store's own declarations must bring it
       '@types/koa': '^3.0.0',
       '@types/node': '^20.19.0',
+      'openid-client': '^6.9.0', // the Koa README's login stack
     }),
     files: { 'stores-types.ts': 'src/stores-types.ts' },
     sources: ['src'],
