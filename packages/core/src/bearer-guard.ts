@@ -230,7 +230,7 @@ export function createBearerGuard(options: BearerGuardOptions): BearerGuard {
       }
       if (needsRevocationCheck(result) && engine) {
         const sid = result.payload.sid;
-        if (typeof sid !== 'string' || (await engine.store.isSessionRevoked(sid))) {
+        if (typeof sid !== 'string' || (await engine.isSessionEnded(sid, result.payload.store_epoch))) {
           cache?.delete(token);
           throw invalid('The session behind this access token has ended.');
         }

@@ -11,6 +11,7 @@ import {
   parseClient,
   parseResourceServer,
   resolveConfig,
+  supportsEpoch,
   supportsLinkedSessions,
   supportsStoredMetadata,
   type AnonymousSessionsOptions,
@@ -47,7 +48,7 @@ import {
   type SessionTokenCodec,
   type SessionTokenPayload,
 } from './session-token.js';
-import type { LinkedSession, SessionStore, StoredMetadata } from './store.js';
+import type { LinkedSession, SeedMetadataResult, SessionStore, StoredMetadata } from './store.js';
 import { signLoginBinding, verifyLoginBinding } from './login-binding.js';
 import { runTransfer, type TransferParameters, type TransferResult } from './transfer.js';
 import { logoutRequestSchema, parseRequest, tokenRequestSchema, type LogoutRequest, type TokenRequest } from './token-request.js';
@@ -118,6 +119,15 @@ export interface AuthorizationServerMetadata {
 }
 
 const secondsNow = (): number => Math.floor(Date.now() / 1000);
+/**
+ * How long a read of the store's epoch marker is trusted before the next revocation check reads it
+ * again. One store call per second per instance, sent alongside the revocation lookup, instead of
+ * one more round trip on every request; a loss during an outage is seen by the first request after
+ * it (the failed reads never refreshed the cache), a loss without an outage within this interval.
+ */
+const EPOCH_RECHECK_MS = 1000;
+/** How many lost epoch markers an engine remembers (each is logged once). */
+const MAX_LOST_EPOCHS = 64;
 const iso = (epochSeconds: number): string => new Date(epochSeconds * 1000).toISOString();
 
 /**
@@ -136,6 +146,12 @@ export class AnonymousSessions {
   readonly #resourceServers: ReadonlyMap<string, ResourceServer> | undefined;
   readonly #staticOrigins: ReadonlySet<string>;
   readonly #metadataDocument: AuthorizationServerMetadata;
+  /** The store's epoch marker as last read, and when. */
+  #epoch: { value: string; checkedAt: number } | undefined;
+  /** The epoch read in flight, shared by every request that needs it meanwhile. */
+  #epochRead: Promise<string> | undefined;
+  /** Epoch markers known to be lost (already logged). */
+  readonly #lostEpochs = new Set<string>();
 
   /** Use {@link createAnonymousSessions}, which validates the options and imports the keys. */
   constructor(config: ResolvedConfig, keys: KeyRing) {
@@ -173,16 +189,20 @@ export class AnonymousSessions {
     const api = await this.#requireResourceServer(input.audience);
     const scope = grantScopes(api, input.scope);
 
-    let payload: SessionTokenPayload | undefined;
+    let opened: OpenedSession | undefined;
     if (input.session_token !== undefined) {
-      payload = await this.#openLiveSession(input.session_token);
+      opened = await this.#openLiveSession(input.session_token);
     } else if (context.cookieSessionToken !== undefined) {
-      payload = await this.#openLiveSession(context.cookieSessionToken).catch((error: unknown) => {
+      opened = await this.#openLiveSession(context.cookieSessionToken).catch((error: unknown) => {
         if (error instanceof InvalidSessionTokenError || error instanceof SessionExpiredError) return undefined;
         throw error;
       });
     }
-    if (payload !== undefined && input.user_id !== undefined) {
+    // revocationLoss 'reject': a session issued before the store lost its data is not continued (it
+    // may have been logged out); a fresh session takes its place and carries its metadata.
+    const payload = opened?.lost === false ? opened.payload : undefined;
+    const carried = opened?.lost === true ? opened.payload : undefined;
+    if (opened !== undefined && input.user_id !== undefined) {
       throw new InvalidRequestError('user_id can only be set when a session is created.');
     }
     if (payload === undefined && input.user_id !== undefined && !ANONYMOUS_USER_ID.test(input.user_id)) {
@@ -201,7 +221,7 @@ export class AnonymousSessions {
         session_id: `sess_${randomId(16)}`,
         created_at: iso(now),
       };
-      metadata = {};
+      metadata = carried?.metadata ?? {};
       exp = lifetime > 0 ? now + lifetime : undefined;
     } else {
       identity = { user_id: payload.user_id, session_id: payload.session_id, created_at: payload.created_at };
@@ -214,7 +234,14 @@ export class AnonymousSessions {
     // old token cannot roll the metadata back.
     let base: StoredBase | undefined;
     if (storeMode) {
-      base = payload === undefined ? { version: 0, metadata: {}, fromToken: false } : await this.#readStoredMetadata(payload);
+      if (payload !== undefined) {
+        base = await this.#readStoredMetadata(payload);
+        if (base.lost) base = await this.#reseedMetadata(payload);
+      } else {
+        // A carried snapshot seeds the fresh session's document, like a 'token'-mode token would.
+        const seed = carried !== undefined && Object.keys(carried.metadata).length > 0;
+        base = { version: 0, metadata: seed ? carried.metadata : {}, fromToken: seed, lost: false };
+      }
       metadata = base.metadata;
     }
     if (input.metadata !== undefined) {
@@ -238,6 +265,8 @@ export class AnonymousSessions {
       }
     }
 
+    const storeEpoch = await this.#currentEpoch();
+    const epochClaim = storeEpoch === undefined ? {} : { store_epoch: storeEpoch };
     const session: AnonymousSession = { ...identity, expires_at: exp === undefined ? null : iso(exp), metadata };
     const accessExp = Math.min(now + api.tokenLifetimeForAnonymousAccess, exp ?? Number.POSITIVE_INFINITY);
     const [sessionToken, accessToken] = await Promise.all([
@@ -247,6 +276,7 @@ export class AnonymousSessions {
         ...(metadataVersion === undefined ? {} : { metadata_version: metadataVersion }),
         iat: now,
         ...(exp === undefined ? {} : { exp }),
+        ...epochClaim,
       }),
       this.#accessTokens.sign({
         ...mapClaims(api.claimsMapping, session),
@@ -258,6 +288,7 @@ export class AnonymousSessions {
         client_id: client.clientId,
         scope,
         sid: identity.session_id,
+        ...epochClaim,
       }),
     ]);
     return {
@@ -273,20 +304,38 @@ export class AnonymousSessions {
   }
 
   /**
-   * Verifies a session token and checks it was not ended by logout. With `metadataStorage: 'store'`
-   * the session's `metadata` is the store's current document, not the token's snapshot.
+   * Verifies a session token and checks it was not ended by logout (nor, with `revocationLoss:
+   * 'reject'`, issued before the store lost its data). With `metadataStorage: 'store'` the session's
+   * `metadata` is the store's current document, not the token's snapshot; a document the store lost
+   * is re-seeded from the snapshot.
    *
    * @throws SessionExpiredError, InvalidSessionTokenError, or TemporarilyUnavailableError (store down).
    */
   async verifySessionToken(token: string): Promise<AnonymousSession> {
-    if (this.config.metadataStorage !== 'store') return toAnonymousSession(await this.#openLiveSession(token));
     const payload = await this.#sessionTokens.decode(token);
-    const [revoked, current] = await Promise.all([
-      this.store.isSessionRevoked(payload.session_id),
-      this.#readStoredMetadata(payload),
+    const storeMode = this.config.metadataStorage === 'store';
+    const [state, stored] = await Promise.all([
+      this.#checkSession(payload.session_id, payload.store_epoch),
+      storeMode ? this.#readStoredMetadata(payload) : undefined,
     ]);
-    if (revoked) throw new InvalidSessionTokenError({ cause: new Error('session ended by logout') });
+    this.#refuseEnded(state);
+    if (stored === undefined) return toAnonymousSession(payload);
+    const current = stored.lost ? await this.#reseedMetadata(payload) : stored;
     return toAnonymousSession({ ...payload, metadata: current.metadata });
+  }
+
+  /**
+   * Whether a session may no longer be used: it was logged out, or (with `revocationLoss:
+   * 'reject'`) its token was issued before the store lost its data. What a revocation check of an
+   * access token asks (`checkRevocation`); the bearer guard calls it with the token's `sid` and
+   * `store_epoch` claims.
+   *
+   * @param sessionId - the session's `session_id` (`sid`).
+   * @param storeEpoch - the token's `store_epoch` claim, if any.
+   * @throws TemporarilyUnavailableError when the store cannot be reached.
+   */
+  async isSessionEnded(sessionId: string, storeEpoch?: unknown): Promise<boolean> {
+    return (await this.#checkSession(sessionId, typeof storeEpoch === 'string' ? storeEpoch : undefined)) !== 'live';
   }
 
   /**
@@ -336,7 +385,7 @@ export class AnonymousSessions {
    */
   async verifyAccessToken(token: string, options: VerifyAccessTokenOptions): Promise<AccessTokenClaims> {
     const claims = await this.#accessTokens.verify(token, options.audience);
-    if (options.checkRevocation && (await this.store.isSessionRevoked(claims.sid))) {
+    if (options.checkRevocation && (await this.isSessionEnded(claims.sid, claims.store_epoch))) {
       throw new InvalidTokenError('The session behind this access token has ended.');
     }
     return claims;
@@ -464,26 +513,130 @@ export class AnonymousSessions {
     return api;
   }
 
-  async #openLiveSession(token: string): Promise<SessionTokenPayload> {
+  /**
+   * Opens a session token for a continue: refused when logged out; `lost` when it was issued before
+   * the store lost its data and `revocationLoss` is 'reject'.
+   */
+  async #openLiveSession(token: string): Promise<OpenedSession> {
     const payload = await this.#sessionTokens.decode(token);
-    if (await this.store.isSessionRevoked(payload.session_id)) {
-      throw new InvalidSessionTokenError({ cause: new Error('session ended by logout') });
+    const state = await this.#checkSession(payload.session_id, payload.store_epoch);
+    if (state === 'revoked') this.#refuseEnded(state);
+    return { payload, lost: state === 'lost' };
+  }
+
+  /** Throws for a session that may not be used (see {@link checkSession}). */
+  #refuseEnded(state: SessionState): void {
+    if (state === 'revoked') throw new InvalidSessionTokenError({ cause: new Error('session ended by logout') });
+    if (state === 'lost') {
+      throw new InvalidSessionTokenError({ cause: new Error("session issued before the store lost its data (revocationLoss: 'reject')") });
     }
-    return payload;
   }
 
   /**
-   * The base for a continued session's metadata in 'store' mode: the store's document. Only when
-   * the store has none and the token was issued in 'token' mode (no `metadata_version`) does the
-   * token's metadata count, and it is then written to the store (`fromToken`).
+   * The revocation check: the session's revocation entry and, alongside it, the store's epoch
+   * marker (re-read at most every {@link EPOCH_RECHECK_MS}). A token stamped with another epoch was
+   * issued before the store lost its data: logged once per lost epoch, then `revocationLoss` decides.
+   * Tokens without a stamp (a store without `epoch()`, or issued before it had one) cannot tell.
+   */
+  async #checkSession(sessionId: string, tokenEpoch: string | undefined): Promise<SessionState> {
+    const [revoked, epoch] = await Promise.all([this.store.isSessionRevoked(sessionId), this.#currentEpoch()]);
+    if (revoked) return 'revoked';
+    if (epoch === undefined || tokenEpoch === undefined || tokenEpoch === epoch) return 'live';
+    if (!this.#lostEpochs.has(tokenEpoch)) {
+      // Another instance may have read a newer marker than the one cached here: read it again
+      // before calling this token's epoch lost.
+      if ((await this.#currentEpoch(true)) === tokenEpoch) return 'live';
+      this.#epochLost(tokenEpoch);
+    }
+    return this.config.revocationLoss === 'reject' ? 'lost' : 'live';
+  }
+
+  /**
+   * The store's epoch marker, or `undefined` when the store has none. Cached for
+   * {@link EPOCH_RECHECK_MS}; `fresh` reads it now (sharing a read already in flight).
+   */
+  async #currentEpoch(fresh = false): Promise<string | undefined> {
+    const store = this.store;
+    if (!supportsEpoch(store)) return undefined;
+    const cached = this.#epoch;
+    if (!fresh && cached !== undefined && Date.now() - cached.checkedAt < EPOCH_RECHECK_MS) return cached.value;
+    this.#epochRead ??= store
+      .epoch()
+      .then((value) => {
+        const previous = this.#epoch?.value;
+        this.#epoch = { value, checkedAt: Date.now() };
+        if (previous !== undefined && previous !== value) this.#epochLost(previous);
+        return value;
+      })
+      .finally(() => {
+        this.#epochRead = undefined;
+      });
+    return this.#epochRead;
+  }
+
+  /** Logs, once per marker, that the store lost its data, and what `revocationLoss` does about it. */
+  #epochLost(lost: string): void {
+    if (this.#lostEpochs.has(lost)) return;
+    if (this.#lostEpochs.size >= MAX_LOST_EPOCHS) this.#lostEpochs.clear();
+    this.#lostEpochs.add(lost);
+    const policy =
+      this.config.revocationLoss === 'reject'
+        ? "revocationLoss 'reject': sessions issued before the loss are refused; continuing one starts a fresh session that carries its metadata."
+        : "revocationLoss 'accept': sessions issued before the loss are accepted, logged-out ones included (set revocationLoss: 'reject' to refuse them).";
+    this.config.logger.error(
+      `The session store lost its data (its epoch marker changed): every logout recorded before the loss is gone. ${policy}`,
+    );
+  }
+
+  /**
+   * The base for a continued session's metadata in 'store' mode: the store's document. When the
+   * store has none and the token was issued in 'token' mode (no `metadata_version`), the token's
+   * metadata counts, and it is then written to the store (`fromToken`). When the store has none
+   * although the token's snapshot has a version (the store lost it), the answer is `lost`: see
+   * {@link reseedMetadata}.
    */
   async #readStoredMetadata(payload: SessionTokenPayload): Promise<StoredBase> {
     const store = this.store;
     if (!supportsStoredMetadata(store)) throw new ServerError({ cause: new Error('the store lost its metadata operations') });
     const stored = await store.readMetadata(payload.session_id);
-    if (stored !== undefined) return { ...stored, fromToken: false };
-    const seed = payload.metadata_version === undefined && Object.keys(payload.metadata).length > 0;
-    return { version: 0, metadata: seed ? payload.metadata : {}, fromToken: seed };
+    if (stored !== undefined) return { ...stored, fromToken: false, lost: false };
+    const version = payload.metadata_version;
+    if (version !== undefined && version > 0) return { version, metadata: payload.metadata, fromToken: false, lost: true };
+    const seed = version === undefined && Object.keys(payload.metadata).length > 0;
+    return { version: 0, metadata: seed ? payload.metadata : {}, fromToken: seed, lost: false };
+  }
+
+  /**
+   * The store has no document for a session whose token holds a snapshot at version ≥ 1: the store
+   * lost it. The snapshot (the newest state this client has seen, complete: tokens carry the whole
+   * document) is written back at its own version, create-if-absent, so concurrent requests of the
+   * session agree on one document; the request that wrote it logs a warning (once per session).
+   */
+  async #reseedMetadata(payload: SessionTokenPayload): Promise<StoredBase> {
+    const store = this.store;
+    if (!supportsStoredMetadata(store)) throw new ServerError({ cause: new Error('the store lost its metadata operations') });
+    const snapshot: StoredMetadata = { version: payload.metadata_version ?? 0, metadata: payload.metadata };
+    const expiresAt = payload.exp === undefined ? undefined : payload.exp + this.config.clockTolerance;
+    let result: SeedMetadataResult;
+    if (store.seedMetadata) {
+      result = await store.seedMetadata(payload.session_id, snapshot, expiresAt);
+    } else {
+      // A store without seedMetadata: merge the snapshot onto the missing document (no limits: the
+      // document met them when it was written).
+      const merged = await store.mergeMetadata(payload.session_id, snapshot.metadata, {
+        expiresAt,
+        maxBytes: Number.MAX_SAFE_INTEGER,
+        maxDepth: 64,
+      });
+      if (!merged.ok) throw new ServerError({ cause: new Error(`re-seeding the metadata was refused (${merged.reason})`) });
+      result = { seeded: merged.version === 1, version: merged.version, metadata: merged.metadata };
+    }
+    if (result.seeded) {
+      this.config.logger.warn(
+        `metadataStorage 'store': the store had no metadata document for session ${payload.session_id}, whose token holds version ${snapshot.version}; the store lost its data. Re-seeded it from the token's snapshot (changes newer than that snapshot, if any, are lost).`,
+      );
+    }
+    return { version: result.version, metadata: result.metadata, fromToken: false, lost: false };
   }
 
   /** Applies a (validated) patch atomically in the store; a refusal becomes the usual metadata error. */
@@ -537,6 +690,18 @@ export class AnonymousSessions {
 /** The base document of a 'store'-mode update, and whether it came from a 'token'-mode token. */
 interface StoredBase extends StoredMetadata {
   fromToken: boolean;
+  /** The store had no document although the token's snapshot has a version: re-seed it. */
+  lost: boolean;
+}
+
+/** What a revocation check found: usable, logged out, or issued before a store loss ('reject'). */
+type SessionState = 'live' | 'revoked' | 'lost';
+
+/** A session token opened for a continue. */
+interface OpenedSession {
+  payload: SessionTokenPayload;
+  /** Issued before the store lost its data, and `revocationLoss` is 'reject'. */
+  lost: boolean;
 }
 
 /** The scopes granted: the requested ones (all within the API's anonymous scopes), or all of them. */
@@ -583,6 +748,11 @@ export async function createAnonymousSessions(options: AnonymousSessionsOptions)
   }
   if (config.sessionLifetime === 0) {
     config.logger.warn('sessionLifetime is 0: anonymous sessions never expire. Only logout ends them.');
+  }
+  if (!supportsEpoch(config.store)) {
+    config.logger.warn(
+      'The store has no epoch(): if it loses its data, every logout recorded in it is undone and nothing notices (see revocationLoss).',
+    );
   }
   return new AnonymousSessions(config, keys);
 }

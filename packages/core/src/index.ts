@@ -36,6 +36,7 @@ export type {
   LinkedSession,
   MetadataMergeOptions,
   MetadataMergeResult,
+  SeedMetadataResult,
   SessionStore,
   StoredMetadata,
 } from './store.js';

@@ -1,5 +1,6 @@
 import { mergeMetadataWithinLimits, type JsonObject } from './metadata.js';
-import type { CounterState, LinkedSession, MetadataMergeResult, SessionStore, StoredMetadata } from './store.js';
+import { randomId } from './internal/random.js';
+import type { CounterState, LinkedSession, MetadataMergeResult, SeedMetadataResult, SessionStore, StoredMetadata } from './store.js';
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -39,7 +40,9 @@ const toMs = (expiresAt: number | undefined): number =>
  * stays bounded by the number of live sessions.
  *
  * It is per process: with several app instances, a logout on one is not seen by the others. Use
- * `@anonymous-sessions/redis` or `@anonymous-sessions/postgres` there.
+ * `@anonymous-sessions/redis` or `@anonymous-sessions/postgres` there. A restart loses everything,
+ * and its epoch marker with it, so tokens issued before a restart count as issued before a loss
+ * (see `revocationLoss`).
  *
  * @param options - sweep tuning.
  * @returns a new, empty store.
@@ -53,6 +56,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   /** user id → (session id → entry). */
   const links = new Map<string, Map<string, LinkEntry>>();
   let lastSweep = Date.now();
+  /** The epoch marker: written on first use, gone with the process. */
+  let epoch: string | undefined;
 
   const live = <T extends Entry>(map: Map<string, T>, key: string, now: number): T | undefined => {
     const entry = map.get(key);
@@ -134,6 +139,22 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       const version = (entry?.version ?? 0) + 1;
       documents.set(sessionId, { version, json: JSON.stringify(merged.metadata), expiresAtMs });
       return { ok: true, version, metadata: merged.metadata };
+    },
+
+    async seedMetadata(sessionId, document, expiresAt): Promise<SeedMetadataResult> {
+      const now = Date.now();
+      sweepIfDue(now);
+      const entry = live(documents, sessionId, now);
+      if (entry !== undefined) return { seeded: false, version: entry.version, metadata: JSON.parse(entry.json) as JsonObject };
+      const json = JSON.stringify(document.metadata);
+      const expiresAtMs = toMs(expiresAt);
+      if (expiresAtMs > now) documents.set(sessionId, { version: document.version, json, expiresAtMs });
+      return { seeded: true, version: document.version, metadata: JSON.parse(json) as JsonObject };
+    },
+
+    async epoch() {
+      epoch ??= `mem.${randomId(16)}`;
+      return epoch;
     },
 
     async recordLink(link, expiresAt) {

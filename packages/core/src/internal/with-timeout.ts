@@ -38,13 +38,18 @@ export function withStoreTimeout(store: SessionStore, timeoutMs: number): Sessio
   };
   // The optional operations are wrapped only where the store has them, so "does this store support
   // metadata / linked sessions" reads the same through the wrapper.
-  const { readMetadata, mergeMetadata, recordLink, listLinks, releaseMark } = store;
+  const { readMetadata, mergeMetadata, seedMetadata, epoch, recordLink, listLinks, releaseMark } = store;
   if (releaseMark) bounded.releaseMark = (key) => guard('releaseMark', () => releaseMark.call(store, key));
   if (readMetadata) bounded.readMetadata = (sessionId) => guard('readMetadata', () => readMetadata.call(store, sessionId));
   if (mergeMetadata) {
     bounded.mergeMetadata = (sessionId, patch, options) =>
       guard('mergeMetadata', () => mergeMetadata.call(store, sessionId, patch, options));
   }
+  if (seedMetadata) {
+    bounded.seedMetadata = (sessionId, document, expiresAt) =>
+      guard('seedMetadata', () => seedMetadata.call(store, sessionId, document, expiresAt));
+  }
+  if (epoch) bounded.epoch = () => guard('epoch', () => epoch.call(store));
   if (recordLink) bounded.recordLink = (link, expiresAt) => guard('recordLink', () => recordLink.call(store, link, expiresAt));
   if (listLinks) bounded.listLinks = (userId) => guard('listLinks', () => listLinks.call(store, userId));
   return bounded;
