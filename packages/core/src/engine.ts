@@ -122,8 +122,9 @@ const secondsNow = (): number => Math.floor(Date.now() / 1000);
 /**
  * How long a read of the store's epoch marker is trusted before the next revocation check reads it
  * again. One store call per second per instance, sent alongside the revocation lookup, instead of
- * one more round trip on every request; a loss during an outage is seen by the first request after
- * it (the failed reads never refreshed the cache), a loss without an outage within this interval.
+ * one more round trip on every request. Any failed or timed-out store call makes the cached marker
+ * stale at once, so a loss behind an outage (a restart, a failover) is seen by the first check
+ * after it; only a loss that no call noticed (a flush on a live server) may go unseen this long.
  */
 const EPOCH_RECHECK_MS = 1000;
 /** How many lost epoch markers an engine remembers (each is logged once). */
@@ -157,7 +158,10 @@ export class AnonymousSessions {
   constructor(config: ResolvedConfig, keys: KeyRing) {
     this.config = config;
     this.keys = keys;
-    this.store = withStoreTimeout(config.store, config.storeTimeoutMs);
+    // A failing store may be on its way to coming back empty: the next check re-reads the epoch.
+    this.store = withStoreTimeout(config.store, config.storeTimeoutMs, () => {
+      if (this.#epoch !== undefined) this.#epoch.checkedAt = Number.NEGATIVE_INFINITY;
+    });
     this.#sessionTokens = sessionTokenCodec(keys, {
       issuer: config.issuer,
       format: config.sessionTokenFormat,

@@ -4,12 +4,14 @@ import type { SessionStore } from '../store.js';
 /**
  * Wraps a store so every call either settles within `timeoutMs` or fails closed with
  * {@link TemporarilyUnavailableError}. A rejected call fails the same way; the original error is
- * the `cause` (for the server log), never shown to the client.
+ * the `cause` (for the server log), never shown to the client. `onFailure` hears of every failed
+ * or timed-out call (the engine then re-reads the store's epoch marker on its next check).
  */
-export function withStoreTimeout(store: SessionStore, timeoutMs: number): SessionStore {
+export function withStoreTimeout(store: SessionStore, timeoutMs: number, onFailure: () => void = () => undefined): SessionStore {
   const guard = <T>(operation: string, call: () => Promise<T>): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
+        onFailure();
         reject(new TemporarilyUnavailableError({ cause: new Error(`store ${operation} timed out after ${timeoutMs} ms`) }));
       }, timeoutMs);
       let pending: Promise<T>;
@@ -25,6 +27,7 @@ export function withStoreTimeout(store: SessionStore, timeoutMs: number): Sessio
         },
         (error: unknown) => {
           clearTimeout(timer);
+          onFailure();
           reject(new TemporarilyUnavailableError({ cause: error }));
         },
       );
