@@ -15,6 +15,7 @@ import { errorTableCases } from './cases/error-table.js';
 import { guardCases } from './cases/guards.js';
 import { logoutSessionCases } from './cases/logout-session.js';
 import { sessionTransferCases } from './cases/session-transfer.js';
+import { storeLossCases } from './cases/store-loss.js';
 import { tokenAttackCases } from './cases/token-attacks.js';
 import { tokenEndpointCases } from './cases/token-endpoint.js';
 import { wellKnownCases } from './cases/well-known.js';
@@ -51,4 +52,5 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
   describe('token attacks', () => tokenAttackCases(framework));
   describe('guards', () => guardCases(framework));
   describe('session transfer', () => sessionTransferCases(framework));
+  describe('store loss', () => storeLossCases(framework));
 });
