@@ -215,6 +215,23 @@ export function runStoreModeSuite(name: string, factory: () => Promise<StoreUnde
         expect(reseeded[0]).not.toContain(updated.token);
       });
 
+      it('a document begun again after the loss (a write queued during the outage) gets the snapshot merged in', async () => {
+        const log = recordingLogger();
+        const a = await engine({ logger: log });
+        const first = await full(a, { metadata: { cart: ['A'] } });
+        const second = await issue(a, { session_token: first.response.session_token, metadata: { theme: 'dark' } });
+        const third = await issue(a, { session_token: second.token, metadata: { coupon: 'SAVE10' } });
+        await subject.wipe();
+        // A patch that was sent before the loss and applied after it: version 1 of a new document.
+        await subject.store.mergeMetadata!(first.session.session_id, { late: true }, { expiresAt: undefined, maxBytes: 2048, maxDepth: 8 });
+        const continued = await issue(a, { session_token: third.token, metadata: { n: 1 } });
+        expect(continued.metadata).toEqual({ cart: ['A'], theme: 'dark', coupon: 'SAVE10', late: true, n: 1 });
+        expect(log.warnings.filter((message) => message.includes('Re-seeded'))).toHaveLength(1);
+        // An older token of the session is not "ahead" of the store any more: nothing is merged again.
+        expect((await issue(a, { session_token: second.token })).metadata).toEqual(continued.metadata);
+        expect(log.warnings.filter((message) => message.includes('Re-seeded'))).toHaveLength(1);
+      });
+
       it('a read re-seeds too; a session that never had metadata stays empty, without a warning', async () => {
         const log = recordingLogger();
         const a = await engine({ logger: log });

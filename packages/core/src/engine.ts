@@ -603,41 +603,49 @@ export class AnonymousSessions {
     const store = this.store;
     if (!supportsStoredMetadata(store)) throw new ServerError({ cause: new Error('the store lost its metadata operations') });
     const stored = await store.readMetadata(payload.session_id);
-    if (stored !== undefined) return { ...stored, fromToken: false, lost: false };
     const version = payload.metadata_version;
+    // A live document behind the token's own snapshot: versions never go down while a document
+    // lives, so it was lost and begun again (a write queued during the outage landed afterwards).
+    if (stored !== undefined) return { ...stored, fromToken: false, lost: version !== undefined && stored.version < version };
     if (version !== undefined && version > 0) return { version, metadata: payload.metadata, fromToken: false, lost: true };
     const seed = version === undefined && Object.keys(payload.metadata).length > 0;
     return { version: 0, metadata: seed ? payload.metadata : {}, fromToken: seed, lost: false };
   }
 
   /**
-   * The store has no document for a session whose token holds a snapshot at version ≥ 1: the store
-   * lost it. The snapshot (the newest state this client has seen, complete: tokens carry the whole
-   * document) is written back at its own version, create-if-absent, so concurrent requests of the
-   * session agree on one document; the request that wrote it logs a warning (once per session).
+   * The store has no document for a session whose token holds a snapshot at version ≥ 1, or one
+   * at a lower version than the snapshot: the store lost it. The snapshot (the newest state this
+   * client has seen, complete: tokens carry the whole document) is written back at its own version,
+   * create-if-absent, so concurrent requests of the session agree on one document; the request that
+   * wrote it logs a warning (once per session). A document begun again after the loss (lower
+   * version) gets the snapshot merged into it instead, so nothing either holds is dropped.
    */
   async #reseedMetadata(payload: SessionTokenPayload): Promise<StoredBase> {
     const store = this.store;
     if (!supportsStoredMetadata(store)) throw new ServerError({ cause: new Error('the store lost its metadata operations') });
     const snapshot: StoredMetadata = { version: payload.metadata_version ?? 0, metadata: payload.metadata };
     const expiresAt = payload.exp === undefined ? undefined : payload.exp + this.config.clockTolerance;
-    let result: SeedMetadataResult;
-    if (store.seedMetadata) {
-      result = await store.seedMetadata(payload.session_id, snapshot, expiresAt);
-    } else {
-      // A store without seedMetadata: merge the snapshot onto the missing document (no limits: the
-      // document met them when it was written).
+    // Merging the snapshot: no limits (the document met them when it was written).
+    const mergeSnapshot = async (): Promise<SeedMetadataResult> => {
       const merged = await store.mergeMetadata(payload.session_id, snapshot.metadata, {
         expiresAt,
         maxBytes: Number.MAX_SAFE_INTEGER,
         maxDepth: 64,
       });
       if (!merged.ok) throw new ServerError({ cause: new Error(`re-seeding the metadata was refused (${merged.reason})`) });
-      result = { seeded: merged.version === 1, version: merged.version, metadata: merged.metadata };
+      return { seeded: true, version: merged.version, metadata: merged.metadata };
+    };
+    let result: SeedMetadataResult;
+    if (store.seedMetadata) {
+      result = await store.seedMetadata(payload.session_id, snapshot, expiresAt);
+      if (!result.seeded && result.version < snapshot.version) result = await mergeSnapshot();
+    } else {
+      // A store without seedMetadata: merge the snapshot (not create-if-absent; see the contract).
+      result = await mergeSnapshot();
     }
     if (result.seeded) {
       this.config.logger.warn(
-        `metadataStorage 'store': the store had no metadata document for session ${payload.session_id}, whose token holds version ${snapshot.version}; the store lost its data. Re-seeded it from the token's snapshot (changes newer than that snapshot, if any, are lost).`,
+        `metadataStorage 'store': the metadata document of session ${payload.session_id} was missing or behind its token's snapshot (version ${snapshot.version}): the store lost its data. Re-seeded it from the snapshot (changes newer than the snapshot that no token holds are lost).`,
       );
     }
     return { version: result.version, metadata: result.metadata, fromToken: false, lost: false };
