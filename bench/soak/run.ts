@@ -17,7 +17,7 @@
  * `bench/results/<out>.json` and `.md`.
  *
  * Options: `--minutes M` (default 3), `--guests N` (50), `--policy reject|accept` (reject),
- * `--store-timeout-ms T` (1000), `--margin-ms T` (250: what a 503 may take beyond the timeout on a
+ * `--store-timeout-ms T` (2000, the engine's default), `--margin-ms T` (250: what a 503 may take beyond the timeout on a
  * shared machine), `--out NAME` (soak).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -42,7 +42,7 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { minutes: 3, guests: 50, policy: 'reject', storeTimeoutMs: 1000, marginMs: 250, out: 'soak' };
+  const options: Options = { minutes: 3, guests: 50, policy: 'reject', storeTimeoutMs: 2000, marginMs: 250, out: 'soak' };
   for (let index = 0; index < argv.length; index += 1) {
     const flag = argv[index];
     const value = argv[index + 1];
@@ -89,6 +89,8 @@ const say = (message: string): void => console.log(`[soak ${(clock() / 1000).toF
 /** One app instance process, restartable on its port. */
 class Instance {
   child: ChildProcess | undefined;
+  /** How many processes this instance has run (a restart after a kill is a new one). */
+  processes = 0;
   readonly logCounts = new Map<string, number>();
   constructor(readonly launch: SoakServerLaunch) {}
 
@@ -105,6 +107,7 @@ class Instance {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     this.child = child;
+    this.processes += 1;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`instance ${this.name} did not start within 60 s`)), 60_000);
       let buffer = '';
@@ -594,9 +597,12 @@ async function writeReport(load: { cpus: number; loadavgBefore: number[]; loadav
       figure: `${stats.acceptedRevoked} of ${stats.probes} replays${options.policy === 'accept' ? `; ${stats.acceptedRevokedByPolicy} re-accepted by policy` : ''}`,
     },
     {
-      name: 'each loss logged as an error by each instance that saw a token from before it, never more than once per loss',
-      pass: lossLogs.every((count) => count >= 1 && count <= losses),
-      figure: instances.map((instance, index) => `${instance.name} ${lossLogs[index]}`).join(', ') + ` (${losses} losses)`,
+      // A restarted process has forgotten what it logged: it may log an earlier loss once more.
+      name: 'the loss logged as an error by every instance, at most once per loss and process',
+      pass: lossLogs.every((count, index) => count >= 1 && count <= losses * instances[index]!.processes),
+      figure:
+        instances.map((instance, index) => `${instance.name} ${lossLogs[index]} (${instance.processes} process${instance.processes > 1 ? 'es' : ''})`).join(', ') +
+        `; ${losses} losses`,
     },
     {
       name: 'heap flat on instance A (median of the last third within 25 MB of the first third)',

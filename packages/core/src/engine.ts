@@ -153,15 +153,16 @@ export class AnonymousSessions {
   #epochRead: Promise<string> | undefined;
   /** Epoch markers known to be lost (already logged). */
   readonly #lostEpochs = new Set<string>();
+  /** A failing store may be on its way to coming back empty: the next check re-reads the epoch. */
+  readonly #onStoreFailure = (): void => {
+    if (this.#epoch !== undefined) this.#epoch.checkedAt = Number.NEGATIVE_INFINITY;
+  };
 
   /** Use {@link createAnonymousSessions}, which validates the options and imports the keys. */
   constructor(config: ResolvedConfig, keys: KeyRing) {
     this.config = config;
     this.keys = keys;
-    // A failing store may be on its way to coming back empty: the next check re-reads the epoch.
-    this.store = withStoreTimeout(config.store, config.storeTimeoutMs, () => {
-      if (this.#epoch !== undefined) this.#epoch.checkedAt = Number.NEGATIVE_INFINITY;
-    });
+    this.store = withStoreTimeout(config.store, config.storeTimeoutMs, this.#onStoreFailure);
     this.#sessionTokens = sessionTokenCodec(keys, {
       issuer: config.issuer,
       format: config.sessionTokenFormat,
@@ -192,12 +193,13 @@ export class AnonymousSessions {
     if (!client.canCreateAnonymousSessions) throw new UnauthorizedClientError();
     const api = await this.#requireResourceServer(input.audience);
     const scope = grantScopes(api, input.scope);
+    const store = this.#requestStore();
 
     let opened: OpenedSession | undefined;
     if (input.session_token !== undefined) {
-      opened = await this.#openLiveSession(input.session_token);
+      opened = await this.#openLiveSession(store, input.session_token);
     } else if (context.cookieSessionToken !== undefined) {
-      opened = await this.#openLiveSession(context.cookieSessionToken).catch((error: unknown) => {
+      opened = await this.#openLiveSession(store, context.cookieSessionToken).catch((error: unknown) => {
         if (error instanceof InvalidSessionTokenError || error instanceof SessionExpiredError) return undefined;
         throw error;
       });
@@ -239,8 +241,8 @@ export class AnonymousSessions {
     let base: StoredBase | undefined;
     if (storeMode) {
       if (payload !== undefined) {
-        base = await this.#readStoredMetadata(payload);
-        if (base.lost) base = await this.#reseedMetadata(payload);
+        base = await this.#readStoredMetadata(store, payload);
+        if (base.lost) base = await this.#reseedMetadata(store, payload);
       } else {
         // A carried snapshot seeds the fresh session's document, like a 'token'-mode token would.
         const seed = carried !== undefined && Object.keys(carried.metadata).length > 0;
@@ -254,14 +256,14 @@ export class AnonymousSessions {
       metadata = await applyMetadataPatch(metadata, input.metadata, this.config.metadata);
     }
     // Counted only once the request is known to be good, so refused requests spend no quota.
-    if (payload === undefined) await this.#enforceCreationLimit(context.ip);
+    if (payload === undefined) await this.#enforceCreationLimit(store, context.ip);
     let metadataVersion: number | undefined;
     if (base !== undefined) {
       const renew = payload !== undefined && this.config.slidingExpiration && base.version > 0;
       if (input.metadata !== undefined || base.fromToken || renew) {
         // A token issued in 'token' mode seeds the store with its metadata (plus this patch).
         const patch = base.fromToken ? metadata : ((input.metadata as JsonObject | undefined) ?? {});
-        const merged = await this.#mergeStoredMetadata(identity.session_id, patch, exp);
+        const merged = await this.#mergeStoredMetadata(store, identity.session_id, patch, exp);
         metadata = merged.metadata;
         metadataVersion = merged.version;
       } else {
@@ -269,7 +271,7 @@ export class AnonymousSessions {
       }
     }
 
-    const storeEpoch = await this.#currentEpoch();
+    const storeEpoch = await this.#currentEpoch(store);
     const epochClaim = storeEpoch === undefined ? {} : { store_epoch: storeEpoch };
     const session: AnonymousSession = { ...identity, expires_at: exp === undefined ? null : iso(exp), metadata };
     const accessExp = Math.min(now + api.tokenLifetimeForAnonymousAccess, exp ?? Number.POSITIVE_INFINITY);
@@ -318,13 +320,14 @@ export class AnonymousSessions {
   async verifySessionToken(token: string): Promise<AnonymousSession> {
     const payload = await this.#sessionTokens.decode(token);
     const storeMode = this.config.metadataStorage === 'store';
+    const store = this.#requestStore();
     const [state, stored] = await Promise.all([
-      this.#checkSession(payload.session_id, payload.store_epoch),
-      storeMode ? this.#readStoredMetadata(payload) : undefined,
+      this.#checkSession(store, payload.session_id, payload.store_epoch),
+      storeMode ? this.#readStoredMetadata(store, payload) : undefined,
     ]);
     this.#refuseEnded(state);
     if (stored === undefined) return toAnonymousSession(payload);
-    const current = stored.lost ? await this.#reseedMetadata(payload) : stored;
+    const current = stored.lost ? await this.#reseedMetadata(store, payload) : stored;
     return toAnonymousSession({ ...payload, metadata: current.metadata });
   }
 
@@ -339,7 +342,8 @@ export class AnonymousSessions {
    * @throws TemporarilyUnavailableError when the store cannot be reached.
    */
   async isSessionEnded(sessionId: string, storeEpoch?: unknown): Promise<boolean> {
-    return (await this.#checkSession(sessionId, typeof storeEpoch === 'string' ? storeEpoch : undefined)) !== 'live';
+    const state = await this.#checkSession(this.#requestStore(), sessionId, typeof storeEpoch === 'string' ? storeEpoch : undefined);
+    return state !== 'live';
   }
 
   /**
@@ -362,7 +366,7 @@ export class AnonymousSessions {
     // for `clockTolerance` seconds after its exp.
     let until = payload.exp;
     if (until !== undefined && this.config.slidingExpiration) until = Math.max(until, secondsNow() + this.config.sessionLifetime);
-    await this.store.revokeSession(payload.session_id, until === undefined ? undefined : until + this.config.clockTolerance);
+    await this.#requestStore().revokeSession(payload.session_id, until === undefined ? undefined : until + this.config.clockTolerance);
   }
 
   /**
@@ -518,12 +522,21 @@ export class AnonymousSessions {
   }
 
   /**
+   * The store for one request: every call bounded by what is left of `storeTimeoutMs` since the
+   * request's first store call, so a request answers 503 within `storeTimeoutMs` of it however
+   * many calls it makes. (`this.store` bounds each call on its own.)
+   */
+  #requestStore(): SessionStore {
+    return withStoreTimeout(this.config.store, this.config.storeTimeoutMs, this.#onStoreFailure, {});
+  }
+
+  /**
    * Opens a session token for a continue: refused when logged out; `lost` when it was issued before
    * the store lost its data and `revocationLoss` is 'reject'.
    */
-  async #openLiveSession(token: string): Promise<OpenedSession> {
+  async #openLiveSession(store: SessionStore, token: string): Promise<OpenedSession> {
     const payload = await this.#sessionTokens.decode(token);
-    const state = await this.#checkSession(payload.session_id, payload.store_epoch);
+    const state = await this.#checkSession(store, payload.session_id, payload.store_epoch);
     if (state === 'revoked') this.#refuseEnded(state);
     return { payload, lost: state === 'lost' };
   }
@@ -542,14 +555,14 @@ export class AnonymousSessions {
    * issued before the store lost its data: logged once per lost epoch, then `revocationLoss` decides.
    * Tokens without a stamp (a store without `epoch()`, or issued before it had one) cannot tell.
    */
-  async #checkSession(sessionId: string, tokenEpoch: string | undefined): Promise<SessionState> {
-    const [revoked, epoch] = await Promise.all([this.store.isSessionRevoked(sessionId), this.#currentEpoch()]);
+  async #checkSession(store: SessionStore, sessionId: string, tokenEpoch: string | undefined): Promise<SessionState> {
+    const [revoked, epoch] = await Promise.all([store.isSessionRevoked(sessionId), this.#currentEpoch(store)]);
     if (revoked) return 'revoked';
     if (epoch === undefined || tokenEpoch === undefined || tokenEpoch === epoch) return 'live';
     if (!this.#lostEpochs.has(tokenEpoch)) {
       // Another instance may have read a newer marker than the one cached here: read it again
       // before calling this token's epoch lost.
-      if ((await this.#currentEpoch(true)) === tokenEpoch) return 'live';
+      if ((await this.#currentEpoch(store, true)) === tokenEpoch) return 'live';
       this.#epochLost(tokenEpoch);
     }
     return this.config.revocationLoss === 'reject' ? 'lost' : 'live';
@@ -559,8 +572,7 @@ export class AnonymousSessions {
    * The store's epoch marker, or `undefined` when the store has none. Cached for
    * {@link EPOCH_RECHECK_MS}; `fresh` reads it now (sharing a read already in flight).
    */
-  async #currentEpoch(fresh = false): Promise<string | undefined> {
-    const store = this.store;
+  async #currentEpoch(store: SessionStore, fresh = false): Promise<string | undefined> {
     if (!supportsEpoch(store)) return undefined;
     const cached = this.#epoch;
     if (!fresh && cached !== undefined && Date.now() - cached.checkedAt < EPOCH_RECHECK_MS) return cached.value;
@@ -599,8 +611,7 @@ export class AnonymousSessions {
    * although the token's snapshot has a version (the store lost it), the answer is `lost`: see
    * {@link reseedMetadata}.
    */
-  async #readStoredMetadata(payload: SessionTokenPayload): Promise<StoredBase> {
-    const store = this.store;
+  async #readStoredMetadata(store: SessionStore, payload: SessionTokenPayload): Promise<StoredBase> {
     if (!supportsStoredMetadata(store)) throw new ServerError({ cause: new Error('the store lost its metadata operations') });
     const stored = await store.readMetadata(payload.session_id);
     const version = payload.metadata_version;
@@ -620,8 +631,7 @@ export class AnonymousSessions {
    * wrote it logs a warning (once per session). A document begun again after the loss (lower
    * version) gets the snapshot merged into it instead, so nothing either holds is dropped.
    */
-  async #reseedMetadata(payload: SessionTokenPayload): Promise<StoredBase> {
-    const store = this.store;
+  async #reseedMetadata(store: SessionStore, payload: SessionTokenPayload): Promise<StoredBase> {
     if (!supportsStoredMetadata(store)) throw new ServerError({ cause: new Error('the store lost its metadata operations') });
     const snapshot: StoredMetadata = { version: payload.metadata_version ?? 0, metadata: payload.metadata };
     const expiresAt = payload.exp === undefined ? undefined : payload.exp + this.config.clockTolerance;
@@ -652,8 +662,12 @@ export class AnonymousSessions {
   }
 
   /** Applies a (validated) patch atomically in the store; a refusal becomes the usual metadata error. */
-  async #mergeStoredMetadata(sessionId: string, patch: JsonObject, exp: number | undefined): Promise<StoredMetadata> {
-    const store = this.store;
+  async #mergeStoredMetadata(
+    store: SessionStore,
+    sessionId: string,
+    patch: JsonObject,
+    exp: number | undefined,
+  ): Promise<StoredMetadata> {
     if (!supportsStoredMetadata(store)) throw new ServerError({ cause: new Error('the store lost its metadata operations') });
     const { maxBytes, maxDepth } = this.config.metadata;
     const result = await store.mergeMetadata(sessionId, patch, {
@@ -669,10 +683,10 @@ export class AnonymousSessions {
     return { version: result.version, metadata: result.metadata };
   }
 
-  async #enforceCreationLimit(ip: string | undefined): Promise<void> {
+  async #enforceCreationLimit(store: SessionStore, ip: string | undefined): Promise<void> {
     const limit = this.config.rateLimit;
     if (limit === false) return;
-    const { count, resetAt } = await this.store.increment(`create:${ip ?? 'unknown'}`, 60);
+    const { count, resetAt } = await store.increment(`create:${ip ?? 'unknown'}`, 60);
     if (count > limit.createPerMinute) throw new TooManyRequestsError(resetAt - Date.now() / 1000);
   }
 

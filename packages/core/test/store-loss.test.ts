@@ -6,7 +6,7 @@
  * Redis and PostgreSQL runs in test/support/store-mode-suite.ts.
  */
 import { decodeJwt } from 'jose';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   createAnonymousSessions,
   createBearerGuard,
@@ -16,6 +16,7 @@ import {
   type PrivateJwkSet,
   type SessionStore,
 } from '@anonymous-sessions/core';
+import { withStoreTimeout } from '../src/internal/with-timeout.js';
 import { AUDIENCE, CLIENT_ID, expectAnonymousError, expectConfigError, issuePaths, quickStartOptions, silentLogger } from './fixtures.js';
 
 /** A memoryStore() that can be wiped (a new one behind the same object) and taken down. */
@@ -170,5 +171,63 @@ describe('a store that lost its data', () => {
       'invalid_request',
       400,
     );
+  });
+});
+
+describe('storeTimeoutMs bounds a request, not just each call', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('with a budget, a call after a slow one gets only what is left: 503 at storeTimeoutMs from the first call', async () => {
+    vi.useFakeTimers();
+    const slow = memoryStore();
+    const store: SessionStore = {
+      ...slow,
+      // Answers after 200 ms: slow, but within the timeout.
+      isSessionRevoked: () => new Promise((resolve) => setTimeout(() => resolve(false), 200)),
+      // Never answers: the store froze.
+      readMetadata: () => new Promise(() => undefined),
+    };
+    const failures: number[] = [];
+    const bounded = withStoreTimeout(store, 300, () => failures.push(Date.now()), {});
+    const started = Date.now();
+    const first = bounded.isSessionRevoked('sess_x');
+    await vi.advanceTimersByTimeAsync(200);
+    await expect(first).resolves.toBe(false);
+    // 200 ms of the 300 are spent.
+    const read = bounded.readMetadata!('sess_x').catch((error: unknown) => error);
+    await vi.advanceTimersByTimeAsync(99);
+    expect(failures).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await read).toMatchObject({ code: 'temporarily_unavailable' });
+    expect(failures).toEqual([started + 300]);
+    // Past the deadline a further call fails at once.
+    const late = bounded.isSessionRevoked('sess_y').catch((error: unknown) => error);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(await late).toMatchObject({ code: 'temporarily_unavailable' });
+  });
+
+  it('without a budget (the engine’s public `store`), each call has the whole timeout', async () => {
+    vi.useFakeTimers();
+    const store: SessionStore = {
+      ...memoryStore(),
+      isSessionRevoked: () => new Promise((resolve) => setTimeout(() => resolve(false), 200)),
+      readMetadata: () => new Promise(() => undefined),
+    };
+    const bounded = withStoreTimeout(store, 300);
+    const first = bounded.isSessionRevoked('sess_x');
+    await vi.advanceTimersByTimeAsync(200);
+    await expect(first).resolves.toBe(false);
+    const read = bounded.readMetadata!('sess_x').catch((error: unknown) => error);
+    await vi.advanceTimersByTimeAsync(299);
+    let settled = false;
+    void read.then(() => {
+      settled = true;
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await read).toMatchObject({ code: 'temporarily_unavailable' });
   });
 });

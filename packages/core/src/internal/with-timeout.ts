@@ -6,14 +6,29 @@ import type { SessionStore } from '../store.js';
  * {@link TemporarilyUnavailableError}. A rejected call fails the same way; the original error is
  * the `cause` (for the server log), never shown to the client. `onFailure` hears of every failed
  * or timed-out call (the engine then re-reads the store's epoch marker on its next check).
+ *
+ * With a `budget` (one per request), `timeoutMs` bounds the request's store calls together: the
+ * first call starts the clock and every later call gets what is left, so a request that needs
+ * several calls still answers 503 within `timeoutMs` of its first one.
  */
-export function withStoreTimeout(store: SessionStore, timeoutMs: number, onFailure: () => void = () => undefined): SessionStore {
+export function withStoreTimeout(
+  store: SessionStore,
+  timeoutMs: number,
+  onFailure: () => void = () => undefined,
+  budget?: { deadline?: number },
+): SessionStore {
   const guard = <T>(operation: string, call: () => Promise<T>): Promise<T> =>
     new Promise<T>((resolve, reject) => {
+      let wait = timeoutMs;
+      if (budget !== undefined) {
+        const now = Date.now();
+        budget.deadline ??= now + timeoutMs;
+        wait = Math.max(0, budget.deadline - now);
+      }
       const timer = setTimeout(() => {
         onFailure();
-        reject(new TemporarilyUnavailableError({ cause: new Error(`store ${operation} timed out after ${timeoutMs} ms`) }));
-      }, timeoutMs);
+        reject(new TemporarilyUnavailableError({ cause: new Error(`store ${operation} timed out (storeTimeoutMs ${timeoutMs})`) }));
+      }, wait);
       let pending: Promise<T>;
       try {
         pending = call();
