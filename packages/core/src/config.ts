@@ -249,7 +249,10 @@ export const configSchema = z
     rateLimit: z
       .union([z.literal(false), z.object({ createPerMinute: z.number().int().positive().default(60) })])
       .default({ createPerMinute: 60 }),
-    /** Store calls slower than this fail closed with 503. Default 2000 ms. */
+    /**
+     * How long a request may wait on the store, counted from its first store call (later calls get
+     * what is left); then it fails closed with 503. Default 2000 ms.
+     */
     storeTimeoutMs: z.number().int().positive().max(60_000).default(2000),
     /** Where warnings and unexpected errors go. Default `console`. */
     logger: z

@@ -124,7 +124,8 @@ const secondsNow = (): number => Math.floor(Date.now() / 1000);
  * again. One store call per second per instance, sent alongside the revocation lookup, instead of
  * one more round trip on every request. Any failed or timed-out store call makes the cached marker
  * stale at once, so a loss behind an outage (a restart, a failover) is seen by the first check
- * after it; only a loss that no call noticed (a flush on a live server) may go unseen this long.
+ * after it; only a loss that no call noticed (a flush on a live server, a restart quicker than
+ * storeTimeoutMs whose pending commands the client re-sent) may go unseen this long.
  */
 const EPOCH_RECHECK_MS = 1000;
 /** How many lost epoch markers an engine remembers (each is logged once). */
