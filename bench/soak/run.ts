@@ -195,7 +195,7 @@ const stats = {
   slowest503: 0,
   /** Every 503's latency, ms (there are few). */
   latencies503: [] as number[],
-  /** 401s explained by the documented revocationLoss policy (a token from before a loss). */
+  /** Answers the documented revocationLoss policy explains (a token from before a loss). */
   policyRefusals: 0,
   /** Logged-out tokens replayed at the token endpoint that got a fresh session (the 'reject' policy). */
   policyFreshSessions: 0,
@@ -694,7 +694,7 @@ logged-out tokens all run long.
 | confirmed cart keys / lost | ${fmt(t.confirmedKeys!)} / ${fmt(t.lostKeys!)} |
 | logged-out tokens replayed / accepted | ${fmt(t.probes!)} / ${fmt(t.acceptedRevoked!)}${options.policy === 'accept' ? ` (+ ${fmt(t.acceptedRevokedByPolicy!)} by policy)` : ''} |
 | replays answered with a fresh session (policy) | ${fmt(t.policyFreshSessions!)} |
-| 401s explained by the policy (tokens from before a loss) | ${fmt(t.policyRefusals!)} |
+| answers explained by the policy (a token from before a loss: 401 with 'reject', 200 with 'accept') | ${fmt(t.policyRefusals!)} |
 | store-mode documents re-seeded from a token | ${fmt(report.reseededDocuments)} |
 | 503 answers: count / median / p99 / slowest | ${fmt(t.count503!)} / ${t.median503Ms} ms / ${t.p99503Ms} ms / ${t.slowest503Ms} ms |
 | hangs / other 5xx / unexpected statuses | ${t.hangs} / ${t.serverErrors} / ${t.unexpected} |
