@@ -580,6 +580,10 @@ export class AnonymousSessions {
     this.#epochRead ??= store
       .epoch()
       .then((value) => {
+        // It goes into every token (whose claim allows 1 to 64 characters): a bad one is the adapter's bug.
+        if (typeof value !== 'string' || value.length === 0 || value.length > 64) {
+          throw new ServerError({ cause: new Error('the store’s epoch() must answer a string of 1 to 64 characters') });
+        }
         const previous = this.#epoch?.value;
         this.#epoch = { value, checkedAt: Date.now() };
         if (previous !== undefined && previous !== value) this.#epochLost(previous);

@@ -80,6 +80,12 @@ describe('revocationLoss', () => {
     await expectAnonymousError(anon.verifySessionToken(response.session_token), 'invalid_session_token', 401);
   });
 
+  it("a store whose epoch() answers no usable marker fails requests with server_error, never a token that could not be read back", async () => {
+    const store: SessionStore = { ...memoryStore(), epoch: async () => 'x'.repeat(65) };
+    const anon = await createAnonymousSessions(quickStartOptions({ store }));
+    await expectAnonymousError(anon.issueToken({ client_id: CLIENT_ID }), 'server_error', 500);
+  });
+
   it('memoryStore() logs no such warning', async () => {
     const logger = silentLogger();
     await createAnonymousSessions(quickStartOptions({ logger }));
