@@ -19,6 +19,7 @@ import { loginStackCases } from './cases/login-stacks.js';
 import { logoutSessionCases } from './cases/logout-session.js';
 import { sessionPlantingCases } from './cases/session-planting.js';
 import { sessionTransferCases } from './cases/session-transfer.js';
+import { storeLossCases } from './cases/store-loss.js';
 import { tokenAttackCases } from './cases/token-attacks.js';
 import { tokenEndpointCases } from './cases/token-endpoint.js';
 import { wellKnownCases } from './cases/well-known.js';
@@ -59,4 +60,5 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
   describe('session planting', () => sessionPlantingCases(framework));
   describe('hardening', () => hardeningCases(framework));
   describe('login stacks', () => loginStackCases(framework));
+  describe('store loss', () => storeLossCases(framework));
 });

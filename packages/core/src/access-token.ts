@@ -31,6 +31,8 @@ export interface AccessTokenClaims extends JWTPayload {
   scope: string;
   /** The anonymous `session_id`. */
   sid: string;
+  /** The store's epoch marker when the token was issued (see `revocationLoss`); absent without one. */
+  store_epoch?: string;
   /** Claims from the resource server's claims mapping. */
   [claim: string]: unknown;
 }

@@ -428,7 +428,11 @@ export function createBearerGuard(options: BearerGuardOptions): BearerGuard {
       if (cache !== undefined && typeof result.payload.exp === 'number') cache.set(token, deepFreeze(result));
     }
     if (needsRevocationCheck(result)) {
-      if (await revocations!.isSessionRevoked(result.payload.sid as string)) {
+      const sid = result.payload.sid as string;
+      // A local engine answers for its store (and notices a store that lost its data); a remote
+      // guard can only ask the shared store whether the session was revoked.
+      const ended = engine ? await engine.isSessionEnded(sid, result.payload.store_epoch) : await revocations!.isSessionRevoked(sid);
+      if (ended) {
         cache?.delete(token);
         refused(invalid('The session behind this access token has ended.', new Error('session ended by logout')), token);
       }

@@ -43,7 +43,7 @@ export const SIGNING_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 
 /** Claim names a claims mapping may not use: the engine sets them itself. */
-export const RESERVED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'scope', 'client_id', 'sid'] as const;
+export const RESERVED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'scope', 'client_id', 'sid', 'store_epoch'] as const;
 
 const CLAIM_PATH = /^anonymous_session\.(user_id|session_id|created_at|metadata(\.[^.\s]+)+)$/;
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/; // RFC 6749 §3.3 scope-token
@@ -263,6 +263,16 @@ export const configSchema = z
      * Default 90 days. `false`: record nothing.
      */
     linkedSessionRetention: z.union([z.literal(false), z.number().int().positive()]).default(7_776_000),
+    /**
+     * What happens to a session issued before the store lost its data (its epoch marker changed:
+     * every logout recorded before the loss is gone, so a logged-out token looks live again). The
+     * engine logs an error either way, once per lost epoch.
+     * `accept` (default): such sessions are accepted as before, logged-out ones included.
+     * `reject`: they fail closed: a revocation check refuses them (401), and continuing one at the
+     * token endpoint starts a fresh session (new `user_id` and `session_id`) that carries the old
+     * token's metadata. Needs a store with `epoch()` and shared by every instance.
+     */
+    revocationLoss: z.enum(['accept', 'reject'], { error: "must be 'accept' or 'reject'" }).default('accept'),
     /** true: each continue renews `exp` to now + `sessionLifetime`. Default false (absolute). */
     slidingExpiration: z.boolean().default(false),
     /** Seconds of clock skew tolerated on every verification. Default 15. */
@@ -285,7 +295,10 @@ export const configSchema = z
           .strict(),
       ])
       .default({ createPerMinute: 60, continuePerMinute: 60 }),
-    /** Store calls slower than this fail closed with 503. Default 2000 ms. */
+    /**
+     * How long a request may wait on the store, counted from its first store call (later calls get
+     * what is left); then it fails closed with 503. Default 2000 ms.
+     */
     storeTimeoutMs: z.number().int().positive().max(60_000).default(2000),
     /** Where warnings and unexpected errors go. Default `console`. */
     logger: z
@@ -332,6 +345,13 @@ export const configSchema = z
           "'store' needs a store with the metadata operations readMetadata and mergeMetadata (memoryStore, @anonymous-sessions/redis and @anonymous-sessions/postgres have them)",
       });
     }
+    if (config.revocationLoss === 'reject' && !supportsEpoch(config.store)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['revocationLoss'],
+        message: "'reject' needs a store with epoch(), which marks when the store loses its data (memoryStore, @anonymous-sessions/redis and @anonymous-sessions/postgres have it)",
+      });
+    }
   });
 
 /** Whether a store implements the optional metadata operations of `metadataStorage: 'store'`. */
@@ -339,6 +359,11 @@ export function supportsStoredMetadata(
   store: SessionStore,
 ): store is SessionStore & Required<Pick<SessionStore, 'readMetadata' | 'mergeMetadata'>> {
   return isFunction(store.readMetadata) && isFunction(store.mergeMetadata);
+}
+
+/** Whether a store implements the optional epoch marker (detects a store that lost its data). */
+export function supportsEpoch(store: SessionStore): store is SessionStore & Required<Pick<SessionStore, 'epoch'>> {
+  return isFunction(store.epoch);
 }
 
 /** Whether a store implements the optional linked-session registry. */

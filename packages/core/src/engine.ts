@@ -12,6 +12,7 @@ import {
   parseClient,
   parseResourceServer,
   resolveConfig,
+  supportsEpoch,
   supportsLinkedSessions,
   supportsStoredMetadata,
   type AnonymousSessionsOptions,
@@ -48,7 +49,7 @@ import {
   type SessionTokenCodec,
   type SessionTokenPayload,
 } from './session-token.js';
-import type { LinkedSession, SessionStore, StoredMetadata } from './store.js';
+import type { LinkedSession, SeedMetadataResult, SessionStore, StoredMetadata } from './store.js';
 import { openLoginBinding, signLoginBinding, verifyLoginBinding } from './login-binding.js';
 import { revocationExpiresAt } from './internal/session-retention.js';
 import { runTransfer, type TransferParameters, type TransferResult } from './transfer.js';
@@ -122,6 +123,17 @@ export interface AuthorizationServerMetadata {
 }
 
 const secondsNow = (): number => Math.floor(Date.now() / 1000);
+/**
+ * How long a read of the store's epoch marker is trusted before the next revocation check reads it
+ * again. One store call per second per instance, sent alongside the revocation lookup, instead of
+ * one more round trip on every request. Any failed or timed-out store call makes the cached marker
+ * stale at once, so a loss behind an outage (a restart, a failover) is seen by the first check
+ * after it; only a loss that no call noticed (a flush on a live server, a restart quicker than
+ * storeTimeoutMs whose pending commands the client re-sent) may go unseen this long.
+ */
+const EPOCH_RECHECK_MS = 1000;
+/** How many lost epoch markers an engine remembers (each is logged once). */
+const MAX_LOST_EPOCHS = 64;
 const iso = (epochSeconds: number): string => new Date(epochSeconds * 1000).toISOString();
 
 /**
@@ -141,12 +153,22 @@ export class AnonymousSessions {
   readonly #staticOrigins: ReadonlySet<string>;
   readonly #metadataDocument: AuthorizationServerMetadata;
   #warnedNoAddress = false;
+  /** The store's epoch marker as last read, and when. */
+  #epoch: { value: string; checkedAt: number } | undefined;
+  /** The epoch read in flight, shared by every request that needs it meanwhile. */
+  #epochRead: Promise<string> | undefined;
+  /** Epoch markers known to be lost (already logged). */
+  readonly #lostEpochs = new Set<string>();
+  /** A failing store may be on its way to coming back empty: the next check re-reads the epoch. */
+  readonly #onStoreFailure = (): void => {
+    if (this.#epoch !== undefined) this.#epoch.checkedAt = Number.NEGATIVE_INFINITY;
+  };
 
   /** Use {@link createAnonymousSessions}, which validates the options and imports the keys. */
   constructor(config: ResolvedConfig, keys: KeyRing) {
     this.config = config;
     this.keys = keys;
-    this.store = withStoreTimeout(config.store, config.storeTimeoutMs);
+    this.store = withStoreTimeout(config.store, config.storeTimeoutMs, this.#onStoreFailure);
     this.#sessionTokens = sessionTokenCodec(keys, {
       issuer: config.issuer,
       format: config.sessionTokenFormat,
@@ -182,17 +204,22 @@ export class AnonymousSessions {
     }
     const api = await this.#requireResourceServer(input.audience);
     const scope = grantScopes(api, input.scope);
+    const store = this.#requestStore();
 
-    let payload: SessionTokenPayload | undefined;
+    let opened: OpenedSession | undefined;
     if (input.session_token !== undefined) {
-      payload = await this.#openLiveSession(input.session_token);
+      opened = await this.#openLiveSession(store, input.session_token);
     } else if (context.cookieSessionToken !== undefined) {
-      payload = await this.#openLiveSession(context.cookieSessionToken).catch((error: unknown) => {
+      opened = await this.#openLiveSession(store, context.cookieSessionToken).catch((error: unknown) => {
         if (error instanceof InvalidSessionTokenError || error instanceof SessionExpiredError) return undefined;
         throw error;
       });
     }
-    if (payload !== undefined && input.user_id !== undefined) {
+    // revocationLoss 'reject': a session issued before the store lost its data is not continued (it
+    // may have been logged out); a fresh session takes its place and carries its metadata.
+    const payload = opened?.lost === false ? opened.payload : undefined;
+    const carried = opened?.lost === true ? opened.payload : undefined;
+    if (opened !== undefined && input.user_id !== undefined) {
       throw new InvalidRequestError('user_id can only be set when a session is created.');
     }
     if (payload === undefined && input.user_id !== undefined && !ANONYMOUS_USER_ID.test(input.user_id)) {
@@ -211,7 +238,7 @@ export class AnonymousSessions {
         session_id: `sess_${randomId(16)}`,
         created_at: iso(now),
       };
-      metadata = {};
+      metadata = carried?.metadata ?? {};
       exp = lifetime > 0 ? now + lifetime : undefined;
     } else {
       identity = { user_id: payload.user_id, session_id: payload.session_id, created_at: payload.created_at };
@@ -224,7 +251,14 @@ export class AnonymousSessions {
     // old token cannot roll the metadata back.
     let base: StoredBase | undefined;
     if (storeMode) {
-      base = payload === undefined ? { version: 0, metadata: {}, fromToken: false } : await this.#readStoredMetadata(payload);
+      if (payload !== undefined) {
+        base = await this.#readStoredMetadata(store, payload);
+        if (base.lost) base = await this.#reseedMetadata(store, payload);
+      } else {
+        // A carried snapshot seeds the fresh session's document, like a 'token'-mode token would.
+        const seed = carried !== undefined && Object.keys(carried.metadata).length > 0;
+        base = { version: 0, metadata: seed ? carried.metadata : {}, fromToken: seed, lost: false };
+      }
       metadata = base.metadata;
     }
     if (input.metadata !== undefined) {
@@ -233,15 +267,15 @@ export class AnonymousSessions {
       metadata = await applyMetadataPatch(metadata, input.metadata, this.config.metadata);
     }
     // Counted only once the request is known to be good, so refused requests spend no quota.
-    if (payload === undefined) await this.#enforceCreationLimit(context.ip);
-    else await this.#enforceContinueLimit(payload.session_id);
+    if (payload === undefined) await this.#enforceCreationLimit(store, context.ip);
+    else await this.#enforceContinueLimit(store, payload.session_id);
     let metadataVersion: number | undefined;
     if (base !== undefined) {
       const renew = payload !== undefined && this.config.slidingExpiration && base.version > 0;
       if (input.metadata !== undefined || base.fromToken || renew) {
         // A token issued in 'token' mode seeds the store with its metadata (plus this patch).
         const patch = base.fromToken ? metadata : ((input.metadata as JsonObject | undefined) ?? {});
-        const merged = await this.#mergeStoredMetadata(identity.session_id, patch, exp);
+        const merged = await this.#mergeStoredMetadata(store, identity.session_id, patch, exp);
         metadata = merged.metadata;
         metadataVersion = merged.version;
       } else {
@@ -249,6 +283,8 @@ export class AnonymousSessions {
       }
     }
 
+    const storeEpoch = await this.#currentEpoch(store);
+    const epochClaim = storeEpoch === undefined ? {} : { store_epoch: storeEpoch };
     const session: AnonymousSession = { ...identity, expires_at: exp === undefined ? null : iso(exp), metadata };
     const accessExp = Math.min(now + api.tokenLifetimeForAnonymousAccess, exp ?? Number.POSITIVE_INFINITY);
     const [sessionToken, accessToken] = await Promise.all([
@@ -258,6 +294,7 @@ export class AnonymousSessions {
         ...(metadataVersion === undefined ? {} : { metadata_version: metadataVersion }),
         iat: now,
         ...(exp === undefined ? {} : { exp }),
+        ...epochClaim,
       }),
       this.#accessTokens.sign({
         ...mapClaims(api.claimsMapping, session),
@@ -269,6 +306,7 @@ export class AnonymousSessions {
         client_id: client.clientId,
         scope,
         sid: identity.session_id,
+        ...epochClaim,
       }),
     ]);
     return {
@@ -284,20 +322,40 @@ export class AnonymousSessions {
   }
 
   /**
-   * Verifies a session token and checks it was not ended by logout. With `metadataStorage: 'store'`
-   * the session's `metadata` is the store's current document, not the token's snapshot.
+   * Verifies a session token and checks it was not ended by logout (nor, with `revocationLoss:
+   * 'reject'`, issued before the store lost its data). With `metadataStorage: 'store'` the session's
+   * `metadata` is the store's current document, not the token's snapshot; a document the store lost
+   * is re-seeded from the snapshot.
    *
    * @throws SessionExpiredError, InvalidSessionTokenError, or TemporarilyUnavailableError (store down).
    */
   async verifySessionToken(token: string): Promise<AnonymousSession> {
-    if (this.config.metadataStorage !== 'store') return toAnonymousSession(await this.#openLiveSession(token));
     const payload = await this.#sessionTokens.decode(token);
-    const [revoked, current] = await Promise.all([
-      this.store.isSessionRevoked(payload.session_id),
-      this.#readStoredMetadata(payload),
+    const storeMode = this.config.metadataStorage === 'store';
+    const store = this.#requestStore();
+    const [state, stored] = await Promise.all([
+      this.#checkSession(store, payload.session_id, payload.store_epoch),
+      storeMode ? this.#readStoredMetadata(store, payload) : undefined,
     ]);
-    if (revoked) throw new InvalidSessionTokenError({ cause: new Error('session ended by logout') });
+    this.#refuseEnded(state);
+    if (stored === undefined) return toAnonymousSession(payload);
+    const current = stored.lost ? await this.#reseedMetadata(store, payload) : stored;
     return toAnonymousSession({ ...payload, metadata: current.metadata });
+  }
+
+  /**
+   * Whether a session may no longer be used: it was logged out, or (with `revocationLoss:
+   * 'reject'`) its token was issued before the store lost its data. What a revocation check of an
+   * access token asks (`checkRevocation`); the bearer guard calls it with the token's `sid` and
+   * `store_epoch` claims.
+   *
+   * @param sessionId - the session's `session_id` (`sid`).
+   * @param storeEpoch - the token's `store_epoch` claim, if any.
+   * @throws TemporarilyUnavailableError when the store cannot be reached.
+   */
+  async isSessionEnded(sessionId: string, storeEpoch?: unknown): Promise<boolean> {
+    const state = await this.#checkSession(this.#requestStore(), sessionId, typeof storeEpoch === 'string' ? storeEpoch : undefined);
+    return state !== 'live';
   }
 
   /**
@@ -320,7 +378,7 @@ export class AnonymousSessions {
     // for `clockTolerance` seconds after its exp.
     const createdAt = Math.floor(Date.parse(payload.created_at) / 1000);
     const until = revocationExpiresAt({ createdAt, exp: payload.exp }, this.config, secondsNow());
-    await this.store.revokeSession(payload.session_id, until);
+    await this.#requestStore().revokeSession(payload.session_id, until);
   }
 
   /**
@@ -347,7 +405,7 @@ export class AnonymousSessions {
    */
   async verifyAccessToken(token: string, options: VerifyAccessTokenOptions): Promise<AccessTokenClaims> {
     const claims = await this.#accessTokens.verify(token, options.audience);
-    if (options.checkRevocation && (await this.store.isSessionRevoked(claims.sid))) {
+    if (options.checkRevocation && (await this.isSessionEnded(claims.sid, claims.store_epoch))) {
       throw new InvalidTokenError('The session behind this access token has ended.');
     }
     return claims;
@@ -488,31 +546,157 @@ export class AnonymousSessions {
     return api;
   }
 
-  async #openLiveSession(token: string): Promise<SessionTokenPayload> {
-    const payload = await this.#sessionTokens.decode(token);
-    if (await this.store.isSessionRevoked(payload.session_id)) {
-      throw new InvalidSessionTokenError({ cause: new Error('session ended by logout') });
-    }
-    return payload;
+  /**
+   * The store for one request: every call bounded by what is left of `storeTimeoutMs` since the
+   * request's first store call, so a request answers 503 within `storeTimeoutMs` of it however
+   * many calls it makes. (`this.store` bounds each call on its own.)
+   */
+  #requestStore(): SessionStore {
+    return withStoreTimeout(this.config.store, this.config.storeTimeoutMs, this.#onStoreFailure, {});
   }
 
   /**
-   * The base for a continued session's metadata in 'store' mode: the store's document. Only when
-   * the store has none and the token was issued in 'token' mode (no `metadata_version`) does the
-   * token's metadata count, and it is then written to the store (`fromToken`).
+   * Opens a session token for a continue: refused when logged out; `lost` when it was issued before
+   * the store lost its data and `revocationLoss` is 'reject'.
    */
-  async #readStoredMetadata(payload: SessionTokenPayload): Promise<StoredBase> {
-    const store = this.store;
+  async #openLiveSession(store: SessionStore, token: string): Promise<OpenedSession> {
+    const payload = await this.#sessionTokens.decode(token);
+    const state = await this.#checkSession(store, payload.session_id, payload.store_epoch);
+    if (state === 'revoked') this.#refuseEnded(state);
+    return { payload, lost: state === 'lost' };
+  }
+
+  /** Throws for a session that may not be used (see {@link checkSession}). */
+  #refuseEnded(state: SessionState): void {
+    if (state === 'revoked') throw new InvalidSessionTokenError({ cause: new Error('session ended by logout') });
+    if (state === 'lost') {
+      throw new InvalidSessionTokenError({ cause: new Error("session issued before the store lost its data (revocationLoss: 'reject')") });
+    }
+  }
+
+  /**
+   * The revocation check: the session's revocation entry and, alongside it, the store's epoch
+   * marker (re-read at most every {@link EPOCH_RECHECK_MS}). A token stamped with another epoch was
+   * issued before the store lost its data: logged once per lost epoch, then `revocationLoss` decides.
+   * Tokens without a stamp (a store without `epoch()`, or issued before it had one) cannot tell.
+   */
+  async #checkSession(store: SessionStore, sessionId: string, tokenEpoch: string | undefined): Promise<SessionState> {
+    const [revoked, epoch] = await Promise.all([store.isSessionRevoked(sessionId), this.#currentEpoch(store)]);
+    if (revoked) return 'revoked';
+    if (epoch === undefined || tokenEpoch === undefined || tokenEpoch === epoch) return 'live';
+    if (!this.#lostEpochs.has(tokenEpoch)) {
+      // Another instance may have read a newer marker than the one cached here: read it again
+      // before calling this token's epoch lost.
+      if ((await this.#currentEpoch(store, true)) === tokenEpoch) return 'live';
+      this.#epochLost(tokenEpoch);
+    }
+    return this.config.revocationLoss === 'reject' ? 'lost' : 'live';
+  }
+
+  /**
+   * The store's epoch marker, or `undefined` when the store has none. Cached for
+   * {@link EPOCH_RECHECK_MS}; `fresh` reads it now (sharing a read already in flight).
+   */
+  async #currentEpoch(store: SessionStore, fresh = false): Promise<string | undefined> {
+    if (!supportsEpoch(store)) return undefined;
+    const cached = this.#epoch;
+    if (!fresh && cached !== undefined && Date.now() - cached.checkedAt < EPOCH_RECHECK_MS) return cached.value;
+    this.#epochRead ??= store
+      .epoch()
+      .then((value) => {
+        // It goes into every token (whose claim allows 1 to 64 characters): a bad one is the adapter's bug.
+        if (typeof value !== 'string' || value.length === 0 || value.length > 64) {
+          throw new ServerError({ cause: new Error('the store’s epoch() must answer a string of 1 to 64 characters') });
+        }
+        const previous = this.#epoch?.value;
+        this.#epoch = { value, checkedAt: Date.now() };
+        if (previous !== undefined && previous !== value) this.#epochLost(previous);
+        return value;
+      })
+      .finally(() => {
+        this.#epochRead = undefined;
+      });
+    return this.#epochRead;
+  }
+
+  /** Logs, once per marker, that the store lost its data, and what `revocationLoss` does about it. */
+  #epochLost(lost: string): void {
+    if (this.#lostEpochs.has(lost)) return;
+    if (this.#lostEpochs.size >= MAX_LOST_EPOCHS) this.#lostEpochs.clear();
+    this.#lostEpochs.add(lost);
+    const policy =
+      this.config.revocationLoss === 'reject'
+        ? "revocationLoss 'reject': sessions issued before the loss are refused; continuing one starts a fresh session that carries its metadata."
+        : "revocationLoss 'accept': sessions issued before the loss are accepted, logged-out ones included (set revocationLoss: 'reject' to refuse them).";
+    this.config.logger.error(
+      `The session store lost its data (its epoch marker changed): every logout recorded before the loss is gone. ${policy}`,
+    );
+  }
+
+  /**
+   * The base for a continued session's metadata in 'store' mode: the store's document. When the
+   * store has none and the token was issued in 'token' mode (no `metadata_version`), the token's
+   * metadata counts, and it is then written to the store (`fromToken`). When the store has none
+   * although the token's snapshot has a version (the store lost it), the answer is `lost`: see
+   * {@link reseedMetadata}.
+   */
+  async #readStoredMetadata(store: SessionStore, payload: SessionTokenPayload): Promise<StoredBase> {
     if (!supportsStoredMetadata(store)) throw new ServerError({ cause: new Error('the store lost its metadata operations') });
     const stored = await store.readMetadata(payload.session_id);
-    if (stored !== undefined) return { ...stored, fromToken: false };
-    const seed = payload.metadata_version === undefined && Object.keys(payload.metadata).length > 0;
-    return { version: 0, metadata: seed ? payload.metadata : {}, fromToken: seed };
+    const version = payload.metadata_version;
+    // A live document behind the token's own snapshot: versions never go down while a document
+    // lives, so it was lost and begun again (a write queued during the outage landed afterwards).
+    if (stored !== undefined) return { ...stored, fromToken: false, lost: version !== undefined && stored.version < version };
+    if (version !== undefined && version > 0) return { version, metadata: payload.metadata, fromToken: false, lost: true };
+    const seed = version === undefined && Object.keys(payload.metadata).length > 0;
+    return { version: 0, metadata: seed ? payload.metadata : {}, fromToken: seed, lost: false };
+  }
+
+  /**
+   * The store has no document for a session whose token holds a snapshot at version ≥ 1, or one
+   * at a lower version than the snapshot: the store lost it. The snapshot (the newest state this
+   * client has seen, complete: tokens carry the whole document) is written back at its own version,
+   * create-if-absent, so concurrent requests of the session agree on one document; the request that
+   * wrote it logs a warning (once per session). A document begun again after the loss (lower
+   * version) gets the snapshot merged into it instead, so nothing either holds is dropped.
+   */
+  async #reseedMetadata(store: SessionStore, payload: SessionTokenPayload): Promise<StoredBase> {
+    if (!supportsStoredMetadata(store)) throw new ServerError({ cause: new Error('the store lost its metadata operations') });
+    const snapshot: StoredMetadata = { version: payload.metadata_version ?? 0, metadata: payload.metadata };
+    const expiresAt = payload.exp === undefined ? undefined : payload.exp + this.config.clockTolerance;
+    // Merging the snapshot: no limits (the document met them when it was written).
+    const mergeSnapshot = async (): Promise<SeedMetadataResult> => {
+      const merged = await store.mergeMetadata(payload.session_id, snapshot.metadata, {
+        expiresAt,
+        maxBytes: Number.MAX_SAFE_INTEGER,
+        maxDepth: 64,
+      });
+      if (!merged.ok) throw new ServerError({ cause: new Error(`re-seeding the metadata was refused (${merged.reason})`) });
+      return { seeded: true, version: merged.version, metadata: merged.metadata };
+    };
+    let result: SeedMetadataResult;
+    if (store.seedMetadata) {
+      result = await store.seedMetadata(payload.session_id, snapshot, expiresAt);
+      if (!result.seeded && result.version < snapshot.version) result = await mergeSnapshot();
+    } else {
+      // A store without seedMetadata: merge the snapshot (not create-if-absent; see the contract).
+      result = await mergeSnapshot();
+    }
+    if (result.seeded) {
+      this.config.logger.warn(
+        `metadataStorage 'store': the metadata document of session ${payload.session_id} was missing or behind its token's snapshot (version ${snapshot.version}): the store lost its data. Re-seeded it from the snapshot (changes newer than the snapshot that no token holds are lost).`,
+      );
+    }
+    return { version: result.version, metadata: result.metadata, fromToken: false, lost: false };
   }
 
   /** Applies a (validated) patch atomically in the store; a refusal becomes the usual metadata error. */
-  async #mergeStoredMetadata(sessionId: string, patch: JsonObject, exp: number | undefined): Promise<StoredMetadata> {
-    const store = this.store;
+  async #mergeStoredMetadata(
+    store: SessionStore,
+    sessionId: string,
+    patch: JsonObject,
+    exp: number | undefined,
+  ): Promise<StoredMetadata> {
     if (!supportsStoredMetadata(store)) throw new ServerError({ cause: new Error('the store lost its metadata operations') });
     const { maxBytes, maxDepth } = this.config.metadata;
     const result = await store.mergeMetadata(sessionId, patch, {
@@ -533,7 +717,7 @@ export class AnonymousSessions {
    * counts against no one: one shared bucket would let a single client lock every such request
    * out. The operator is told once, since it usually means the proxy setting hides the address.
    */
-  async #enforceCreationLimit(ip: string | undefined): Promise<void> {
+  async #enforceCreationLimit(store: SessionStore, ip: string | undefined): Promise<void> {
     const limit = this.config.rateLimit;
     if (limit === false) return;
     const bucket = clientAddressBucket(ip);
@@ -546,17 +730,17 @@ export class AnonymousSessions {
       }
       return;
     }
-    const { count, resetAt } = await this.store.increment(creationCounterKey(bucket), RATE_LIMIT_WINDOW_SECONDS);
+    const { count, resetAt } = await store.increment(creationCounterKey(bucket), RATE_LIMIT_WINDOW_SECONDS);
     if (count > limit.createPerMinute) {
       throw new TooManyRequestsError(resetAt - Date.now() / 1000, 'Too many new sessions from this address; try again later.');
     }
   }
 
   /** Continues of one session, whatever the address: one token cannot drive unbounded signing. */
-  async #enforceContinueLimit(sessionId: string): Promise<void> {
+  async #enforceContinueLimit(store: SessionStore, sessionId: string): Promise<void> {
     const limit = this.config.rateLimit;
     if (limit === false) return;
-    const { count, resetAt } = await this.store.increment(continueCounterKey(sessionId), RATE_LIMIT_WINDOW_SECONDS);
+    const { count, resetAt } = await store.increment(continueCounterKey(sessionId), RATE_LIMIT_WINDOW_SECONDS);
     if (count > limit.continuePerMinute) {
       throw new TooManyRequestsError(resetAt - Date.now() / 1000, 'Too many requests for this session; try again later.');
     }
@@ -588,6 +772,18 @@ export class AnonymousSessions {
 /** The base document of a 'store'-mode update, and whether it came from a 'token'-mode token. */
 interface StoredBase extends StoredMetadata {
   fromToken: boolean;
+  /** The store had no document although the token's snapshot has a version: re-seed it. */
+  lost: boolean;
+}
+
+/** What a revocation check found: usable, logged out, or issued before a store loss ('reject'). */
+type SessionState = 'live' | 'revoked' | 'lost';
+
+/** A session token opened for a continue. */
+interface OpenedSession {
+  payload: SessionTokenPayload;
+  /** Issued before the store lost its data, and `revocationLoss` is 'reject'. */
+  lost: boolean;
 }
 
 /** The scopes granted: the requested ones (all within the API's anonymous scopes), or all of them. */
@@ -643,6 +839,11 @@ export async function createAnonymousSessions(options: AnonymousSessionsOptions)
   if (config.production && claimPerProcessWarning(config.store)) {
     config.logger.warn(
       'memoryStore() is per process: logouts, rate-limit counters and transfer marks live only in this process, so another instance accepts a logged-out session and counts its own limits, and a restart forgets them all. Use @anonymous-sessions/redis or @anonymous-sessions/postgres in production.',
+    );
+  }
+  if (!supportsEpoch(config.store)) {
+    config.logger.warn(
+      'The store has no epoch(): if it loses its data, every logout recorded in it is undone and nothing notices (see revocationLoss).',
     );
   }
   return new AnonymousSessions(config, keys);

@@ -37,6 +37,7 @@ export type {
   LinkedSession,
   MetadataMergeOptions,
   MetadataMergeResult,
+  SeedMetadataResult,
   SessionStore,
   StoredMetadata,
 } from './store.js';

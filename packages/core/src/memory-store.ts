@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { mergeMetadataWithinLimits, type JsonObject } from './metadata.js';
-import type { CounterState, LinkedSession, MetadataMergeResult, SessionStore, StoredMetadata } from './store.js';
+import { randomId } from './internal/random.js';
+import type { CounterState, LinkedSession, MetadataMergeResult, SeedMetadataResult, SessionStore, StoredMetadata } from './store.js';
 
 /** Default of {@link MemoryStoreOptions.maxEntries}: 100,000 entries, about 50 MiB of revocations. */
 export const DEFAULT_MEMORY_STORE_MAX_ENTRIES = 100_000;
@@ -88,9 +89,11 @@ const toMs = (expiresAt: number | undefined): number =>
  * and the store never holds more than `maxEntries` of them (see {@link MemoryStoreOptions}): when
  * full it refuses new entries rather than forget one, least of all a revocation.
  *
- * It is per process: with several app instances, a logout on one is not seen by the others, and a
- * restart forgets everything. Use `@anonymous-sessions/redis` or `@anonymous-sessions/postgres`
- * there; in production the engine logs this once.
+ * It is per process: with several app instances, a logout on one is not seen by the others. Use
+ * `@anonymous-sessions/redis` or `@anonymous-sessions/postgres` there; in production the engine
+ * logs this once. A restart loses everything,
+ * and its epoch marker with it, so tokens issued before a restart count as issued before a loss
+ * (see `revocationLoss`).
  *
  * @param options - capacity and sweep tuning.
  * @returns a new, empty store.
@@ -122,6 +125,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   let lastForcedSweep = Number.NEGATIVE_INFINITY;
 
   const size = (): number => revocations.size + marks.size + counters.size + documents.size + linkCount;
+  /** The epoch marker: written on first use, gone with the process. */
+  let epoch: string | undefined;
 
   const live = <T extends Entry>(map: Map<string, T>, key: string, now: number): T | undefined => {
     const entry = map.get(key);
@@ -231,6 +236,22 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       const version = (entry?.version ?? 0) + 1;
       documents.set(sessionId, { version, json: JSON.stringify(merged.metadata), expiresAtMs });
       return { ok: true, version, metadata: merged.metadata };
+    },
+
+    async seedMetadata(sessionId, document, expiresAt): Promise<SeedMetadataResult> {
+      const now = Date.now();
+      sweepIfDue(now);
+      const entry = live(documents, sessionId, now);
+      if (entry !== undefined) return { seeded: false, version: entry.version, metadata: JSON.parse(entry.json) as JsonObject };
+      const json = JSON.stringify(document.metadata);
+      const expiresAtMs = toMs(expiresAt);
+      if (expiresAtMs > now) documents.set(sessionId, { version: document.version, json, expiresAtMs });
+      return { seeded: true, version: document.version, metadata: JSON.parse(json) as JsonObject };
+    },
+
+    async epoch() {
+      epoch ??= `mem.${randomId(16)}`;
+      return epoch;
     },
 
     async recordLink(link, expiresAt) {

@@ -52,6 +52,11 @@ export interface SessionTokenPayload extends JWTPayload {
    * is a snapshot of (0 = none yet). Absent in tokens issued in `'token'` mode.
    */
   metadata_version?: number;
+  /**
+   * The store's epoch marker when the token was issued (absent when the store has no `epoch()`). A
+   * token from another epoch was issued before the store lost its data (see `revocationLoss`).
+   */
+  store_epoch?: string;
 }
 
 const payloadSchema = z.object({
@@ -63,6 +68,7 @@ const payloadSchema = z.object({
   created_at: z.string().datetime({ offset: true }),
   metadata: z.custom<JsonObject>(isJsonObject),
   metadata_version: z.number().int().nonnegative().optional(),
+  store_epoch: z.string().min(1).max(64).optional(),
 });
 
 /** What the codec needs from the configuration. */

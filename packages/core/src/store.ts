@@ -10,11 +10,12 @@
  * starts it afresh.
  *
  * The four core operations are required. The metadata operations ({@link SessionStore.readMetadata},
- * {@link SessionStore.mergeMetadata}) are needed only for `metadataStorage: 'store'`, and the
- * linked-session registry ({@link SessionStore.recordLink}, {@link SessionStore.listLinks}) only for
- * `anon.linkedSessions()`; `memoryStore()`, `@anonymous-sessions/redis` and
- * `@anonymous-sessions/postgres` implement all of them. `@anonymous-sessions/core/testing` checks an
- * adapter against this whole contract.
+ * {@link SessionStore.mergeMetadata}, {@link SessionStore.seedMetadata}) are needed only for
+ * `metadataStorage: 'store'`, the linked-session registry ({@link SessionStore.recordLink},
+ * {@link SessionStore.listLinks}) only for `anon.linkedSessions()`, and the epoch marker
+ * ({@link SessionStore.epoch}) only to notice that the store lost its data (`revocationLoss`);
+ * `memoryStore()`, `@anonymous-sessions/redis` and `@anonymous-sessions/postgres` implement all of
+ * them. `@anonymous-sessions/core/testing` checks an adapter against this whole contract.
  *
  * @packageDocumentation
  */
@@ -67,6 +68,12 @@ export type MetadataMergeResult =
       /** `max_bytes`: the merged document would pass `maxBytes`; `max_depth`: it would pass `maxDepth`. */
       reason: 'max_bytes' | 'max_depth';
     };
+
+/** The result of {@link SessionStore.seedMetadata}: the live document, and whether this call wrote it. */
+export interface SeedMetadataResult extends StoredMetadata {
+  /** `true`: there was no live document and this call stored the given one; `false`: a live one was kept. */
+  seeded: boolean;
+}
 
 /**
  * One guest session that became an account (an entry of the linked-session registry). Recorded by
@@ -194,6 +201,47 @@ export interface SessionStore {
    * @param options - expiry and limits.
    */
   mergeMetadata?(sessionId: string, patch: JsonObject, options: MetadataMergeOptions): Promise<MetadataMergeResult>;
+
+  /**
+   * Atomic create-if-absent for a metadata document: when the session has no live document (never
+   * written, expired, or lost with the store's data), stores `document` (its `version` and
+   * `metadata`, as given) until `expiresAt` and answers it with `seeded: true`; when a live document
+   * is there, changes nothing and answers that one with `seeded: false`. Among concurrent calls for
+   * one session exactly one gets `seeded: true` and all answer the same document. No size or depth
+   * check: the document passed them when it was first merged. An `expiresAt` already past stores
+   * nothing (the answer is still `seeded: true` with the given document).
+   *
+   * The engine calls it when a session token whose `metadata_version` is 1 or more finds no
+   * document: the store lost it, and the token's snapshot (the newest state that client has seen)
+   * takes its place, at the snapshot's version, instead of the session silently carrying on from
+   * `{}`.
+   *
+   * Optional: without it the engine re-seeds with {@link SessionStore.mergeMetadata} (not
+   * create-if-absent, so two tabs recovering at once may both merge their snapshot, and the
+   * version restarts at 1).
+   *
+   * @param sessionId - the session's `session_id`.
+   * @param document - the version and document to store.
+   * @param expiresAt - epoch seconds until which the document is kept; `undefined` = forever.
+   */
+  seedMetadata?(sessionId: string, document: StoredMetadata, expiresAt: number | undefined): Promise<SeedMetadataResult>;
+
+  /**
+   * The store's epoch marker: an opaque string (at most 64 characters) written on first use and
+   * kept, with no expiry, for as long as the store keeps its data. Creating it is atomic: concurrent
+   * first calls, from any number of app instances, all answer the same marker. When the store loses
+   * its data (a restart without persistence, a failover to an empty replica, a flush, a truncated
+   * table) the marker goes with it, and the next call writes a new one.
+   *
+   * The engine stamps the marker into every token it issues and compares it on every revocation
+   * check: a token from another epoch was issued before a loss, when its session may have been
+   * logged out, and `revocationLoss` decides what happens to it. The marker must therefore live
+   * where the revocations live, so that nothing can lose one and keep the other.
+   *
+   * Optional: without it, the engine cannot notice a lost revocation list, logs a warning at
+   * start-up, and refuses `revocationLoss: 'reject'`.
+   */
+  epoch?(): Promise<string>;
 
   /**
    * Records in the linked-session registry that a guest session was transferred into an account,

@@ -2,7 +2,9 @@
  * `@anonymous-sessions/core/testing`: the conformance kit for {@link SessionStore} adapters. One
  * call registers vitest cases that check an adapter against the whole storage contract (DESIGN §7):
  * revocations with expiry, exactly-once marks under concurrency, rate-limit windows, atomic
- * metadata merges with their limits, the linked-session registry, and that every entry expires.
+ * metadata merges with their limits, create-if-absent metadata seeds, the epoch marker (and, given a
+ * way to empty the store, that it changes when the store loses its data), the linked-session
+ * registry, and that every entry expires.
  *
  * memoryStore(), `@anonymous-sessions/redis` and `@anonymous-sessions/postgres` run this same suite
  * against real servers; a host runs it against its own adapter:
@@ -36,6 +38,23 @@ export interface SessionStoreConformanceOptions {
   links?: boolean;
   /** Run the `releaseMark` case. Default true; pass `false` for a store without it. */
   releaseMark?: boolean;
+  /**
+   * Run the `seedMetadata` cases (with the metadata cases). Default true; pass `false` for a store
+   * without it (the engine then re-seeds a lost document with `mergeMetadata`).
+   */
+  seedMetadata?: boolean;
+  /**
+   * Run the `epoch` cases. Default true; pass `false` for a store without it (the engine then cannot
+   * notice that the store lost its data, and refuses `revocationLoss: 'reject'`).
+   */
+  epoch?: boolean;
+  /**
+   * Empties the store under test the way a loss would (a Redis restart without persistence, a
+   * flushed prefix, truncated rows): every entry it holds, and nothing else's. Given, the kit checks
+   * that the epoch marker changes after it. Only ever delete what the factory's store owns (its
+   * key prefix, its own table), never a whole shared server.
+   */
+  wipe?: (store: SessionStore) => void | Promise<void>;
   /** How many concurrent calls the concurrency cases make. Default 50. */
   concurrency?: number;
   /**
@@ -113,6 +132,18 @@ export function runSessionStoreConformance(
         readMetadata: (sessionId) => readMetadata.call(store, sessionId),
         mergeMetadata: (sessionId, patch, mergeOptions) => mergeMetadata.call(store, sessionId, patch, mergeOptions),
       };
+    };
+    const seedStore = (): Required<Pick<SessionStore, 'readMetadata' | 'mergeMetadata' | 'seedMetadata'>> => {
+      const { seedMetadata } = store;
+      if (typeof seedMetadata !== 'function') {
+        throw new Error(`${name} does not implement seedMetadata; pass { seedMetadata: false } to skip these cases`);
+      }
+      return { ...metadataStore(), seedMetadata: (sessionId, document, expiresAt) => seedMetadata.call(store, sessionId, document, expiresAt) };
+    };
+    const epochOf = (): Promise<string> => {
+      const { epoch } = store;
+      if (typeof epoch !== 'function') throw new Error(`${name} does not implement epoch; pass { epoch: false } to skip these cases`);
+      return epoch.call(store);
     };
     const linkStore = (): Required<Pick<SessionStore, 'recordLink' | 'listLinks'>> => {
       const { recordLink, listLinks } = store;
@@ -398,6 +429,95 @@ export function runSessionStoreConformance(
           expect(await merged(short, { c: 3 })).toEqual({ version: 1, metadata: { c: 3 } });
         },
         expiryTimeout,
+      );
+    });
+
+    describe.skipIf(options.metadata === false || options.seedMetadata === false)('seedMetadata', () => {
+      const mergeOptions = (): MetadataMergeOptions => ({ expiresAt: nowSeconds() + LONG_LIFE, maxBytes: 2048, maxDepth: 8 });
+
+      it('stores the given version and document when there is none, and keeps a live one untouched', async () => {
+        const sessionId = unique();
+        const document: StoredMetadata = { version: 7, metadata: { cart: [{ sku: 'A', qty: 2 }], empty: [], nested: { deep: {} } } };
+        expect(await seedStore().seedMetadata(sessionId, document, nowSeconds() + LONG_LIFE)).toEqual({ seeded: true, ...document });
+        expect(await seedStore().readMetadata(sessionId)).toEqual(document);
+        // A later seed (an older snapshot from another tab) changes nothing and answers the live one.
+        expect(await seedStore().seedMetadata(sessionId, { version: 3, metadata: { cart: [] } }, nowSeconds() + LONG_LIFE)).toEqual({
+          seeded: false,
+          ...document,
+        });
+        // Merges go on from the seeded version.
+        const merged = await seedStore().mergeMetadata(sessionId, { theme: 'dark' }, mergeOptions());
+        expect(merged).toEqual({ ok: true, version: 8, metadata: { ...document.metadata, theme: 'dark' } });
+        expect(await seedStore().seedMetadata(sessionId, document, nowSeconds() + LONG_LIFE)).toMatchObject({ seeded: false, version: 8 });
+      });
+
+      it(`gives exactly one of ${concurrency} concurrent seeds the write; all answer the same document`, async () => {
+        const sessionId = unique();
+        const results = await Promise.all(
+          Array.from({ length: concurrency }, (_, index) =>
+            seedStore().seedMetadata(sessionId, { version: 5, metadata: { writer: index } }, nowSeconds() + LONG_LIFE),
+          ),
+        );
+        const winners = results.filter((result) => result.seeded);
+        expect(winners).toHaveLength(1);
+        for (const result of results) expect(result).toEqual({ ...winners[0], seeded: result.seeded });
+        expect(await seedStore().readMetadata(sessionId)).toEqual({ version: 5, metadata: winners[0]!.metadata });
+      });
+
+      it('does not check the limits (the document met them when it was first written)', async () => {
+        const sessionId = unique();
+        const big = { text: 'x'.repeat(4096), deep: { a: { b: { c: { d: {} } } } } };
+        expect(await seedStore().seedMetadata(sessionId, { version: 2, metadata: big }, nowSeconds() + LONG_LIFE)).toMatchObject({
+          seeded: true,
+          version: 2,
+        });
+        expect((await seedStore().readMetadata(sessionId))?.metadata).toEqual(big);
+      });
+
+      it(
+        'keeps the document until expiresAt; an expiresAt already past stores nothing; an expired document counts as absent',
+        async () => {
+          const past = unique();
+          expect(await seedStore().seedMetadata(past, { version: 1, metadata: { a: 1 } }, nowSeconds() - 5)).toMatchObject({ seeded: true });
+          expect(await seedStore().readMetadata(past)).toBeUndefined();
+          const short = unique();
+          await seedStore().seedMetadata(short, { version: 4, metadata: { a: 1 } }, nowSeconds() + SHORT_LIFE);
+          expect(await seedStore().readMetadata(short)).toEqual({ version: 4, metadata: { a: 1 } });
+          await eventually('the seeded document expired', expiryWait, async () => (await seedStore().readMetadata(short)) === undefined);
+          expect(await seedStore().seedMetadata(short, { version: 9, metadata: { b: 2 } }, nowSeconds() + LONG_LIFE)).toEqual({
+            seeded: true,
+            version: 9,
+            metadata: { b: 2 },
+          });
+        },
+        expiryTimeout,
+      );
+    });
+
+    describe.skipIf(options.epoch === false)('epoch', () => {
+      it(`answers one marker (a string of 1 to 64 characters) to repeated and ${concurrency} concurrent calls`, async () => {
+        const first = await epochOf();
+        expect(typeof first).toBe('string');
+        expect(first.length).toBeGreaterThan(0);
+        expect(first.length).toBeLessThanOrEqual(64);
+        const again = await Promise.all(Array.from({ length: concurrency }, () => epochOf()));
+        expect(new Set(again)).toEqual(new Set([first]));
+      });
+
+      it.skipIf(options.wipe === undefined)(
+        'answers a new marker once the store lost its data (wiped), the same one to every caller, and keeps it',
+        async () => {
+          const sessionId = unique();
+          await store.revokeSession(sessionId, nowSeconds() + LONG_LIFE);
+          const before = await epochOf();
+          await options.wipe?.(store);
+          // The loss the marker stands for: the revocation is gone too.
+          expect(await store.isSessionRevoked(sessionId)).toBe(false);
+          const after = await Promise.all(Array.from({ length: concurrency }, () => epochOf()));
+          expect(new Set(after).size).toBe(1);
+          expect(after[0]).not.toBe(before);
+          expect(await epochOf()).toBe(after[0]);
+        },
       );
     });
 

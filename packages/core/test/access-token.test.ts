@@ -70,6 +70,7 @@ describe('issued access tokens', () => {
       client_id: CLIENT_ID,
       scope: ANONYMOUS_SCOPES.join(' '),
       sid: session.session_id,
+      store_epoch: expect.stringMatching(/^mem\.[A-Za-z0-9_-]{22}$/),
     });
     expect(response).toMatchObject({ token_type: 'Bearer', expires_in: 86_400, scope: ANONYMOUS_SCOPES.join(' ') });
   });

@@ -97,6 +97,8 @@ describe.each(FORMATS)('%s session tokens: claims', (format) => {
       session_id: session.session_id,
       created_at: T0.toISOString(),
       metadata: {},
+      // The store's epoch marker (memoryStore: `mem.` + random), to notice a store that lost its data.
+      store_epoch: expect.stringMatching(/^mem\.[A-Za-z0-9_-]{22}$/),
     });
     expect(session.user_id).toMatch(/^anon\|[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(session.session_id).toMatch(/^sess_[A-Za-z0-9_-]{22}$/);
@@ -123,6 +125,8 @@ describe.each(FORMATS)('%s session tokens: claims', (format) => {
       session_id: first.session.session_id,
       created_at: first.session.created_at,
       metadata: { language: 'en' },
+      store_epoch: (format === 'jwe' ? await openSessionToken(first.response.session_token, rsa) : readJws(first.response.session_token))
+        .payload.store_epoch,
     });
     expect(second.response.session_token).not.toBe(first.response.session_token);
   });

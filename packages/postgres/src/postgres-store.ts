@@ -10,6 +10,7 @@
  * | `counter` | rate-limit key | `counter`, `expires_at` (the window end) |
  * | `metadata` | session id | `version`, `document` (json), `expires_at` |
  * | `link` | `["<user id>","<session id>"]` | `user_id`, `document` (the link), `expires_at` |
+ * | `epoch` | `epoch` | `document` (the epoch marker, a JSON string); never expires |
  *
  * `expires_at` is `NULL` for "never". Every read ignores expired rows (the database clock, `now()`,
  * decides), so an entry is gone at its expiry even before a sweep deletes the row. Indexes: the
@@ -18,6 +19,7 @@
  *
  * @packageDocumentation
  */
+import { randomBytes } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import {
   ConfigError,
@@ -26,6 +28,7 @@ import {
   type JsonObject,
   type LinkedSession,
   type MetadataMergeResult,
+  type SeedMetadataResult,
   type SessionStore,
   type StoredMetadata,
 } from '@anonymous-sessions/core';
@@ -96,6 +99,9 @@ const quote = (identifier: string): string => `"${identifier}"`;
 /** Epoch seconds → a `to_timestamp` argument; `null` = never. */
 const seconds = (expiresAt: number | undefined): number | null => (expiresAt === undefined ? null : expiresAt);
 const LIVE = '(expires_at IS NULL OR expires_at > now())';
+const KINDS = "('revoked', 'once', 'counter', 'metadata', 'link', 'epoch')";
+/** A statement that lost a race with a concurrent delete is run again, at most this many times. */
+const MAX_ATTEMPTS = 5;
 
 /**
  * Creates the PostgreSQL {@link SessionStore}. Atomic operations are single `INSERT … ON CONFLICT`
@@ -153,7 +159,7 @@ export async function postgresStore(options: PostgresStoreOptions): Promise<Post
         if (schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quote(schema)}`);
         await client.query(`
           CREATE TABLE IF NOT EXISTS ${table} (
-            kind text NOT NULL CHECK (kind IN ('revoked', 'once', 'counter', 'metadata', 'link')),
+            kind text NOT NULL CHECK (kind IN ${KINDS}),
             id text NOT NULL,
             expires_at timestamptz,
             counter bigint,
@@ -162,6 +168,20 @@ export async function postgresStore(options: PostgresStoreOptions): Promise<Post
             user_id text,
             PRIMARY KEY (kind, id)
           )`);
+        // A table made by an earlier version allows fewer kinds: widen its check (the old rows all
+        // pass the wider one, so NOT VALID skips a scan of the table).
+        const { rows: checks } = await client.query<{ name: string; definition: string }>(
+          `SELECT conname AS name, pg_get_constraintdef(oid) AS definition FROM pg_constraint
+           WHERE conrelid = $1::regclass AND contype = 'c'`,
+          [table],
+        );
+        for (const check of checks) {
+          if (!check.definition.includes('kind') || check.definition.includes("'epoch'")) continue;
+          await client.query(
+            `ALTER TABLE ${table} DROP CONSTRAINT ${quote(check.name)},
+             ADD CONSTRAINT ${quote(check.name)} CHECK (kind IN ${KINDS}) NOT VALID`,
+          );
+        }
         await client.query(
           `CREATE INDEX IF NOT EXISTS ${quote(`${bareTable}_expires_at_idx`)} ON ${table} (expires_at) WHERE expires_at IS NOT NULL`,
         );
@@ -282,6 +302,41 @@ export async function postgresStore(options: PostgresStoreOptions): Promise<Post
         if (error instanceof RefusedMerge) return { ok: false as const, reason: error.reason };
         throw error;
       });
+    },
+
+    async seedMetadata(sessionId, document, expiresAt): Promise<SeedMetadataResult> {
+      for (let attempt = 1; ; attempt += 1) {
+        // Create-if-absent in one statement: an expired row is replaced, a live one kept.
+        const { rowCount } = await pool.query(
+          `INSERT INTO ${table} AS entry (kind, id, version, document, expires_at)
+           VALUES ('metadata', $1, $2, $3::json, to_timestamp($4::float8))
+           ON CONFLICT (kind, id) DO UPDATE SET
+             version = EXCLUDED.version, document = EXCLUDED.document, expires_at = EXCLUDED.expires_at
+             WHERE entry.expires_at IS NOT NULL AND entry.expires_at <= now()
+           RETURNING 1`,
+          [sessionId, document.version, JSON.stringify(document.metadata), seconds(expiresAt)],
+        );
+        if (rowCount === 1) return { seeded: true, version: document.version, metadata: structuredClone(document.metadata) };
+        const live = await store.readMetadata(sessionId);
+        if (live !== undefined) return { seeded: false, ...live };
+        // The live row vanished between the two statements (expired, deleted): try again.
+        if (attempt >= MAX_ATTEMPTS) throw new Error('seedMetadata: the document kept vanishing');
+      }
+    },
+
+    async epoch() {
+      const candidate = JSON.stringify(`pg.${randomBytes(16).toString('base64url')}`);
+      for (let attempt = 1; ; attempt += 1) {
+        await pool.query(
+          `INSERT INTO ${table} (kind, id, document) VALUES ('epoch', 'epoch', $1::json) ON CONFLICT (kind, id) DO NOTHING`,
+          [candidate],
+        );
+        // A second statement, so it sees a marker that a concurrent first call committed meanwhile.
+        const { rows } = await pool.query<{ document: unknown }>(`SELECT document FROM ${table} WHERE kind = 'epoch' AND id = 'epoch'`);
+        const marker = rows[0]?.document;
+        if (typeof marker === 'string') return marker;
+        if (attempt >= MAX_ATTEMPTS) throw new Error('epoch: the marker kept vanishing');
+      }
     },
 
     async recordLink(link: LinkedSession, expiresAt) {

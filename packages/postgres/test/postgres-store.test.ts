@@ -64,6 +64,37 @@ describeWithService(`PostgreSQL at ${DATABASE_URL}`, await probePostgres(), () =
     expect(await store.isSessionRevoked('sess_kept_across_migrations')).toBe(true);
   });
 
+  it('migrates a table made before the epoch marker: its kind check is widened, its rows kept, and epoch() works', async () => {
+    const legacy = `${schema}.legacy`;
+    // The table exactly as the previous version's migrate() created it.
+    await pool.query(`
+      CREATE TABLE "${schema}".legacy (
+        kind text NOT NULL CHECK (kind IN ('revoked', 'once', 'counter', 'metadata', 'link')),
+        id text NOT NULL,
+        expires_at timestamptz,
+        counter bigint,
+        version bigint,
+        document json,
+        user_id text,
+        PRIMARY KEY (kind, id)
+      )`);
+    await pool.query(`INSERT INTO "${schema}".legacy (kind, id, expires_at) VALUES ('revoked', 'sess_from_before', now() + interval '1 hour')`);
+    const old = await postgresStore({ pool, tableName: legacy });
+    await expect(old.epoch()).rejects.toThrow(/check constraint/);
+    const migrated = await postgresStore({ pool, tableName: legacy, migrate: true });
+    const marker = await migrated.epoch();
+    expect(marker).toMatch(/^pg\./);
+    expect(await migrated.epoch()).toBe(marker);
+    expect(await migrated.isSessionRevoked('sess_from_before')).toBe(true);
+    // Still a check: an unknown kind is refused, and a second migrate changes nothing.
+    await expect(pool.query(`INSERT INTO "${schema}".legacy (kind, id) VALUES ('bogus', 'x')`)).rejects.toThrow(/check constraint/);
+    await migrated.migrate();
+    const { rows } = await pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM pg_constraint WHERE conrelid = '"${schema}"."legacy"'::regclass AND contype = 'c'`,
+    );
+    expect(Number(rows[0]!.n)).toBe(1);
+  });
+
   it('has an index for every lookup: the primary key, links by user, the expiry sweep', async () => {
     const { rows } = await pool.query<{ indexname: string; indexdef: string }>(
       'SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY indexname',

@@ -13,6 +13,10 @@ describeWithService(`PostgreSQL at ${DATABASE_URL}`, await probePostgres(), () =
     const schema = privateSchema('store_mode');
     return {
       store: await postgresStore({ pool, tableName: `${schema}.anonymous_sessions`, migrate: true }),
+      // Every row of this run's own table, as a restore to an empty database would leave it.
+      wipe: async () => {
+        await pool.query(`DELETE FROM "${schema}".anonymous_sessions`);
+      },
       cleanup: async () => {
         await dropSchema(pool, schema);
         await pool.end();

@@ -11,13 +11,14 @@
  * | `anon:{<key>}:once` | string | a transfer mark |
  * | `anon:{<key>}:counter` | hash `n`, `r` | a rate-limit count and its window end |
  * | `anon:{user:<user id>}:links`, `…:links:expiry` | hash, sorted set | the linked-session registry |
+ * | `anon:epoch` | string | the epoch marker (no expiry): gone when Redis loses its data |
  *
  * Ids inside the braces are percent-encoded (`encodeURIComponent`), so no id can end a hash tag
  * early. Every key carries a native expiry (`PXAT`/`PEXPIREAT`) and disappears with its entry.
  *
  * @packageDocumentation
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type {
   CounterState,
@@ -25,10 +26,11 @@ import type {
   LinkedSession,
   MetadataMergeOptions,
   MetadataMergeResult,
+  SeedMetadataResult,
   SessionStore,
   StoredMetadata,
 } from '@anonymous-sessions/core';
-import { INCREMENT, LIST_LINKS, MERGE_METADATA, RECORD_LINK, REVOKE } from './internal/scripts.js';
+import { EPOCH, INCREMENT, LIST_LINKS, MERGE_METADATA, RECORD_LINK, REVOKE, SEED_METADATA } from './internal/scripts.js';
 
 /** Options of {@link redisStore}. */
 export interface RedisStoreOptions {
@@ -59,6 +61,8 @@ const SCRIPTS = {
   revoke: script(REVOKE),
   increment: script(INCREMENT),
   mergeMetadata: script(MERGE_METADATA),
+  seedMetadata: script(SEED_METADATA),
+  epoch: script(EPOCH),
   recordLink: script(RECORD_LINK),
   listLinks: script(LIST_LINKS),
 } as const;
@@ -149,6 +153,19 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
       )) as [number, number | string, string?];
       if (reply[0] === 0) return { ok: false, reason: reply[1] as 'max_bytes' | 'max_depth' };
       return { ok: true, version: Number(reply[1]), metadata: JSON.parse(reply[2] as string) as JsonObject };
+    },
+
+    async seedMetadata(sessionId, document: StoredMetadata, expiresAt): Promise<SeedMetadataResult> {
+      const reply = (await run(
+        SCRIPTS.seedMetadata,
+        [tagged(sessionId, 'metadata')],
+        [JSON.stringify(document.metadata), String(document.version), expiryArgument(expiresAt)],
+      )) as [number, number, string];
+      return { seeded: reply[0] === 1, version: Number(reply[1]), metadata: JSON.parse(reply[2]) as JsonObject };
+    },
+
+    async epoch() {
+      return String(await run(SCRIPTS.epoch, [`${prefix}epoch`], [`redis.${randomBytes(16).toString('base64url')}`]));
     },
 
     async recordLink(link: LinkedSession, expiresAt) {

@@ -19,6 +19,10 @@ describeWithService(`Redis at ${REDIS_URL}`, availability, () => {
       return redisStore({ client, prefix });
     },
     {
+      // A loss, as a restart without persistence would cause: this run's keys flushed (never FLUSHALL).
+      wipe: async () => {
+        await deleteKeys(client, prefix);
+      },
       teardown: async () => {
         await deleteKeys(client, prefix);
         await client.quit();

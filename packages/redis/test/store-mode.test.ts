@@ -13,6 +13,10 @@ describeWithService(`Redis at ${REDIS_URL}`, await probeRedis(), () => {
     const prefix = `anon-test:store-mode:${randomSuffix()}:`;
     return {
       store: redisStore({ client, prefix }),
+      // This run's keys only (SCAN + DEL), never the shared server.
+      wipe: async () => {
+        await deleteKeys(client, prefix);
+      },
       cleanup: async () => {
         await deleteKeys(client, prefix);
         await client.quit();

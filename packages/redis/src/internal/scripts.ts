@@ -250,3 +250,30 @@ for _, sessionId in ipairs(live) do
 end
 return found
 `;
+
+/**
+ * seedMetadata. KEYS[1] the metadata hash (as in {@link MERGE_METADATA}); ARGV[1] the document
+ * JSON, ARGV[2] its version, ARGV[3] expiry (epoch ms) or '' for never. Create-if-absent: returns
+ * { 1, version, document } when it wrote (or, born expired, would have written) the given
+ * document, { 0, version, document } with the live one when there was one.
+ */
+export const SEED_METADATA = `${NOW}
+local stored = redis.call('HMGET', KEYS[1], 'v', 'd')
+if stored[1] and stored[2] then return { 0, tonumber(stored[1]), stored[2] } end
+if ARGV[3] ~= '' and tonumber(ARGV[3]) <= now then return { 1, tonumber(ARGV[2]), ARGV[1] } end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[1])
+if ARGV[3] ~= '' then redis.call('PEXPIREAT', KEYS[1], ARGV[3]) end
+return { 1, tonumber(ARGV[2]), ARGV[1] }
+`;
+
+/**
+ * epoch. KEYS[1] the epoch key; ARGV[1] a fresh random marker. Returns the stored marker, writing
+ * ARGV[1] (with no expiry) when there is none.
+ */
+export const EPOCH = `
+local stored = redis.call('GET', KEYS[1])
+if stored then return stored end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]
+`;
