@@ -43,12 +43,13 @@ describe('createBearerGuard: the verified-token cache and its synchronous fast p
       createBearerGuard({ anonymous: anon, audience: AUDIENCE }),
       createBearerGuard({ anonymous: anon, audience: AUDIENCE, checkRevocation: true }),
     ]) {
-      const isSessionRevoked = vi.spyOn(anon.store, 'isSessionRevoked');
+      // The guard asks the engine (which asks its store, and notices a store that lost its data).
+      const isSessionEnded = vi.spyOn(anon, 'isSessionEnded');
       await revocationGuard.authenticate(bearer(accessToken));
       expect(revocationGuard.authenticateCached(bearer(accessToken))).toBeUndefined();
       await revocationGuard.authenticate(bearer(accessToken));
-      expect(isSessionRevoked).toHaveBeenCalledTimes(2);
-      isSessionRevoked.mockRestore();
+      expect(isSessionEnded).toHaveBeenCalledTimes(2);
+      isSessionEnded.mockRestore();
     }
     const uncached = createBearerGuard({ anonymous: anon, audience: AUDIENCE, cache: false });
     await uncached.authenticate(bearer(accessToken));

@@ -122,8 +122,12 @@ describe('a store that lost its data', () => {
     wipe();
     const after = await engine(store, { revocationLoss: 'reject' });
     const request = { headers: { authorization: `Bearer ${response.access_token}` } };
-    await expect(createBearerGuard({ anonymous: after, audience: AUDIENCE }).authenticate(request)).resolves.toMatchObject({
+    await expect(createBearerGuard({ anonymous: after, audience: AUDIENCE, checkRevocation: false }).authenticate(request)).resolves.toMatchObject({
       isAnonymous: true,
+    });
+    // checkRevocation is on by default with a local engine, so the default guard applies the policy.
+    await expect(createBearerGuard({ anonymous: after, audience: AUDIENCE }).authenticate(request)).rejects.toMatchObject({
+      code: 'invalid_token',
     });
     await expect(createBearerGuard({ anonymous: after, audience: AUDIENCE, checkRevocation: true }).authenticate(request)).rejects.toMatchObject({
       code: 'invalid_token',
