@@ -11,7 +11,7 @@ export default defineConfig([
     target: 'node20',
   },
   {
-    entry: { cli: 'src/bin.ts' },
+    entry: { cli: 'src/cli/bin.ts' },
     format: ['esm'],
     dts: false,
     sourcemap: false,

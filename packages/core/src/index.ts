@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-export { createAnonymousSessions, AnonymousSessions } from './engine.js';
+export { createAnonymousSessions, AnonymousSessions } from './engine/engine.js';
 export type {
   AuthorizationServerMetadata,
   IssuedTokens,
@@ -11,8 +11,8 @@ export type {
   RequestContext,
   TokenResponse,
   VerifyAccessTokenOptions,
-} from './engine.js';
-export { configSchema, resolveConfig, DEVELOPMENT_KEYS, RESERVED_CLAIMS, SIGNING_ALGORITHMS } from './config.js';
+} from './engine/engine.js';
+export { configSchema, resolveConfig, DEVELOPMENT_KEYS, RESERVED_CLAIMS, SIGNING_ALGORITHMS } from './engine/config.js';
 export type {
   AnonymousSessionsOptions,
   Client,
@@ -27,11 +27,11 @@ export type {
   ResourceServerInput,
   ResourceServerResolver,
   SigningAlgorithm,
-} from './config.js';
-export * from './errors.js';
-export { memoryStore, DEFAULT_MEMORY_STORE_MAX_ENTRIES } from './memory-store.js';
-export { clientAddressBucket, RATE_LIMIT_WINDOW_SECONDS } from './rate-limit.js';
-export type { MemoryStoreOptions } from './memory-store.js';
+} from './engine/config.js';
+export * from './errors/errors.js';
+export { memoryStore, DEFAULT_MEMORY_STORE_MAX_ENTRIES } from './store/memory-store.js';
+export { clientAddressBucket, RATE_LIMIT_WINDOW_SECONDS } from './engine/rate-limit.js';
+export type { MemoryStoreOptions } from './store/memory-store.js';
 export type {
   CounterState,
   LinkedSession,
@@ -40,13 +40,13 @@ export type {
   SeedMetadataResult,
   SessionStore,
   StoredMetadata,
-} from './store.js';
-export { generateKeySet, rotateKeySet, importKeyRing } from './keys.js';
-export type { EncryptionKey, GenerateKeySetOptions, JWK, KeyRing, PrivateJwkSet, SigningKey } from './keys.js';
-export { ANONYMOUS_USER_ID, MAX_SESSION_TOKEN_LENGTH, SESSION_TOKEN_TYPE } from './session-token.js';
-export type { AnonymousSession, SessionTokenPayload } from './session-token.js';
-export { ACCESS_TOKEN_TYPE } from './access-token.js';
-export type { AccessTokenClaims } from './access-token.js';
+} from './store/store.js';
+export { generateKeySet, rotateKeySet, importKeyRing } from './keys/keys.js';
+export type { EncryptionKey, GenerateKeySetOptions, JWK, KeyRing, PrivateJwkSet, SigningKey } from './keys/keys.js';
+export { ANONYMOUS_USER_ID, MAX_SESSION_TOKEN_LENGTH, SESSION_TOKEN_TYPE } from './tokens/session-token.js';
+export type { AnonymousSession, SessionTokenPayload } from './tokens/session-token.js';
+export { ACCESS_TOKEN_TYPE } from './tokens/access-token.js';
+export type { AccessTokenClaims } from './tokens/access-token.js';
 export {
   applyMetadataPatch,
   mergePatch,
@@ -54,9 +54,9 @@ export {
   jsonByteLength,
   jsonDepth,
   FORBIDDEN_METADATA_KEYS,
-} from './metadata.js';
-export type { JsonObject, JsonValue, MetadataLimits } from './metadata.js';
-export { fromAuth0Settings } from './auth0-settings.js';
+} from './metadata/metadata.js';
+export type { JsonObject, JsonValue, MetadataLimits } from './metadata/metadata.js';
+export { fromAuth0Settings } from './engine/auth0-settings.js';
 export type {
   Auth0Client,
   Auth0ResourceServer,
@@ -64,23 +64,23 @@ export type {
   Auth0TenantSettings,
   ConvertedAuth0Options,
   FromAuth0SettingsOptions,
-} from './auth0-settings.js';
-export { createErrorRenderer, createTokenEndpoints, ENDPOINT_PATHS, ENDPOINT_ROUTES, matchEndpoint, errorResponse, bearerToken, headerValue } from './endpoints.js';
-export type { EndpointName, ErrorRendererOptions, HttpHeaders, HttpRequest, HttpResponse, TokenEndpoints, TokenEndpointsOptions } from './endpoints.js';
-export { sessionCookie, MAX_COOKIE_BYTES } from './session-cookie.js';
-export type { ResolvedSessionCookieOptions, SessionCookie, SessionCookieOptions } from './session-cookie.js';
-export { createCookieExtractor, createSessionExtractor, DEFAULT_SESSION_QUERY_PARAM } from './session-extractor.js';
+} from './engine/auth0-settings.js';
+export { createErrorRenderer, createTokenEndpoints, ENDPOINT_PATHS, ENDPOINT_ROUTES, matchEndpoint, errorResponse, bearerToken, headerValue } from './http/endpoints.js';
+export type { EndpointName, ErrorRendererOptions, HttpHeaders, HttpRequest, HttpResponse, TokenEndpoints, TokenEndpointsOptions } from './http/endpoints.js';
+export { sessionCookie, MAX_COOKIE_BYTES } from './http/session-cookie.js';
+export type { ResolvedSessionCookieOptions, SessionCookie, SessionCookieOptions } from './http/session-cookie.js';
+export { createCookieExtractor, createSessionExtractor, DEFAULT_SESSION_QUERY_PARAM } from './http/session-extractor.js';
 export type {
   CookieExtractorOptions,
   ExtractedSession,
   SessionExtractor,
   SessionExtractorOptions,
   SessionExtractorRequest,
-} from './session-extractor.js';
-export { isSameOrigin, isSameOriginOrAllowed } from './request-origin.js';
-export type { AllowedOriginCheck, RequestOriginFacts } from './request-origin.js';
-export { readBodyText, parseBodyText, parsedBodySize, DEFAULT_BODY_LIMIT } from './request-body.js';
-export { createBearerGuard, assertScopes, assertUser, bearerChallenge } from './bearer-guard.js';
+} from './http/session-extractor.js';
+export { isSameOrigin, isSameOriginOrAllowed } from './http/request-origin.js';
+export type { AllowedOriginCheck, RequestOriginFacts } from './http/request-origin.js';
+export { readBodyText, parseBodyText, parsedBodySize, DEFAULT_BODY_LIMIT } from './http/request-body.js';
+export { createBearerGuard, assertScopes, assertUser, bearerChallenge } from './guard/bearer-guard.js';
 export type {
   AuthResult,
   BearerGuard,
@@ -89,8 +89,8 @@ export type {
   CustomUserVerifier,
   RemoteAnonymousIssuer,
   UserIssuerOptions,
-} from './bearer-guard.js';
-export { UNSUPPORTED_TRANSFER_FLOWS } from './transfer.js';
+} from './guard/bearer-guard.js';
+export { UNSUPPORTED_TRANSFER_FLOWS } from './transfer/transfer.js';
 export type {
   TransferApi,
   TransferEvent,
@@ -100,8 +100,8 @@ export type {
   TransferSkipReason,
   TransferUser,
   UsersAdapter,
-} from './transfer.js';
-export { composeHooks, copyPreferences, linkSessions, mergeCart, mergeMetadata, sumCartsBySku, MAX_CART_ITEMS } from './transfer-recipes.js';
+} from './transfer/transfer.js';
+export { composeHooks, copyPreferences, linkSessions, mergeCart, mergeMetadata, sumCartsBySku, MAX_CART_ITEMS } from './transfer/transfer-recipes.js';
 export type {
   CartItem,
   CopyPreferencesOptions,
@@ -110,10 +110,10 @@ export type {
   MergeMetadataOptions,
   MergeStrategy,
   MetadataTarget,
-} from './transfer-recipes.js';
-export { LOGIN_BINDING_LIFETIME, LOGIN_BINDING_TYPE } from './login-binding.js';
-export { safeRedirectTarget } from './redirect.js';
-export { createLoginBinder, createTransferRoute, createTransferStep, LOGIN_BINDING_COOKIE } from './login-flow.js';
+} from './transfer/transfer-recipes.js';
+export { LOGIN_BINDING_LIFETIME, LOGIN_BINDING_TYPE } from './tokens/login-binding.js';
+export { safeRedirectTarget } from './http/redirect.js';
+export { createLoginBinder, createTransferRoute, createTransferStep, LOGIN_BINDING_COOKIE } from './http/login-flow.js';
 export type {
   AuthenticatedUser,
   LoginBindingOutcome,
@@ -123,7 +123,7 @@ export type {
   TransferStepOptions,
   TransferStepOutcome,
   TransferStepRequest,
-} from './login-flow.js';
+} from './http/login-flow.js';
 export {
   acceptsQuerySessionToken,
   assertLoginStackOptions,
@@ -135,5 +135,5 @@ export {
   LOGIN_STACK_OPTION_KEYS,
   sameOriginReturnTo,
   stripQueryParameter,
-} from './login-stack.js';
-export type { IdTokenClaims, LoginFinishOutcome, LoginFinishRequest, LoginStackOptions, LoginStartOptions, LoginStartOutcome, LoginStartRequest } from './login-stack.js';
+} from './http/login-stack.js';
+export type { IdTokenClaims, LoginFinishOutcome, LoginFinishRequest, LoginStackOptions, LoginStartOptions, LoginStartOutcome, LoginStartRequest } from './http/login-stack.js';

@@ -24,8 +24,8 @@
  * @packageDocumentation
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonByteLength, jsonDepth, mergePatch, type JsonObject } from './metadata.js';
-import type { LinkedSession, MetadataMergeOptions, SessionStore, StoredMetadata } from './store.js';
+import { jsonByteLength, jsonDepth, mergePatch, type JsonObject } from './metadata/metadata.js';
+import type { LinkedSession, MetadataMergeOptions, SessionStore, StoredMetadata } from './store/store.js';
 
 /** Options of {@link runSessionStoreConformance}. */
 export interface SessionStoreConformanceOptions {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AnonymousSession } from '@anonymous-sessions/core';
-import { mapClaims } from '../src/claims-mapping.js';
+import { mapClaims } from '../src/tokens/claims-mapping.js';
 
 const session: AnonymousSession = {
   user_id: 'anon|abcdefgh',

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnonymousSessions, type PrivateJwkSet } from '@anonymous-sessions/core';
-import { runCli } from '../src/cli.js';
+import { runCli } from '../src/cli/cli.js';
 
 const silent = { warn: () => undefined, error: () => undefined };
 const engineOptions = (keys: PrivateJwkSet) => ({

@@ -9,7 +9,7 @@ import {
   type MetadataLimits,
   type MetadataSchema,
 } from '@anonymous-sessions/core';
-import { jsonByteLength, jsonDepth } from '../src/metadata.js';
+import { jsonByteLength, jsonDepth } from '../src/metadata/metadata.js';
 import { expectAnonymousError } from './fixtures.js';
 
 const LIMITS: MetadataLimits = { maxBytes: 2048, maxDepth: 8 };

@@ -16,7 +16,7 @@ import {
   type PrivateJwkSet,
   type SessionStore,
 } from '@anonymous-sessions/core';
-import { withStoreTimeout } from '../src/internal/with-timeout.js';
+import { withStoreTimeout } from '../src/store/with-timeout.js';
 import { AUDIENCE, CLIENT_ID, expectAnonymousError, expectConfigError, issuePaths, quickStartOptions, silentLogger } from './fixtures.js';
 
 /** A memoryStore() that can be wiped (a new one behind the same object) and taken down. */

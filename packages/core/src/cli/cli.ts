@@ -22,9 +22,9 @@ import { readFileSync } from 'node:fs';
 import { open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './config.js';
-import { ConfigError } from './errors.js';
-import { generateKeySet, importKeyRing, rotateKeySet, type PrivateJwkSet } from './keys.js';
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../engine/config.js';
+import { ConfigError } from '../errors/errors.js';
+import { generateKeySet, importKeyRing, rotateKeySet, type PrivateJwkSet } from '../keys/keys.js';
 
 const PROGRAM = 'anonymous-sessions';
 
@@ -90,10 +90,20 @@ class CliFailure extends Error {}
 
 const ok = (stdout: string, stderr = ''): CliResult => ({ code: 0, stdout, stderr });
 
-/** The installed package's version, read from its `package.json` (next to `dist/` and `src/`). */
+/**
+ * The installed package's version, read from its `package.json`: one folder up from the built
+ * `dist/cli.js`, two up from this source file (`src/cli/cli.ts`, when run from source in tests).
+ */
 function packageVersion(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-  return typeof manifest.version === 'string' ? manifest.version : 'unknown';
+  for (const candidate of ['../package.json', '../../package.json']) {
+    try {
+      const manifest = JSON.parse(readFileSync(new URL(candidate, import.meta.url), 'utf8')) as { name?: unknown; version?: unknown };
+      if (manifest.name === '@anonymous-sessions/core') return typeof manifest.version === 'string' ? manifest.version : 'unknown';
+    } catch {
+      // not this folder: try the next one up
+    }
+  }
+  return 'unknown';
 }
 
 /**

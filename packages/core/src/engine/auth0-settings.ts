@@ -12,7 +12,7 @@
  * @packageDocumentation
  */
 import type { AnonymousSessionsOptions, ClientInput, ResourceServerInput } from './config.js';
-import { ConfigError, type ConfigIssue } from './errors.js';
+import { ConfigError, type ConfigIssue } from '../errors/errors.js';
 
 /** Auth0 tenant settings (`PATCH /api/v2/tenants/settings`), the anonymous-session fields. */
 export interface Auth0TenantSettings {

@@ -6,9 +6,9 @@
  * @packageDocumentation
  */
 import { z } from 'zod';
-import { ConfigError, type ConfigIssue } from './errors.js';
-import { memoryStore } from './memory-store.js';
-import type { SessionStore } from './store.js';
+import { ConfigError, type ConfigIssue } from '../errors/errors.js';
+import { memoryStore } from '../store/memory-store.js';
+import type { SessionStore } from '../store/store.js';
 
 /** Where the engine writes its warnings and unexpected errors. Tokens and secrets are never passed. */
 export interface Logger {

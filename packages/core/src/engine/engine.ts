@@ -5,8 +5,8 @@
  *
  * @packageDocumentation
  */
-import { accessTokenSigner, type AccessTokenClaims, type AccessTokenSigner } from './access-token.js';
-import { mapClaims } from './claims-mapping.js';
+import { accessTokenSigner, type AccessTokenClaims, type AccessTokenSigner } from '../tokens/access-token.js';
+import { mapClaims } from '../tokens/claims-mapping.js';
 import {
   DEVELOPMENT_KEYS,
   parseClient,
@@ -36,11 +36,11 @@ import {
   ServerError,
   TooManyRequestsError,
   UnauthorizedClientError,
-} from './errors.js';
-import { developmentKeyRing, importKeyRing, type JWK, type KeyRing } from './keys.js';
-import { applyMetadataPatch, type JsonObject } from './metadata.js';
-import { randomId } from './internal/random.js';
-import { withStoreTimeout } from './internal/with-timeout.js';
+} from '../errors/errors.js';
+import { developmentKeyRing, importKeyRing, type JWK, type KeyRing } from '../keys/keys.js';
+import { applyMetadataPatch, type JsonObject } from '../metadata/metadata.js';
+import { randomId } from '../internal/random.js';
+import { withStoreTimeout } from '../store/with-timeout.js';
 import {
   ANONYMOUS_USER_ID,
   sessionTokenCodec,
@@ -48,13 +48,13 @@ import {
   type AnonymousSession,
   type SessionTokenCodec,
   type SessionTokenPayload,
-} from './session-token.js';
-import type { LinkedSession, SeedMetadataResult, SessionStore, StoredMetadata } from './store.js';
-import { openLoginBinding, signLoginBinding, verifyLoginBinding } from './login-binding.js';
-import { revocationExpiresAt } from './internal/session-retention.js';
-import { runTransfer, type TransferParameters, type TransferResult } from './transfer.js';
+} from '../tokens/session-token.js';
+import type { LinkedSession, SeedMetadataResult, SessionStore, StoredMetadata } from '../store/store.js';
+import { openLoginBinding, signLoginBinding, verifyLoginBinding } from '../tokens/login-binding.js';
+import { revocationExpiresAt } from '../internal/session-retention.js';
+import { runTransfer, type TransferParameters, type TransferResult } from '../transfer/transfer.js';
 import { logoutRequestSchema, parseRequest, tokenRequestSchema, type LogoutRequest, type TokenRequest } from './token-request.js';
-import { claimPerProcessWarning } from './memory-store.js';
+import { claimPerProcessWarning } from '../store/memory-store.js';
 import { clientAddressBucket, continueCounterKey, creationCounterKey, RATE_LIMIT_WINDOW_SECONDS } from './rate-limit.js';
 
 /** The JSON body of a successful token response (DESIGN §3). */

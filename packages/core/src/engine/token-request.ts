@@ -5,8 +5,8 @@
  * @packageDocumentation
  */
 import { z } from 'zod';
-import { InvalidRequestError } from './errors.js';
-import { MAX_SESSION_TOKEN_LENGTH } from './session-token.js';
+import { InvalidRequestError } from '../errors/errors.js';
+import { MAX_SESSION_TOKEN_LENGTH } from '../tokens/session-token.js';
 
 const field = (name: string, max: number) =>
   z

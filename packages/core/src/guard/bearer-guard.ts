@@ -23,8 +23,8 @@ import {
   type JWTVerifyGetKey,
   type ProtectedHeaderParameters,
 } from 'jose';
-import { ACCESS_TOKEN_TYPE, assertAnonymousAccessClaims } from './access-token.js';
-import type { Logger } from './config.js';
+import { ACCESS_TOKEN_TYPE, assertAnonymousAccessClaims } from '../tokens/access-token.js';
+import type { Logger } from '../engine/config.js';
 import {
   AnonymousSessionError,
   ConfigError,
@@ -34,13 +34,13 @@ import {
   InvalidBearerRequestError,
   InvalidTokenError,
   type ConfigIssue,
-} from './errors.js';
-import type { AnonymousSessions } from './engine.js';
-import { bearerToken, headerValue, type HttpHeaders } from './endpoints.js';
-import type { SessionStore } from './store.js';
-import { LruCache } from './internal/lru-cache.js';
-import { IssuerUnavailableError, RemoteDocument, remoteKeySet, type RemoteDocumentOptions } from './internal/remote-documents.js';
-import { withStoreTimeout } from './internal/with-timeout.js';
+} from '../errors/errors.js';
+import type { AnonymousSessions } from '../engine/engine.js';
+import { bearerToken, headerValue, type HttpHeaders } from '../http/endpoints.js';
+import type { SessionStore } from '../store/store.js';
+import { LruCache } from '../internal/lru-cache.js';
+import { IssuerUnavailableError, RemoteDocument, remoteKeySet, type RemoteDocumentOptions } from '../internal/remote-documents.js';
+import { withStoreTimeout } from '../store/with-timeout.js';
 
 /** Asymmetric algorithms accepted from remote issuers; symmetric ones never are. */
 const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];

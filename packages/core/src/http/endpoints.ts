@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import { z } from 'zod';
-import type { AnonymousSessions } from './engine.js';
+import type { AnonymousSessions } from '../engine/engine.js';
 import {
   AccessDeniedError,
   ConfigError,
@@ -16,12 +16,12 @@ import {
   RequestTooLargeError,
   toAnonymousSessionError,
   type ErrorResponseBody,
-} from './errors.js';
-import { toConfigIssues, type Logger } from './config.js';
+} from '../errors/errors.js';
+import { toConfigIssues, type Logger } from '../engine/config.js';
 import { DEFAULT_BODY_LIMIT, normaliseParsedBody, parsedBodySize, parseBodyText, readBodyText } from './request-body.js';
 import { isSameOrigin, isSameOriginOrAllowed } from './request-origin.js';
 import { sessionCookie, type SessionCookie, type SessionCookieOptions } from './session-cookie.js';
-import { sessionExpiresAt } from './session-token.js';
+import { sessionExpiresAt } from '../tokens/session-token.js';
 
 /** The paths the router serves, relative to where it is mounted. */
 export const ENDPOINT_PATHS = Object.freeze({

@@ -6,12 +6,12 @@
  *
  * @packageDocumentation
  */
-import type { AnonymousSessions } from './engine.js';
+import type { AnonymousSessions } from '../engine/engine.js';
 import { headerValue, type HttpHeaders } from './endpoints.js';
 import { sessionCookie, type SessionCookieOptions } from './session-cookie.js';
-import { LOGIN_BINDING_LIFETIME } from './login-binding.js';
-import type { AnonymousSession } from './session-token.js';
-import type { TransferHook, TransferResult, UsersAdapter } from './transfer.js';
+import { LOGIN_BINDING_LIFETIME } from '../tokens/login-binding.js';
+import type { AnonymousSession } from '../tokens/session-token.js';
+import type { TransferHook, TransferResult, UsersAdapter } from '../transfer/transfer.js';
 
 /** The default name of the login-binding cookie. */
 export const LOGIN_BINDING_COOKIE = 'anon_login';

@@ -20,9 +20,9 @@
  *
  * @packageDocumentation
  */
-import type { AnonymousSessions } from './engine.js';
+import type { AnonymousSessions } from '../engine/engine.js';
 import { headerValue, type HttpHeaders } from './endpoints.js';
-import { AccessDeniedError, ConfigError, InvalidRequestError, type ConfigIssue } from './errors.js';
+import { AccessDeniedError, ConfigError, InvalidRequestError, type ConfigIssue } from '../errors/errors.js';
 import {
   createLoginBinder,
   createTransferStep,
@@ -31,11 +31,11 @@ import {
   type TransferStepOptions,
   type TransferStepOutcome,
 } from './login-flow.js';
-import { LOGIN_BINDING_LIFETIME } from './login-binding.js';
+import { LOGIN_BINDING_LIFETIME } from '../tokens/login-binding.js';
 import { safeRedirectTarget } from './redirect.js';
 import { sessionCookie } from './session-cookie.js';
 import { DEFAULT_SESSION_QUERY_PARAM } from './session-extractor.js';
-import { sessionExpiresAt, type AnonymousSession } from './session-token.js';
+import { sessionExpiresAt, type AnonymousSession } from '../tokens/session-token.js';
 
 /** The default name of the cookie keeping a query-given session token until the callback. */
 export const LOGIN_SEED_COOKIE = 'anon_login_seed';

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { InvalidRequestError, RequestTooLargeError } from './errors.js';
+import { InvalidRequestError, RequestTooLargeError } from '../errors/errors.js';
 
 /** The default cap on request bodies: 16 KiB. */
 export const DEFAULT_BODY_LIMIT = 16 * 1024;

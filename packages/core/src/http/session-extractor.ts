@@ -16,12 +16,12 @@
  *
  * @packageDocumentation
  */
-import type { AnonymousSessions } from './engine.js';
+import type { AnonymousSessions } from '../engine/engine.js';
 import { sessionCookie, type SessionCookieOptions } from './session-cookie.js';
 import { headerValue, type HttpHeaders, type HttpResponse } from './endpoints.js';
-import { InvalidRequestError, toAnonymousSessionError } from './errors.js';
+import { InvalidRequestError, toAnonymousSessionError } from '../errors/errors.js';
 import { isSameOriginOrAllowed } from './request-origin.js';
-import { sessionExpiresAt, type AnonymousSession } from './session-token.js';
+import { sessionExpiresAt, type AnonymousSession } from '../tokens/session-token.js';
 
 /** Options of the session extractor. */
 export interface SessionExtractorOptions {

@@ -1,5 +1,5 @@
 import type { CompactJWEHeaderParameters, CompactJWSHeaderParameters, CryptoKey } from 'jose';
-import type { KeyRing } from '../keys.js';
+import type { KeyRing } from './keys.js';
 
 /** Header parameters that are refused outright: no compression, no critical extensions. */
 function assertNoForbiddenHeaders(header: { zip?: unknown; crit?: unknown }): void {

@@ -9,9 +9,9 @@
  * @packageDocumentation
  */
 import { base64url, exportJWK, generateKeyPair, generateSecret, importJWK, type CryptoKey, type JWK } from 'jose';
-import { SIGNING_ALGORITHMS, type KeySetInput, type PrivateJwk, type SigningAlgorithm } from './config.js';
-import { ConfigError, type ConfigIssue } from './errors.js';
-import { randomId } from './internal/random.js';
+import { SIGNING_ALGORITHMS, type KeySetInput, type PrivateJwk, type SigningAlgorithm } from '../engine/config.js';
+import { ConfigError, type ConfigIssue } from '../errors/errors.js';
+import { randomId } from '../internal/random.js';
 
 /** A signing key, imported. */
 export interface SigningKey {

@@ -4,8 +4,8 @@
  *
  * @packageDocumentation
  */
-import type { MetadataSchema } from './config.js';
-import { InvalidMetadataError, MetadataTooLargeError } from './errors.js';
+import type { MetadataSchema } from '../engine/config.js';
+import { InvalidMetadataError, MetadataTooLargeError } from '../errors/errors.js';
 
 /** A JSON value. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;

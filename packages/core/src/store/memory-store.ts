@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { ConfigError } from './errors.js';
-import { mergeMetadataWithinLimits, type JsonObject } from './metadata.js';
-import { randomId } from './internal/random.js';
+import { ConfigError } from '../errors/errors.js';
+import { mergeMetadataWithinLimits, type JsonObject } from '../metadata/metadata.js';
+import { randomId } from '../internal/random.js';
 import type { CounterState, LinkedSession, MetadataMergeResult, SeedMetadataResult, SessionStore, StoredMetadata } from './store.js';
 
 /** Default of {@link MemoryStoreOptions.maxEntries}: 100,000 entries, about 50 MiB of revocations. */

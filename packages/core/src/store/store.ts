@@ -19,7 +19,7 @@
  *
  * @packageDocumentation
  */
-import type { JsonObject } from './metadata.js';
+import type { JsonObject } from '../metadata/metadata.js';
 
 /** The result of {@link SessionStore.increment}. */
 export interface CounterState {

@@ -1,5 +1,5 @@
-import { TemporarilyUnavailableError } from '../errors.js';
-import type { SessionStore } from '../store.js';
+import { TemporarilyUnavailableError } from '../errors/errors.js';
+import type { SessionStore } from './store.js';
 
 /**
  * Wraps a store so every call either settles within `timeoutMs` or fails closed with

@@ -5,9 +5,9 @@
  * @packageDocumentation
  */
 import { SignJWT, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
-import { InvalidTokenError } from './errors.js';
-import type { KeyRing } from './keys.js';
-import { signatureKeyResolver } from './internal/key-resolvers.js';
+import { InvalidTokenError } from '../errors/errors.js';
+import type { KeyRing } from '../keys/keys.js';
+import { signatureKeyResolver } from '../keys/key-resolvers.js';
 import { ANONYMOUS_USER_ID } from './session-token.js';
 
 /** The JWT `typ` of an access token (RFC 9068). */

@@ -11,9 +11,9 @@
  * @packageDocumentation
  */
 import { SignJWT, jwtVerify } from 'jose';
-import type { KeyRing } from './keys.js';
-import { signatureKeyResolver } from './internal/key-resolvers.js';
-import { randomId } from './internal/random.js';
+import type { KeyRing } from '../keys/keys.js';
+import { signatureKeyResolver } from '../keys/key-resolvers.js';
+import { randomId } from '../internal/random.js';
 
 /** The JWT `typ` of a login binding. */
 export const LOGIN_BINDING_TYPE = 'anon-login-binding+jwt';

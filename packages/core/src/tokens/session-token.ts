@@ -7,10 +7,10 @@
  */
 import { EncryptJWT, SignJWT, errors, jwtDecrypt, jwtVerify, type JWTPayload } from 'jose';
 import { z } from 'zod';
-import { InvalidSessionTokenError, SessionExpiredError } from './errors.js';
-import type { KeyRing } from './keys.js';
-import { decryptionKeyResolver, signatureKeyResolver } from './internal/key-resolvers.js';
-import { isJsonObject, type JsonObject } from './metadata.js';
+import { InvalidSessionTokenError, SessionExpiredError } from '../errors/errors.js';
+import type { KeyRing } from '../keys/keys.js';
+import { decryptionKeyResolver, signatureKeyResolver } from '../keys/key-resolvers.js';
+import { isJsonObject, type JsonObject } from '../metadata/metadata.js';
 
 /** The JWT `typ` of a signed session token; never accepted as an access token. */
 export const SESSION_TOKEN_TYPE = 'anon-session+jwt';

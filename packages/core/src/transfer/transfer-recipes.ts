@@ -8,7 +8,7 @@
  *
  * @packageDocumentation
  */
-import { isJsonObject, type JsonObject, type JsonValue } from './metadata.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../metadata/metadata.js';
 import type { TransferApi, TransferEvent, TransferHook, TransferUser } from './transfer.js';
 
 /** Which metadata of the account a recipe writes. */

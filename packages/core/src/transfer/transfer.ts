@@ -13,10 +13,10 @@
  *
  * @packageDocumentation
  */
-import type { JsonObject, JsonValue } from './metadata.js';
-import { liveSessionMarkExpiresAt, revocationExpiresAt, type LifetimeSettings, type SessionTimes } from './internal/session-retention.js';
-import type { LoginBindingClaims } from './login-binding.js';
-import { sessionExpiresAt, type AnonymousSession } from './session-token.js';
+import type { JsonObject, JsonValue } from '../metadata/metadata.js';
+import { liveSessionMarkExpiresAt, revocationExpiresAt, type LifetimeSettings, type SessionTimes } from '../internal/session-retention.js';
+import type { LoginBindingClaims } from '../tokens/login-binding.js';
+import { sessionExpiresAt, type AnonymousSession } from '../tokens/session-token.js';
 
 /** Flows in which no transfer ever happens (as in Auth0). */
 export const UNSUPPORTED_TRANSFER_FLOWS: readonly string[] = Object.freeze([
