@@ -12,22 +12,19 @@ export type {
   TokenResponse,
   VerifyAccessTokenOptions,
 } from './engine/engine.js';
-export { configSchema, resolveConfig, DEVELOPMENT_KEYS, RESERVED_CLAIMS, SIGNING_ALGORITHMS } from './engine/config.js';
+export { configSchema, resolveConfig, DEVELOPMENT_KEYS, RESERVED_CLAIMS } from './engine/config.js';
 export type {
   AnonymousSessionsOptions,
   Client,
   ClientInput,
   ClientResolver,
-  KeySetInput,
-  Logger,
-  MetadataSchema,
-  PrivateJwk,
   ResolvedConfig,
   ResourceServer,
   ResourceServerInput,
   ResourceServerResolver,
-  SigningAlgorithm,
 } from './engine/config.js';
+export type { Logger } from './internal/logger.js';
+export type { MetadataSchema } from './metadata/metadata.js';
 export * from './errors/errors.js';
 export { memoryStore, DEFAULT_MEMORY_STORE_MAX_ENTRIES } from './store/memory-store.js';
 export { clientAddressBucket, RATE_LIMIT_WINDOW_SECONDS } from './engine/rate-limit.js';
@@ -41,8 +38,8 @@ export type {
   SessionStore,
   StoredMetadata,
 } from './store/store.js';
-export { generateKeySet, rotateKeySet, importKeyRing } from './keys/keys.js';
-export type { EncryptionKey, GenerateKeySetOptions, JWK, KeyRing, PrivateJwkSet, SigningKey } from './keys/keys.js';
+export { generateKeySet, rotateKeySet, importKeyRing, SIGNING_ALGORITHMS } from './keys/keys.js';
+export type { EncryptionKey, GenerateKeySetOptions, JWK, KeyRing, KeySetInput, PrivateJwk, PrivateJwkSet, SigningAlgorithm, SigningKey } from './keys/keys.js';
 export { ANONYMOUS_USER_ID, MAX_SESSION_TOKEN_LENGTH, SESSION_TOKEN_TYPE } from './tokens/session-token.js';
 export type { AnonymousSession, SessionTokenPayload } from './tokens/session-token.js';
 export { ACCESS_TOKEN_TYPE } from './tokens/access-token.js';
@@ -65,8 +62,12 @@ export type {
   ConvertedAuth0Options,
   FromAuth0SettingsOptions,
 } from './engine/auth0-settings.js';
-export { createErrorRenderer, createTokenEndpoints, ENDPOINT_PATHS, ENDPOINT_ROUTES, matchEndpoint, errorResponse, bearerToken, headerValue } from './http/endpoints.js';
-export type { EndpointName, ErrorRendererOptions, HttpHeaders, HttpRequest, HttpResponse, TokenEndpoints, TokenEndpointsOptions } from './http/endpoints.js';
+export { createTokenEndpoints, ENDPOINT_PATHS, ENDPOINT_ROUTES, matchEndpoint } from './http/endpoints.js';
+export type { EndpointName, TokenEndpoints, TokenEndpointsOptions } from './http/endpoints.js';
+export { createErrorRenderer, errorResponse } from './exchange/error-response.js';
+export type { ErrorRendererOptions } from './exchange/error-response.js';
+export { bearerToken, headerValue } from './exchange/http-exchange.js';
+export type { HttpHeaders, HttpRequest, HttpResponse } from './exchange/http-exchange.js';
 export { sessionCookie, MAX_COOKIE_BYTES } from './http/session-cookie.js';
 export type { ResolvedSessionCookieOptions, SessionCookie, SessionCookieOptions } from './http/session-cookie.js';
 export { createCookieExtractor, createSessionExtractor, DEFAULT_SESSION_QUERY_PARAM } from './http/session-extractor.js';

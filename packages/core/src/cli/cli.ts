@@ -22,7 +22,7 @@ import { readFileSync } from 'node:fs';
 import { open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../engine/config.js';
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../keys/keys.js';
 import { ConfigError } from '../errors/errors.js';
 import { generateKeySet, importKeyRing, rotateKeySet, type PrivateJwkSet } from '../keys/keys.js';
 

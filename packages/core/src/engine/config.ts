@@ -7,40 +7,12 @@
  */
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors/errors.js';
+import { toConfigIssues } from '../errors/parse-options.js';
+import { consoleLogger, type Logger } from '../internal/logger.js';
+import { SIGNING_ALGORITHMS } from '../keys/keys.js';
+import type { MetadataSchema } from '../metadata/metadata.js';
 import { memoryStore } from '../store/memory-store.js';
-import type { SessionStore } from '../store/store.js';
-
-/** Where the engine writes its warnings and unexpected errors. Tokens and secrets are never passed. */
-export interface Logger {
-  /** A condition the operator should know about (dev keys, never-expiring sessions). */
-  warn(message: string): void;
-  /** An unexpected failure behind a 500 or 503 answer. */
-  error(message: string, error?: unknown): void;
-  /** Optional detail for debugging, e.g. why the bearer guard refused a token (never the token). */
-  debug?(message: string): void;
-}
-
-/**
- * A host validator for session metadata: any Standard Schema (zod ≥ 3.24, valibot, arktype, …).
- * The merged metadata must pass it or the request fails with `invalid_metadata`.
- */
-export interface MetadataSchema {
-  /** The Standard Schema v1 interface. */
-  readonly '~standard': {
-    readonly version: 1;
-    readonly vendor: string;
-    readonly validate: (
-      value: unknown,
-    ) =>
-      | { readonly value?: unknown; readonly issues?: ReadonlyArray<{ readonly message: string }> }
-      | Promise<{ readonly value?: unknown; readonly issues?: ReadonlyArray<{ readonly message: string }> }>;
-  };
-}
-
-/** Signing algorithms an access token (and a `jwt` session token) may use. */
-export const SIGNING_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
-/** One of {@link SIGNING_ALGORITHMS}. */
-export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+import { supportsEpoch, supportsStoredMetadata, type SessionStore } from '../store/store.js';
 
 /** Claim names a claims mapping may not use: the engine sets them itself. */
 export const RESERVED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'scope', 'client_id', 'sid', 'store_epoch'] as const;
@@ -143,18 +115,6 @@ export type ResourceServerResolver = (
   audience: string,
 ) => Promise<ResourceServerInput | undefined> | ResourceServerInput | undefined;
 
-/** A private JWK as it appears in the key set (RFC 7517). */
-export interface PrivateJwk {
-  kty: string;
-  kid?: string;
-  use?: string;
-  alg?: string;
-  [parameter: string]: unknown;
-}
-
-/** The key set: a standard private JWK Set, or its JSON text. */
-export type KeySetInput = { keys: PrivateJwk[] } | string;
-
 /**
  * The `keys` value that asks for ephemeral development keys explicitly, even in production (see
  * {@link configSchema}'s `production`).
@@ -191,12 +151,6 @@ const storeSchema = z.custom<SessionStore>(
   'must implement SessionStore (revokeSession, isSessionRevoked, markOnce, increment)',
 );
 
-const consoleLogger: Logger = {
-  warn: (message) => console.warn(`[anonymous-sessions] ${message}`),
-  error: (message, error) =>
-    console.error(`[anonymous-sessions] ${message}`, error instanceof Error ? error : ''),
-};
-
 /** The configuration schema. Its input type is {@link AnonymousSessionsOptions}. */
 export const configSchema = z
   .object({
@@ -230,7 +184,7 @@ export const configSchema = z
      * Server-side state: revocations, rate-limit counters, transfer marks, the linked-session
      * registry and, with `metadataStorage: 'store'`, metadata. Default `memoryStore()` (per process).
      */
-    store: storeSchema.optional().transform((store) => store ?? memoryStore()),
+    store: storeSchema.optional(),
     /** Limits on session metadata. */
     metadata: z
       .object({
@@ -337,7 +291,7 @@ export const configSchema = z
     { when: () => true },
   )
   .superRefine((config, ctx) => {
-    if (config.metadataStorage === 'store' && !supportsStoredMetadata(config.store)) {
+    if (config.metadataStorage === 'store' && config.store !== undefined && !supportsStoredMetadata(config.store)) {
       ctx.addIssue({
         code: 'custom',
         path: ['metadataStorage'],
@@ -345,7 +299,7 @@ export const configSchema = z
           "'store' needs a store with the metadata operations readMetadata and mergeMetadata (memoryStore, @anonymous-sessions/redis and @anonymous-sessions/postgres have them)",
       });
     }
-    if (config.revocationLoss === 'reject' && !supportsEpoch(config.store)) {
+    if (config.revocationLoss === 'reject' && config.store !== undefined && !supportsEpoch(config.store)) {
       ctx.addIssue({
         code: 'custom',
         path: ['revocationLoss'],
@@ -354,68 +308,10 @@ export const configSchema = z
     }
   });
 
-/** Whether a store implements the optional metadata operations of `metadataStorage: 'store'`. */
-export function supportsStoredMetadata(
-  store: SessionStore,
-): store is SessionStore & Required<Pick<SessionStore, 'readMetadata' | 'mergeMetadata'>> {
-  return isFunction(store.readMetadata) && isFunction(store.mergeMetadata);
-}
-
-/** Whether a store implements the optional epoch marker (detects a store that lost its data). */
-export function supportsEpoch(store: SessionStore): store is SessionStore & Required<Pick<SessionStore, 'epoch'>> {
-  return isFunction(store.epoch);
-}
-
-/** Whether a store implements the optional linked-session registry. */
-export function supportsLinkedSessions(
-  store: SessionStore,
-): store is SessionStore & Required<Pick<SessionStore, 'recordLink' | 'listLinks'>> {
-  return isFunction(store.recordLink) && isFunction(store.listLinks);
-}
-
 /** Options of `createAnonymousSessions` (every field documented on {@link configSchema}). */
 export type AnonymousSessionsOptions = z.input<typeof configSchema>;
 /** The resolved, frozen configuration. */
-export type ResolvedConfig = Readonly<z.output<typeof configSchema>>;
-
-/** Converts zod issues into {@link ConfigIssue}s with dotted paths like `resourceServers[0].audience`. */
-export function toConfigIssues(issues: readonly z.core.$ZodIssue[], prefix = ''): ConfigIssue[] {
-  return issues.flatMap((issue) => specificIssues(issue, [])).map((issue) => ({
-    path: formatPath(prefix, issue.path),
-    message: issue.message,
-  }));
-}
-
-/**
- * Makes an issue point at the bad field itself. An unknown option is reported under its own name;
- * a union (`clients: [...] | resolver`) in which exactly one branch got past the field's own type
- * reports that branch's issues (`resourceServers[0].tokenLifetimeForAnonymousAccess`) instead of a
- * bare "Invalid input" on the union.
- */
-function specificIssues(
-  issue: z.core.$ZodIssue,
-  parent: readonly PropertyKey[],
-): { path: readonly PropertyKey[]; message: string }[] {
-  const path = [...parent, ...issue.path];
-  if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => ({ path: [...path, key], message: 'is not a known option' }));
-  }
-  if (issue.code === 'invalid_union') {
-    const reachedInside = issue.errors.filter(
-      (branch) => branch.length > 0 && branch.every((inner) => inner.path.length > 0),
-    );
-    if (reachedInside.length === 1) return reachedInside[0]!.flatMap((inner) => specificIssues(inner, path));
-  }
-  return [{ path, message: issue.message }];
-}
-
-function formatPath(prefix: string, path: readonly PropertyKey[]): string {
-  let out = prefix;
-  for (const segment of path) {
-    out += typeof segment === 'number' ? `[${segment}]` : `${out ? '.' : ''}${String(segment)}`;
-  }
-  return out;
-}
+export type ResolvedConfig = Readonly<Omit<z.output<typeof configSchema>, 'store'> & { store: SessionStore }>;
 
 /**
  * Parses and defaults the options. Throws one {@link ConfigError} listing every bad field.
@@ -426,7 +322,8 @@ function formatPath(prefix: string, path: readonly PropertyKey[]): string {
 export function resolveConfig(options: AnonymousSessionsOptions): ResolvedConfig {
   const result = configSchema.safeParse(options);
   if (!result.success) throw new ConfigError(toConfigIssues(result.error.issues));
-  return Object.freeze(result.data);
+  // The default store is made here, after parsing, never inside the schema: parsing has no effects.
+  return Object.freeze({ ...result.data, store: result.data.store ?? memoryStore() });
 }
 
 /**

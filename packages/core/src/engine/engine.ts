@@ -12,12 +12,8 @@ import {
   parseClient,
   parseResourceServer,
   resolveConfig,
-  supportsEpoch,
-  supportsLinkedSessions,
-  supportsStoredMetadata,
   type AnonymousSessionsOptions,
   type Client,
-  type KeySetInput,
   type ResolvedConfig,
   type ResourceServer,
 } from './config.js';
@@ -37,7 +33,7 @@ import {
   TooManyRequestsError,
   UnauthorizedClientError,
 } from '../errors/errors.js';
-import { developmentKeyRing, importKeyRing, type JWK, type KeyRing } from '../keys/keys.js';
+import { developmentKeyRing, importKeyRing, type JWK, type KeyRing, type KeySetInput } from '../keys/keys.js';
 import { applyMetadataPatch, type JsonObject } from '../metadata/metadata.js';
 import { randomId } from '../internal/random.js';
 import { withStoreTimeout } from '../store/with-timeout.js';
@@ -49,7 +45,15 @@ import {
   type SessionTokenCodec,
   type SessionTokenPayload,
 } from '../tokens/session-token.js';
-import type { LinkedSession, SeedMetadataResult, SessionStore, StoredMetadata } from '../store/store.js';
+import {
+  supportsEpoch,
+  supportsLinkedSessions,
+  supportsStoredMetadata,
+  type LinkedSession,
+  type SeedMetadataResult,
+  type SessionStore,
+  type StoredMetadata,
+} from '../store/store.js';
 import { openLoginBinding, signLoginBinding, verifyLoginBinding } from '../tokens/login-binding.js';
 import { revocationExpiresAt } from '../internal/session-retention.js';
 import { runTransfer, type TransferParameters, type TransferResult } from '../transfer/transfer.js';

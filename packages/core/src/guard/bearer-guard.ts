@@ -24,7 +24,7 @@ import {
   type ProtectedHeaderParameters,
 } from 'jose';
 import { ACCESS_TOKEN_TYPE, assertAnonymousAccessClaims } from '../tokens/access-token.js';
-import type { Logger } from '../engine/config.js';
+import type { Logger } from '../internal/logger.js';
 import {
   AnonymousSessionError,
   ConfigError,
@@ -36,7 +36,7 @@ import {
   type ConfigIssue,
 } from '../errors/errors.js';
 import type { AnonymousSessions } from '../engine/engine.js';
-import { bearerToken, headerValue, type HttpHeaders } from '../http/endpoints.js';
+import { bearerToken, headerValue, type HttpHeaders } from '../exchange/http-exchange.js';
 import type { SessionStore } from '../store/store.js';
 import { LruCache } from '../internal/lru-cache.js';
 import { IssuerUnavailableError, RemoteDocument, remoteKeySet, type RemoteDocumentOptions } from '../internal/remote-documents.js';

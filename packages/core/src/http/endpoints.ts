@@ -15,9 +15,10 @@ import {
   MetadataTooLargeError,
   RequestTooLargeError,
   toAnonymousSessionError,
-  type ErrorResponseBody,
 } from '../errors/errors.js';
-import { toConfigIssues, type Logger } from '../engine/config.js';
+import { toConfigIssues } from '../errors/parse-options.js';
+import { errorResponse, NO_STORE, NOSNIFF } from '../exchange/error-response.js';
+import { bearerToken, headerValue, type HttpRequest, type HttpResponse } from '../exchange/http-exchange.js';
 import { DEFAULT_BODY_LIMIT, normaliseParsedBody, parsedBodySize, parseBodyText, readBodyText } from './request-body.js';
 import { isSameOrigin, isSameOriginOrAllowed } from './request-origin.js';
 import { sessionCookie, type SessionCookie, type SessionCookieOptions } from './session-cookie.js';
@@ -61,41 +62,6 @@ export function matchEndpoint(method: string, path: string): EndpointName | unde
   return ENDPOINT_ROUTES.find((route) => route.method === wanted && route.path.toLowerCase() === normalised)?.name;
 }
 
-/** Header values as Node delivers them, names in lower case. */
-export type HttpHeaders = Readonly<Record<string, string | string[] | undefined>>;
-
-/** What a binding tells the endpoints about a request. */
-export interface HttpRequest {
-  /** `GET`, `POST`, `OPTIONS`, … */
-  method: string;
-  /** Request headers, names in lower case. */
-  headers: HttpHeaders;
-  /** The client address as the framework reports it (honours the host's trust-proxy setting). */
-  ip?: string | undefined;
-  /** The `Host` the app was reached at (e.g. `req.get('host')`), for the same-origin check. */
-  host?: string | undefined;
-  /**
-   * `http` or `https` as the framework reports it (Express `req.protocol`, Koa `ctx.protocol`, which
-   * honour the host's proxy trust), for the same-origin check: `https://host` is not `http://host`.
-   * Without it no `Origin` counts as the app's own.
-   */
-  protocol?: string | undefined;
-  /** A body the host already parsed (`req.body` after `express.json()`), if any. */
-  parsedBody?: unknown;
-  /** The body stream, read with the size cap when the body was not already parsed. */
-  bodyStream?: AsyncIterable<Uint8Array | string> | undefined;
-}
-
-/** What the binding writes back. */
-export interface HttpResponse {
-  /** HTTP status. */
-  status: number;
-  /** Response headers; `Set-Cookie` may be a list. */
-  headers: Record<string, string | string[]>;
-  /** A JSON body, or `undefined` for none (204). */
-  body?: unknown;
-}
-
 const optionsSchema = z
   .object({
     /** The session cookie; `false` turns cookies off (tokens only in bodies and headers). */
@@ -133,54 +99,6 @@ export interface TokenEndpoints {
   preflight(request: HttpRequest): Promise<HttpResponse>;
   /** The cookie reader/writer, or `undefined` when cookies are off. */
   readonly cookie: SessionCookie | undefined;
-}
-
-const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' } as const;
-/** Sent with every JSON body, so no browser ever sniffs one into HTML or script. */
-const NOSNIFF = { 'X-Content-Type-Options': 'nosniff' } as const;
-
-/** Reads one header as a single string. */
-export function headerValue(headers: HttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** The token after `Bearer ` in an `Authorization` header, if any. */
-export function bearerToken(headers: HttpHeaders): string | undefined {
-  const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(headerValue(headers, 'authorization') ?? '');
-  return match?.[1];
-}
-
-/**
- * Renders any error as `{ error, error_description }` with its status and headers. Unexpected
- * errors (500) and store outages (503) are logged with their cause; nothing else is.
- */
-export function errorResponse(error: unknown, logger: Logger): HttpResponse {
-  const known = toAnonymousSessionError(error);
-  if (known.status >= 500) logger.error(`${known.code}: ${describeCause(known.cause ?? error)}`, known.cause ?? error);
-  const body: ErrorResponseBody = known.toJSON();
-  return { status: known.status, headers: { ...NO_STORE, ...NOSNIFF, ...known.headers }, body };
-}
-
-/** Options of a binding's JSON error handler (`anonymousErrorHandler`). */
-export interface ErrorRendererOptions {
-  /** Where unexpected errors (500) and outages (503) are logged. Default `console`. */
-  logger?: Logger;
-}
-
-const consoleLogger: Logger = {
-  warn: (message) => console.warn(`[anonymous-sessions] ${message}`),
-  error: (message, error) => console.error(`[anonymous-sessions] ${message}`, error instanceof Error ? error : ''),
-};
-
-/** The renderer behind each binding's `anonymousErrorHandler`: {@link errorResponse} with its logger. */
-export function createErrorRenderer(options: ErrorRendererOptions = {}): (error: unknown) => HttpResponse {
-  const logger = options.logger ?? consoleLogger;
-  return (error) => errorResponse(error, logger);
-}
-
-function describeCause(cause: unknown): string {
-  return cause instanceof Error ? `${cause.name}: ${cause.message}` : 'unexpected error';
 }
 
 /**

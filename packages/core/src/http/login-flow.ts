@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import type { AnonymousSessions } from '../engine/engine.js';
-import { headerValue, type HttpHeaders } from './endpoints.js';
+import { headerValue, type HttpHeaders } from '../exchange/http-exchange.js';
 import { sessionCookie, type SessionCookieOptions } from './session-cookie.js';
 import { LOGIN_BINDING_LIFETIME } from '../tokens/login-binding.js';
 import type { AnonymousSession } from '../tokens/session-token.js';

@@ -21,7 +21,7 @@
  * @packageDocumentation
  */
 import type { AnonymousSessions } from '../engine/engine.js';
-import { headerValue, type HttpHeaders } from './endpoints.js';
+import { headerValue, type HttpHeaders } from '../exchange/http-exchange.js';
 import { AccessDeniedError, ConfigError, InvalidRequestError, type ConfigIssue } from '../errors/errors.js';
 import {
   createLoginBinder,

@@ -9,7 +9,7 @@
  *
  * @packageDocumentation
  */
-import type { HttpHeaders } from './endpoints.js';
+import type { HttpHeaders } from '../exchange/http-exchange.js';
 
 /** What the cross-site rule reads from a request. */
 export interface RequestOriginFacts {

@@ -7,7 +7,7 @@
 import { parse, serialize } from 'cookie';
 import { z } from 'zod';
 import { ConfigError } from '../errors/errors.js';
-import { toConfigIssues } from '../engine/config.js';
+import { toConfigIssues } from '../errors/parse-options.js';
 
 /** Browsers silently drop a cookie larger than this (name, value and attributes). */
 export const MAX_COOKIE_BYTES = 4096;

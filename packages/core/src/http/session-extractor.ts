@@ -18,7 +18,7 @@
  */
 import type { AnonymousSessions } from '../engine/engine.js';
 import { sessionCookie, type SessionCookieOptions } from './session-cookie.js';
-import { headerValue, type HttpHeaders, type HttpResponse } from './endpoints.js';
+import { headerValue, type HttpHeaders, type HttpResponse } from '../exchange/http-exchange.js';
 import { InvalidRequestError, toAnonymousSessionError } from '../errors/errors.js';
 import { isSameOriginOrAllowed } from './request-origin.js';
 import { sessionExpiresAt, type AnonymousSession } from '../tokens/session-token.js';

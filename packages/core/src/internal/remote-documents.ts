@@ -7,7 +7,7 @@
  * is asked at most once per cooldown, however many requests arrive.
  */
 import { createLocalJWKSet, errors as joseErrors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
-import type { Logger } from '../engine/config.js';
+import type { Logger } from './logger.js';
 
 /** The largest discovery document or JWKS accepted, in bytes. */
 const MAX_DOCUMENT_BYTES = 512 * 1024;

@@ -9,7 +9,6 @@
  * @packageDocumentation
  */
 import { base64url, exportJWK, generateKeyPair, generateSecret, importJWK, type CryptoKey, type JWK } from 'jose';
-import { SIGNING_ALGORITHMS, type KeySetInput, type PrivateJwk, type SigningAlgorithm } from '../engine/config.js';
 import { ConfigError, type ConfigIssue } from '../errors/errors.js';
 import { randomId } from '../internal/random.js';
 
@@ -169,6 +168,23 @@ export async function importKeyRing(
   if (issues.length > 0) throw new ConfigError(issues);
   return buildKeyRing(signingKeys, encryptionKeys);
 }
+
+/** Signing algorithms an access token (and a `jwt` session token) may use. */
+export const SIGNING_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
+/** One of {@link SIGNING_ALGORITHMS}. */
+export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+
+/** A private JWK as it appears in the key set (RFC 7517). */
+export interface PrivateJwk {
+  kty: string;
+  kid?: string;
+  use?: string;
+  alg?: string;
+  [parameter: string]: unknown;
+}
+
+/** The key set: a standard private JWK Set, or its JSON text. */
+export type KeySetInput = { keys: PrivateJwk[] } | string;
 
 async function importSigningKey(
   jwk: PrivateJwk,

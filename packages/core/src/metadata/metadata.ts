@@ -4,8 +4,24 @@
  *
  * @packageDocumentation
  */
-import type { MetadataSchema } from '../engine/config.js';
 import { InvalidMetadataError, MetadataTooLargeError } from '../errors/errors.js';
+
+/**
+ * A host validator for session metadata: any Standard Schema (zod ≥ 3.24, valibot, arktype, …).
+ * The merged metadata must pass it or the request fails with `invalid_metadata`.
+ */
+export interface MetadataSchema {
+  /** The Standard Schema v1 interface. */
+  readonly '~standard': {
+    readonly version: 1;
+    readonly vendor: string;
+    readonly validate: (
+      value: unknown,
+    ) =>
+      | { readonly value?: unknown; readonly issues?: ReadonlyArray<{ readonly message: string }> }
+      | Promise<{ readonly value?: unknown; readonly issues?: ReadonlyArray<{ readonly message: string }> }>;
+  };
+}
 
 /** A JSON value. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;

@@ -264,3 +264,24 @@ export interface SessionStore {
    */
   listLinks?(userId: string): Promise<LinkedSession[]>;
 }
+
+const isFunction = (value: unknown): value is (...args: never[]) => unknown => typeof value === 'function';
+
+/** Whether a store implements the optional metadata operations of `metadataStorage: 'store'`. */
+export function supportsStoredMetadata(
+  store: SessionStore,
+): store is SessionStore & Required<Pick<SessionStore, 'readMetadata' | 'mergeMetadata'>> {
+  return isFunction(store.readMetadata) && isFunction(store.mergeMetadata);
+}
+
+/** Whether a store implements the optional epoch marker (detects a store that lost its data). */
+export function supportsEpoch(store: SessionStore): store is SessionStore & Required<Pick<SessionStore, 'epoch'>> {
+  return isFunction(store.epoch);
+}
+
+/** Whether a store implements the optional linked-session registry. */
+export function supportsLinkedSessions(
+  store: SessionStore,
+): store is SessionStore & Required<Pick<SessionStore, 'recordLink' | 'listLinks'>> {
+  return isFunction(store.recordLink) && isFunction(store.listLinks);
+}

@@ -1,0 +1,64 @@
+/**
+ * Options parsing, written once: every factory (the engine, the router, the cookie codec, the
+ * extractors, the guard, the login flow, the stores) parses its options with one strict zod schema
+ * through {@link parseOptions}, so a bad or unknown option is a {@link ConfigError} naming its path.
+ *
+ * @packageDocumentation
+ */
+import type { z } from 'zod';
+import { ConfigError, type ConfigIssue } from './errors.js';
+
+/**
+ * Parses a factory's options with its schema.
+ *
+ * @param schema - the factory's strict schema.
+ * @param options - the options as the host wrote them.
+ * @param path - prefix of every reported path (`cookie`, `users`), or `''` for the top level.
+ * @returns the parsed (defaulted) options.
+ * @throws ConfigError naming every bad or unknown key.
+ */
+export function parseOptions<S extends z.ZodType>(schema: S, options: unknown, path = ''): z.output<S> {
+  const result = schema.safeParse(options);
+  if (!result.success) throw new ConfigError(toConfigIssues(result.error.issues, path));
+  return result.data;
+}
+
+/** Converts zod issues into {@link ConfigIssue}s with dotted paths like `resourceServers[0].audience`. */
+export function toConfigIssues(issues: readonly z.core.$ZodIssue[], prefix = ''): ConfigIssue[] {
+  return issues.flatMap((issue) => specificIssues(issue, [])).map((issue) => ({
+    path: formatPath(prefix, issue.path),
+    message: issue.message,
+  }));
+}
+
+/**
+ * Makes an issue point at the bad field itself. An unknown option is reported under its own name;
+ * a union (`clients: [...] | resolver`) in which exactly one branch got past the field's own type
+ * reports that branch's issues (`resourceServers[0].tokenLifetimeForAnonymousAccess`) instead of a
+ * bare "Invalid input" on the union.
+ */
+function specificIssues(
+  issue: z.core.$ZodIssue,
+  parent: readonly PropertyKey[],
+): { path: readonly PropertyKey[]; message: string }[] {
+  const path = [...parent, ...issue.path];
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({ path: [...path, key], message: 'is not a known option' }));
+  }
+  if (issue.code === 'invalid_union') {
+    const reachedInside = issue.errors.filter(
+      (branch) => branch.length > 0 && branch.every((inner) => inner.path.length > 0),
+    );
+    if (reachedInside.length === 1) return reachedInside[0]!.flatMap((inner) => specificIssues(inner, path));
+  }
+  return [{ path, message: issue.message }];
+}
+
+function formatPath(prefix: string, path: readonly PropertyKey[]): string {
+  let out = prefix;
+  for (const segment of path) {
+    out += typeof segment === 'number' ? `[${segment}]` : `${out ? '.' : ''}${String(segment)}`;
+  }
+  return out;
+}
+
