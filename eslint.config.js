@@ -1,6 +1,49 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The layers of packages/core/src, lowest first. A module may import from its own folder and from
+ * the folders before it, never from a later one (`guard` and `http` are siblings: neither imports
+ * the other); the entry files (index.ts, http.ts, testing.ts) sit above them all and nothing in a
+ * layer imports them. The layer picture is in docs/architecture.md.
+ */
+const CORE_LAYERS = ['errors', 'internal', 'metadata', 'keys', 'tokens', 'store', 'transfer', 'engine', 'exchange', 'guard', 'http', 'cli'];
+const CORE_ENTRIES = ['index', 'http', 'testing'];
+/** What core never imports: a framework, a store driver, Node's HTTP server, or another package. */
+const CORE_FORBIDDEN_MESSAGE = 'packages/core never imports a framework, a store driver or node:http: bindings and adapters translate.';
+const CORE_FORBIDDEN_PATHS = ['express', 'koa', 'ioredis', 'pg', 'node:http', 'http', 'node:https', 'https', 'node:http2', 'http2'].map((name) => ({
+  name,
+  message: CORE_FORBIDDEN_MESSAGE,
+}));
+const CORE_FORBIDDEN_PATTERNS = { group: ['express/*', 'koa/*', '@koa/*', 'ioredis/*', 'pg/*', '@anonymous-sessions/*'], message: CORE_FORBIDDEN_MESSAGE };
+
+function coreLayerRule(layer) {
+  const index = CORE_LAYERS.indexOf(layer);
+  const above = CORE_LAYERS.slice(index + 1).filter((other) => !(layer === 'guard' && other === 'http'));
+  const sibling = layer === 'http' ? ['guard'] : [];
+  const banned = [...above, ...sibling];
+  const below = CORE_LAYERS.slice(0, index).filter((other) => !sibling.includes(other));
+  return {
+    files: [`packages/core/src/${layer}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: CORE_FORBIDDEN_PATHS,
+          patterns: [
+            CORE_FORBIDDEN_PATTERNS,
+            {
+              group: [...banned.flatMap((other) => [`../${other}/*`, `../../${other}/*`]), ...CORE_ENTRIES.flatMap((entry) => [`../${entry}.js`, `../../${entry}.js`])],
+              message: `${layer}/ may import only from its own folder${below.length > 0 ? ` and ${below.map((other) => `${other}/`).join(', ')}` : ''}: imports run down the layers (docs/architecture.md).`,
+            },
+            ...(layer === 'cli' ? [] : [{ group: ['vitest', 'vitest/*'], message: 'only the test kit (testing.ts, testing/) imports vitest.' }]),
+          ],
+        },
+      ],
+    },
+  };
+}
+
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'bench/results/**', 'test-results/**'] },
   js.configs.recommended,
@@ -24,6 +67,17 @@ export default tseslint.config(
   {
     files: ['test/consumer/fixtures/**/*.mjs'],
     languageOptions: { sourceType: 'module' },
+  },
+  ...CORE_LAYERS.map(coreLayerRule),
+  {
+    // The entry files and the test kit: anything in core, never a framework or a driver.
+    files: ['packages/core/src/*.ts', 'packages/core/src/testing/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: CORE_FORBIDDEN_PATHS, patterns: [CORE_FORBIDDEN_PATTERNS] },
+      ],
+    },
   },
   {
     rules: {
