@@ -2,8 +2,9 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig([
   {
+    // `index` is for hosts, `http` for binding authors (`@anonymous-sessions/core/http`), and
     // `testing` is the conformance kit (`@anonymous-sessions/core/testing`); only it imports vitest.
-    entry: { index: 'src/index.ts', testing: 'src/testing.ts' },
+    entry: { index: 'src/index.ts', http: 'src/http.ts', testing: 'src/testing.ts' },
     format: ['esm', 'cjs'],
     external: ['vitest'],
     dts: true,

@@ -14,19 +14,21 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import Koa, { type Context, type Next } from 'koa';
 import {
   createAnonymousSessions,
-  safeRedirectTarget,
   type AnonymousSession,
   type AnonymousSessions,
   type AnonymousSessionsOptions,
-  type AuthenticatedUser,
-  type AuthResult,
   type BearerGuardOptions,
-  type SessionCookieOptions,
-  type TokenEndpointsOptions,
   type TransferHook,
   type TransferResult,
   type UsersAdapter,
 } from '@anonymous-sessions/core';
+import {
+  safeRedirectTarget,
+  type AuthenticatedUser,
+  type AuthResult,
+  type SessionCookieOptions,
+  type TokenEndpointsOptions,
+} from '@anonymous-sessions/core/http';
 import * as expressBinding from '@anonymous-sessions/express';
 import * as koaBinding from '@anonymous-sessions/koa';
 import { quickStartEngineOptions, silentLogger, type SilentLogger } from './assertions.js';

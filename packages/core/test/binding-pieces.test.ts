@@ -3,7 +3,7 @@
  * check a `requireScopes` without a guard before it relies on.
  */
 import { describe, expect, it } from 'vitest';
-import { assertScopes, ENDPOINT_ROUTES, matchEndpoint, type AuthResult } from '@anonymous-sessions/core';
+import { assertScopes, ENDPOINT_ROUTES, matchEndpoint, type AuthResult } from '@anonymous-sessions/core/http';
 
 describe('matchEndpoint', () => {
   it.each([

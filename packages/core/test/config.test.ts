@@ -5,9 +5,9 @@ import {
   createAnonymousSessions,
   generateKeySet,
   memoryStore,
-  resolveConfig,
   type PrivateJwkSet,
 } from '@anonymous-sessions/core';
+import { resolveConfig } from '../src/engine/config.js';
 import {
   AUDIENCE,
   CLIENT_ID,

@@ -6,21 +6,23 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   AccessDeniedError,
-  acceptsQuerySessionToken,
-  assertLoginStackOptions,
   ConfigError,
-  createLoginFinish,
-  createLoginStart,
   InvalidRequestError,
   loginCallbackError,
   mergeCart,
-  sameOriginReturnTo,
-  stripQueryParameter,
   type AnonymousSessions,
   type JsonObject,
   type TransferUser,
   type UsersAdapter,
 } from '@anonymous-sessions/core';
+import {
+  acceptsQuerySessionToken,
+  assertLoginStackOptions,
+  createLoginFinish,
+  createLoginStart,
+  sameOriginReturnTo,
+  stripQueryParameter,
+} from '@anonymous-sessions/core/http';
 import { AUDIENCE, buildEngine, CLIENT_ID, T0 } from './fixtures.js';
 
 let anon: AnonymousSessions;

@@ -16,10 +16,10 @@ import {
   DEVELOPMENT_KEYS,
   generateKeySet,
   memoryStore,
-  resolveConfig,
   type PrivateJwkSet,
   type SessionStore,
 } from '@anonymous-sessions/core';
+import { resolveConfig } from '../src/engine/config.js';
 
 let keys: PrivateJwkSet;
 

@@ -8,11 +8,11 @@ import {
   createAnonymousSessions,
   generateKeySet,
   memoryStore,
-  resolveConfig,
   type AnonymousSessions,
   type AnonymousSessionsOptions,
   type PrivateJwkSet,
 } from '@anonymous-sessions/core';
+import { resolveConfig } from '../src/engine/config.js';
 import { CLIENT_ID, T0, buildEngine, expectAnonymousError, expectConfigError, issuePaths, quickStartOptions } from './fixtures.js';
 
 let keys: PrivateJwkSet;

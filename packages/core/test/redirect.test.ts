@@ -2,7 +2,7 @@
  * `safeRedirectTarget`: after login, only same-origin paths; every open-redirect trick falls back.
  */
 import { describe, expect, it } from 'vitest';
-import { safeRedirectTarget } from '@anonymous-sessions/core';
+import { safeRedirectTarget } from '@anonymous-sessions/core/http';
 
 describe('safeRedirectTarget', () => {
   it.each([

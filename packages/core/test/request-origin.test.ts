@@ -3,14 +3,8 @@
  * contract suite's cases on each) rest on.
  */
 import { describe, expect, it, vi } from 'vitest';
-import {
-  createSessionExtractor,
-  isSameOrigin,
-  isSameOriginOrAllowed,
-  MAX_SESSION_TOKEN_LENGTH,
-  parsedBodySize,
-  type AnonymousSessions,
-} from '@anonymous-sessions/core';
+import { createSessionExtractor, isSameOrigin, isSameOriginOrAllowed, parsedBodySize } from '@anonymous-sessions/core/http';
+import { MAX_SESSION_TOKEN_LENGTH, type AnonymousSessions } from '@anonymous-sessions/core';
 import { buildEngine, CLIENT_ID, expectAnonymousError } from './fixtures.js';
 
 describe('isSameOrigin', () => {

@@ -9,13 +9,13 @@ import { decodeJwt } from 'jose';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   createAnonymousSessions,
-  createBearerGuard,
   generateKeySet,
   memoryStore,
   type AnonymousSessions,
   type PrivateJwkSet,
   type SessionStore,
 } from '@anonymous-sessions/core';
+import { createBearerGuard } from '@anonymous-sessions/core/http';
 import { withStoreTimeout } from '../src/store/with-timeout.js';
 import { AUDIENCE, CLIENT_ID, expectAnonymousError, expectConfigError, issuePaths, quickStartOptions, silentLogger } from './fixtures.js';
 

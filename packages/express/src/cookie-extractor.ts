@@ -1,5 +1,10 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { createCookieExtractor, type AnonymousSession, type AnonymousSessions, type CookieExtractorOptions } from '@anonymous-sessions/core';
+import {
+  createCookieExtractor,
+  type AnonymousSession,
+  type AnonymousSessions,
+  type CookieExtractorOptions,
+} from '@anonymous-sessions/core/http';
 import { requestFacts, sendHttpResponse } from './http.js';
 
 declare global {

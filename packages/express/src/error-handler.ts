@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler } from 'express';
-import { createErrorRenderer, type ErrorRendererOptions } from '@anonymous-sessions/core';
+import { createErrorRenderer, type ErrorRendererOptions } from '@anonymous-sessions/core/http';
 import { sendHttpResponse } from './http.js';
 
 /** Options of {@link anonymousErrorHandler}: where unexpected errors (500) are logged, default `console`. */

@@ -5,7 +5,7 @@ import {
   createBearerGuard,
   type AuthResult,
   type BearerGuardOptions,
-} from '@anonymous-sessions/core';
+} from '@anonymous-sessions/core/http';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace

@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { HttpRequest, HttpResponse } from '@anonymous-sessions/core';
+import type { HttpRequest, HttpResponse } from '@anonymous-sessions/core/http';
 
 /**
  * What the core's rules read from any Express request: method, headers, client address, and the

@@ -14,12 +14,14 @@ export { requireAnonymousOrUser, requireUser, requireScopes, isAnonymous } from 
 export type { RequireAnonymousOrUserOptions } from './guards.js';
 export { sessionTransfer, anonymousLoginBinding, LOGIN_BINDING_COOKIE } from './session-transfer.js';
 export type { AnonymousLoginBindingOptions, AuthenticatedUser, SessionTransferOptions } from './session-transfer.js';
-export { safeRedirectTarget, mergeCart, mergeMetadata, linkSessions, copyPreferences, composeHooks, loginCallbackError } from '@anonymous-sessions/core';
+export { safeRedirectTarget, loginCallbackError } from '@anonymous-sessions/core/http';
+export { mergeCart, mergeGuestMetadata, mergeMetadata, linkSessions, copyPreferences, composeHooks } from '@anonymous-sessions/core';
 // The engine's factory and store, so an app that installed only this binding (pnpm's strict
 // layout does not expose a dependency's dependencies) can still write the quick start.
-export { createAnonymousSessions, memoryStore, AnonymousSessions } from '@anonymous-sessions/core';
+export { createAnonymousSessions, memoryStore } from '@anonymous-sessions/core';
+export type { AnonymousSessions } from '@anonymous-sessions/core';
 export type { AnonymousSessionsOptions } from '@anonymous-sessions/core';
-export type { IdTokenClaims } from '@anonymous-sessions/core';
+export type { IdTokenClaims } from '@anonymous-sessions/core/http';
 export { loginTransfer, passportTransfer, openIdConnectTransfer } from './login-stacks.js';
 export type {
   FlowOption,

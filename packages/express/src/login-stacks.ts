@@ -19,7 +19,7 @@ import {
   type LoginFinishOutcome,
   type LoginStackOptions,
   type LoginStartOutcome,
-} from '@anonymous-sessions/core';
+} from '@anonymous-sessions/core/http';
 import { appHost } from './http.js';
 
 declare global {

@@ -6,10 +6,10 @@ import {
   type LoginFlowCookieOptions,
   type TransferResult,
   type TransferRouteOptions,
-} from '@anonymous-sessions/core';
+} from '@anonymous-sessions/core/http';
 
-export { LOGIN_BINDING_COOKIE } from '@anonymous-sessions/core';
-export type { AuthenticatedUser } from '@anonymous-sessions/core';
+export { LOGIN_BINDING_COOKIE } from '@anonymous-sessions/core/http';
+export type { AuthenticatedUser } from '@anonymous-sessions/core/http';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace

@@ -1,5 +1,10 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import { createTokenEndpoints, matchEndpoint, type AnonymousSessions, type TokenEndpointsOptions } from '@anonymous-sessions/core';
+import {
+  createTokenEndpoints,
+  matchEndpoint,
+  type AnonymousSessions,
+  type TokenEndpointsOptions,
+} from '@anonymous-sessions/core/http';
 import { sendHttpResponse, toHttpRequest } from './http.js';
 
 /** Options of {@link anonymousTokenRouter}: the session cookie, the body cap, JWKS caching. */

@@ -1,5 +1,5 @@
 import type { Context, Middleware, Next } from 'koa';
-import { createCookieExtractor, type AnonymousSessions, type CookieExtractorOptions } from '@anonymous-sessions/core';
+import { createCookieExtractor, type AnonymousSessions, type CookieExtractorOptions } from '@anonymous-sessions/core/http';
 import { requestFacts, sendHttpResponse } from './http.js';
 import './state.js';
 

@@ -1,5 +1,5 @@
 import type { Context, Middleware, Next } from 'koa';
-import { createErrorRenderer, type ErrorRendererOptions } from '@anonymous-sessions/core';
+import { createErrorRenderer, type ErrorRendererOptions } from '@anonymous-sessions/core/http';
 import { sendHttpResponse } from './http.js';
 
 /** Options of {@link anonymousErrorHandler}: where unexpected errors (500) are logged, default `console`. */

@@ -1,5 +1,5 @@
 import type { Context, Middleware, Next } from 'koa';
-import { assertScopes, assertUser, createBearerGuard, type BearerGuardOptions } from '@anonymous-sessions/core';
+import { assertScopes, assertUser, createBearerGuard, type BearerGuardOptions } from '@anonymous-sessions/core/http';
 import { hostBody } from './http.js';
 import './state.js';
 

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import type { HttpRequest, HttpResponse } from '@anonymous-sessions/core';
+import type { HttpRequest, HttpResponse } from '@anonymous-sessions/core/http';
 
 /** A body a host body parser (`@koa/bodyparser`, `koa-body`) left on `ctx.request.body`. */
 export function hostBody(ctx: Context): Record<string, unknown> | undefined {

@@ -24,7 +24,7 @@ import {
   type LoginFinishOutcome,
   type LoginStackOptions,
   type LoginStartOutcome,
-} from '@anonymous-sessions/core';
+} from '@anonymous-sessions/core/http';
 import './state.js';
 
 /** Who authenticated, from the stack's point of view; `undefined` = nobody, nothing transfers. */

@@ -5,7 +5,7 @@ import {
   type AnonymousSessions,
   type LoginFlowCookieOptions,
   type TransferRouteOptions,
-} from '@anonymous-sessions/core';
+} from '@anonymous-sessions/core/http';
 import './state.js';
 
 /** Options of {@link anonymousLoginBinding}: the session cookie and the binding cookie's name. */

@@ -1,4 +1,4 @@
-import type { AnonymousSession, AuthResult, IdTokenClaims, TransferResult } from '@anonymous-sessions/core';
+import type { AnonymousSession, AuthResult, IdTokenClaims, TransferResult } from '@anonymous-sessions/core/http';
 
 /**
  * What the middlewares put on `ctx.state`. Koa's `DefaultState` is augmented with it, so

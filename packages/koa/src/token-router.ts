@@ -1,5 +1,10 @@
 import type { Context, Middleware, Next } from 'koa';
-import { createTokenEndpoints, matchEndpoint, type AnonymousSessions, type TokenEndpointsOptions } from '@anonymous-sessions/core';
+import {
+  createTokenEndpoints,
+  matchEndpoint,
+  type AnonymousSessions,
+  type TokenEndpointsOptions,
+} from '@anonymous-sessions/core/http';
 import { sendHttpResponse, toHttpRequest } from './http.js';
 
 /** Options of {@link anonymousTokenRouter}: the core's, plus where the endpoints are mounted. */

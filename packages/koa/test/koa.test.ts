@@ -9,7 +9,13 @@ import Koa, { type Context } from 'koa';
 import Koa2 from 'koa2';
 import request from 'supertest';
 import { beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
-import { createAnonymousSessions, type AnonymousSession, type AnonymousSessions, type AuthResult, type TransferResult } from '@anonymous-sessions/core';
+import {
+  createAnonymousSessions,
+  type AnonymousSession,
+  type AnonymousSessions,
+  type TransferResult,
+} from '@anonymous-sessions/core';
+import { type AuthResult } from '@anonymous-sessions/core/http';
 import {
   anonCookieExtractor,
   anonymousErrorHandler,

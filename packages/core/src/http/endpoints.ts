@@ -21,7 +21,7 @@ import { errorResponse, NO_STORE, NOSNIFF } from '../exchange/error-response.js'
 import { bearerToken, headerValue, type HttpRequest, type HttpResponse } from '../exchange/http-exchange.js';
 import { DEFAULT_BODY_LIMIT, normaliseParsedBody, parsedBodySize, parseBodyText, readBodyText } from './request-body.js';
 import { isSameOrigin, isSameOriginOrAllowed } from './request-origin.js';
-import { sessionCookie, type SessionCookie, type SessionCookieOptions } from './session-cookie.js';
+import { cookieCodec, type SessionCookie, type SessionCookieOptions } from './session-cookie.js';
 import { sessionExpiresAt } from '../tokens/session-token.js';
 
 /** The paths the router serves, relative to where it is mounted. */
@@ -106,11 +106,11 @@ export interface TokenEndpoints {
  *
  * @throws ConfigError for bad options.
  */
-export function createTokenEndpoints(anon: AnonymousSessions, options: TokenEndpointsOptions = {}): TokenEndpoints {
+export function createEndpoints(anon: AnonymousSessions, options: TokenEndpointsOptions = {}): TokenEndpoints {
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) throw new ConfigError(toConfigIssues(parsed.error.issues));
   const { bodyLimit, jwksMaxAge } = parsed.data;
-  const cookie = parsed.data.cookie === false ? undefined : sessionCookie(parsed.data.cookie as SessionCookieOptions);
+  const cookie = parsed.data.cookie === false ? undefined : cookieCodec(parsed.data.cookie as SessionCookieOptions);
   const logger = anon.config.logger;
 
   const readFields = async (request: HttpRequest): Promise<Record<string, unknown>> => {
@@ -272,3 +272,9 @@ export function createTokenEndpoints(anon: AnonymousSessions, options: TokenEndp
     },
   };
 }
+
+/**
+ * @deprecated Renamed {@link createEndpoints}: it serves six endpoints, not only the token one.
+ * This alias goes in the next release.
+ */
+export const createTokenEndpoints = createEndpoints;

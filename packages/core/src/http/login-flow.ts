@@ -8,7 +8,7 @@
  */
 import type { AnonymousSessions } from '../engine/engine.js';
 import { headerValue, type HttpHeaders } from '../exchange/http-exchange.js';
-import { sessionCookie, type SessionCookieOptions } from './session-cookie.js';
+import { cookieCodec, type SessionCookieOptions } from './session-cookie.js';
 import { LOGIN_BINDING_LIFETIME } from '../tokens/login-binding.js';
 import type { AnonymousSession } from '../tokens/session-token.js';
 import type { TransferHook, TransferResult, UsersAdapter } from '../transfer/transfer.js';
@@ -37,8 +37,8 @@ export interface LoginBindingOutcome {
  * and binds it. A bad or expired session binds nothing; a store outage throws (503).
  */
 export function createLoginBinder(anon: AnonymousSessions, options: LoginFlowCookieOptions = {}) {
-  const session = sessionCookie(options.cookie);
-  const binding = sessionCookie({ ...options.cookie, name: options.bindingCookieName ?? LOGIN_BINDING_COOKIE });
+  const session = cookieCodec(options.cookie);
+  const binding = cookieCodec({ ...options.cookie, name: options.bindingCookieName ?? LOGIN_BINDING_COOKIE });
   return async (request: { headers: HttpHeaders; session?: AnonymousSession | undefined }): Promise<LoginBindingOutcome> => {
     let sessionId = request.session?.session_id;
     if (sessionId === undefined) {
@@ -113,8 +113,8 @@ export interface TransferStepOutcome {
  * names the session, unless the transfer then fails), says which cookies to clear.
  */
 export function createTransferStep(anon: AnonymousSessions, options: TransferStepOptions) {
-  const session = sessionCookie(options.cookie);
-  const binding = sessionCookie({ ...options.cookie, name: options.bindingCookieName ?? LOGIN_BINDING_COOKIE });
+  const session = cookieCodec(options.cookie);
+  const binding = cookieCodec({ ...options.cookie, name: options.bindingCookieName ?? LOGIN_BINDING_COOKIE });
   return async (request: TransferStepRequest): Promise<TransferStepOutcome> => {
     const cookieHeader = headerValue(request.headers, 'cookie');
     const result = await anon.transfer({

@@ -33,7 +33,7 @@ import {
 } from './login-flow.js';
 import { LOGIN_BINDING_LIFETIME } from '../tokens/login-binding.js';
 import { safeRedirectTarget } from './redirect.js';
-import { sessionCookie } from './session-cookie.js';
+import { cookieCodec } from './session-cookie.js';
 import { DEFAULT_SESSION_QUERY_PARAM } from './session-extractor.js';
 import { sessionExpiresAt, type AnonymousSession } from '../tokens/session-token.js';
 
@@ -107,9 +107,9 @@ export function assertLoginStackOptions(options: unknown, extraKeys: readonly st
   // Cookie names and attributes: the session cookie's own validation (ConfigError naming the key).
   for (const name of ['bindingCookieName', 'seedCookieName', 'returnToCookieName'] as const) {
     const value = record[name];
-    if (value !== undefined) sessionCookie({ ...(record.cookie as object | undefined), name: value as string });
+    if (value !== undefined) cookieCodec({ ...(record.cookie as object | undefined), name: value as string });
   }
-  sessionCookie(record.cookie as Parameters<typeof sessionCookie>[0]);
+  cookieCodec(record.cookie as Parameters<typeof cookieCodec>[0]);
 }
 
 /**
@@ -198,9 +198,9 @@ export function createLoginStart(anon: AnonymousSessions, options: LoginStartOpt
   const bind = createLoginBinder(anon, options);
   const queryParam = options.queryParam ?? DEFAULT_SESSION_QUERY_PARAM;
   const bindingName = options.bindingCookieName ?? LOGIN_BINDING_COOKIE;
-  const bindingCookie = sessionCookie({ ...options.cookie, name: bindingName });
-  const seedCookie = sessionCookie({ ...options.cookie, name: options.seedCookieName ?? LOGIN_SEED_COOKIE });
-  const returnCookie = sessionCookie({ ...options.cookie, name: options.returnToCookieName ?? LOGIN_RETURN_COOKIE });
+  const bindingCookie = cookieCodec({ ...options.cookie, name: bindingName });
+  const seedCookie = cookieCodec({ ...options.cookie, name: options.seedCookieName ?? LOGIN_SEED_COOKIE });
+  const returnCookie = cookieCodec({ ...options.cookie, name: options.returnToCookieName ?? LOGIN_RETURN_COOKIE });
 
   return async (request: LoginStartRequest): Promise<LoginStartOutcome> => {
     const cookieHeader = headerValue(request.headers, 'cookie');
@@ -294,10 +294,10 @@ export interface LoginFinishOutcome {
  */
 export function createLoginFinish(anon: AnonymousSessions, options: LoginStackOptions) {
   const step = createTransferStep(anon, options);
-  const sessionCookieClear = sessionCookie(options.cookie).clear();
-  const bindingCookie = sessionCookie({ ...options.cookie, name: options.bindingCookieName ?? LOGIN_BINDING_COOKIE });
-  const seedCookie = sessionCookie({ ...options.cookie, name: options.seedCookieName ?? LOGIN_SEED_COOKIE });
-  const returnCookie = sessionCookie({ ...options.cookie, name: options.returnToCookieName ?? LOGIN_RETURN_COOKIE });
+  const sessionCookieClear = cookieCodec(options.cookie).clear();
+  const bindingCookie = cookieCodec({ ...options.cookie, name: options.bindingCookieName ?? LOGIN_BINDING_COOKIE });
+  const seedCookie = cookieCodec({ ...options.cookie, name: options.seedCookieName ?? LOGIN_SEED_COOKIE });
+  const returnCookie = cookieCodec({ ...options.cookie, name: options.returnToCookieName ?? LOGIN_RETURN_COOKIE });
 
   return async (request: LoginFinishRequest): Promise<LoginFinishOutcome> => {
     const cookieHeader = headerValue(request.headers, 'cookie');

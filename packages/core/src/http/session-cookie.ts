@@ -63,7 +63,7 @@ export interface SessionCookie {
  *
  * @throws ConfigError listing every bad option.
  */
-export function sessionCookie(options: SessionCookieOptions = {}): SessionCookie {
+export function cookieCodec(options: SessionCookieOptions = {}): SessionCookie {
   const parsed = cookieOptionsSchema.safeParse(options);
   if (!parsed.success) throw new ConfigError(toConfigIssues(parsed.error.issues, 'cookie'));
   const resolved = Object.freeze(parsed.data);
@@ -93,3 +93,9 @@ export function sessionCookie(options: SessionCookieOptions = {}): SessionCookie
     },
   };
 }
+
+/**
+ * @deprecated Renamed {@link cookieCodec}: it encodes the login-binding cookie too, not only the
+ * session's. This alias goes in the next release.
+ */
+export const sessionCookie = cookieCodec;

@@ -17,7 +17,7 @@
  * @packageDocumentation
  */
 import type { AnonymousSessions } from '../engine/engine.js';
-import { sessionCookie, type SessionCookieOptions } from './session-cookie.js';
+import { cookieCodec, type SessionCookieOptions } from './session-cookie.js';
 import { headerValue, type HttpHeaders, type HttpResponse } from '../exchange/http-exchange.js';
 import { InvalidRequestError, toAnonymousSessionError } from '../errors/errors.js';
 import { isSameOriginOrAllowed } from './request-origin.js';
@@ -68,7 +68,7 @@ export type SessionExtractor = (request: SessionExtractorRequest) => Promise<Ext
 
 /** Builds a session extractor. Options are validated once. */
 export function createSessionExtractor(anon: AnonymousSessions, options: SessionExtractorOptions = {}): SessionExtractor {
-  const cookie = sessionCookie(options.cookie);
+  const cookie = cookieCodec(options.cookie);
   const queryParam = options.queryParam ?? DEFAULT_SESSION_QUERY_PARAM;
   const isAllowed = (origin: string, clientId?: string): Promise<boolean> => anon.isAllowedOrigin(origin, clientId);
 

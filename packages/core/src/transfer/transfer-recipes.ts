@@ -1,6 +1,6 @@
 /**
  * Ready-made transfer hooks, so most apps write no hook code at all: `mergeCart`, `linkSessions`,
- * `copyPreferences`, and the declarative `mergeMetadata({ cart: 'sumBySku', … })`. Each returns a
+ * `copyPreferences`, and the declarative `mergeGuestMetadata({ cart: 'sumBySku', … })`. Each returns a
  * {@link TransferHook} usable as `onPreRegistration` and `onPostLogin`; `composeHooks` runs several.
  *
  * The account-already-exists case is the one that matters: a guest logs into an account that has
@@ -158,8 +158,8 @@ export type MergeStrategy =
   | 'union'
   | ((guest: JsonValue | undefined, user: JsonValue | undefined, event: TransferEvent) => JsonValue | undefined);
 
-/** Options of {@link mergeMetadata}. */
-export interface MergeMetadataOptions {
+/** Options of {@link mergeGuestMetadata}. */
+export interface MergeGuestMetadataOptions {
   /** Which account metadata. Default `user_metadata`. */
   target?: MetadataTarget;
 }
@@ -188,10 +188,10 @@ function union(user: JsonValue | undefined, guest: JsonValue | undefined): JsonV
  *
  * @example
  * ```ts
- * onPostLogin: mergeMetadata({ cart: 'sumBySku', preferences: 'keepUser', recentlyViewed: 'union', consents: 'keepGuest' })
+ * onPostLogin: mergeGuestMetadata({ cart: 'sumBySku', preferences: 'keepUser', recentlyViewed: 'union', consents: 'keepGuest' })
  * ```
  */
-export function mergeMetadata(spec: Record<string, MergeStrategy>, options: MergeMetadataOptions = {}): TransferHook {
+export function mergeGuestMetadata(spec: Record<string, MergeStrategy>, options: MergeGuestMetadataOptions = {}): TransferHook {
   const target = options.target ?? 'user_metadata';
   return (event, api) => {
     for (const [key, strategy] of Object.entries(spec)) {
@@ -219,3 +219,11 @@ export function composeHooks(...hooks: TransferHook[]): TransferHook {
 
 /** The recipes' metadata shape, for hosts that type their own. */
 export type { JsonObject };
+
+/**
+ * @deprecated Renamed {@link mergeGuestMetadata} (the store operation `mergeMetadata` is another
+ * thing); this alias goes in the next release.
+ */
+export const mergeMetadata = mergeGuestMetadata;
+/** @deprecated Renamed {@link MergeGuestMetadataOptions}; this alias goes in the next release. */
+export type MergeMetadataOptions = MergeGuestMetadataOptions;

@@ -1,0 +1,88 @@
+/**
+ * `@anonymous-sessions/core/http`: what a binding author needs to put the engine behind a web
+ * framework — the exchange types ({@link HttpRequest} in, {@link HttpResponse} out), the six
+ * endpoints and their routing table, the error renderer, the cookie codec, the session extractors,
+ * the origin rule, the bearer guard and the login flow. A third binding is writable from this
+ * entry alone; hosts use `@anonymous-sessions/core` and a binding package instead.
+ *
+ * @packageDocumentation
+ */
+// What a binding passes around from the engine, re-exported so this entry stands on its own.
+export type { AnonymousSessions } from './engine/engine.js';
+export type { AnonymousSession } from './tokens/session-token.js';
+export type { TransferResult } from './transfer/transfer.js';
+export { AnonymousSessionError, ConfigError, InvalidRequestError, toAnonymousSessionError } from './errors/errors.js';
+export type { ConfigIssue, ErrorResponseBody } from './errors/errors.js';
+
+// The exchange between a binding and core.
+export { bearerToken, headerValue } from './exchange/http-exchange.js';
+export type { HttpHeaders, HttpRequest, HttpResponse } from './exchange/http-exchange.js';
+export { createErrorRenderer, errorResponse } from './exchange/error-response.js';
+export type { ErrorRendererOptions } from './exchange/error-response.js';
+
+// The endpoints.
+export { createEndpoints, createTokenEndpoints, ENDPOINT_PATHS, ENDPOINT_ROUTES, matchEndpoint } from './http/endpoints.js';
+export type { EndpointName, TokenEndpoints, TokenEndpointsOptions } from './http/endpoints.js';
+export { readBodyText, parseBodyText, parsedBodySize, DEFAULT_BODY_LIMIT } from './http/request-body.js';
+export { isSameOrigin, isSameOriginOrAllowed } from './http/request-origin.js';
+export type { AllowedOriginCheck, RequestOriginFacts } from './http/request-origin.js';
+
+// Cookies and session extraction.
+export { cookieCodec, sessionCookie, MAX_COOKIE_BYTES } from './http/session-cookie.js';
+export type { ResolvedSessionCookieOptions, SessionCookie, SessionCookieOptions } from './http/session-cookie.js';
+export { createCookieExtractor, createSessionExtractor, DEFAULT_SESSION_QUERY_PARAM } from './http/session-extractor.js';
+export type {
+  CookieExtractorOptions,
+  ExtractedSession,
+  SessionExtractor,
+  SessionExtractorOptions,
+  SessionExtractorRequest,
+} from './http/session-extractor.js';
+
+// The bearer guard.
+export { createBearerGuard, assertScopes, assertUser, bearerChallenge } from './guard/bearer-guard.js';
+export type {
+  AuthResult,
+  BearerGuard,
+  BearerGuardOptions,
+  BearerRequest,
+  CustomUserVerifier,
+  RemoteAnonymousIssuer,
+  UserIssuerOptions,
+} from './guard/bearer-guard.js';
+
+// The login flow: the binding cookie, the transfer step and route, the login stacks.
+export { LOGIN_BINDING_LIFETIME, LOGIN_BINDING_TYPE } from './tokens/login-binding.js';
+export { safeRedirectTarget } from './http/redirect.js';
+export { createLoginBinder, createTransferRoute, createTransferStep, LOGIN_BINDING_COOKIE } from './http/login-flow.js';
+export type {
+  AuthenticatedUser,
+  LoginBindingOutcome,
+  LoginFlowCookieOptions,
+  TransferRouteOptions,
+  TransferRouteRequest,
+  TransferStepOptions,
+  TransferStepOutcome,
+  TransferStepRequest,
+} from './http/login-flow.js';
+export {
+  acceptsQuerySessionToken,
+  assertLoginStackOptions,
+  createLoginFinish,
+  createLoginStart,
+  loginCallbackError,
+  LOGIN_RETURN_COOKIE,
+  LOGIN_SEED_COOKIE,
+  LOGIN_STACK_OPTION_KEYS,
+  sameOriginReturnTo,
+  stripQueryParameter,
+} from './http/login-stack.js';
+export type {
+  IdTokenClaims,
+  LoginFinishOutcome,
+  LoginFinishRequest,
+  LoginStackOptions,
+  LoginStartOptions,
+  LoginStartOutcome,
+  LoginStartRequest,
+} from './http/login-stack.js';
