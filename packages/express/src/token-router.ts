@@ -1,6 +1,6 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import {
-  createTokenEndpoints,
+  createEndpoints,
   matchEndpoint,
   type AnonymousSessions,
   type TokenEndpointsOptions,
@@ -21,7 +21,7 @@ export type AnonymousTokenRouterOptions = TokenEndpointsOptions;
  * @throws ConfigError for bad options, at start-up.
  */
 export function anonymousTokenRouter(anon: AnonymousSessions, options: AnonymousTokenRouterOptions = {}): Router {
-  const endpoints = createTokenEndpoints(anon, options);
+  const endpoints = createEndpoints(anon, options);
   const router = Router();
   router.use((req: Request, res: Response, next: NextFunction): void => {
     const endpoint = matchEndpoint(req.method, req.path);

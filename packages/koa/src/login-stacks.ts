@@ -14,7 +14,7 @@ import {
   createLoginStart,
   loginCallbackError,
   safeRedirectTarget,
-  sessionCookie,
+  cookieCodec,
   ConfigError,
   InvalidRequestError,
   type AnonymousSessions,
@@ -272,7 +272,7 @@ export function openIdClientLogin<C, T extends OpenIdTokens>(anon: AnonymousSess
   const callbackUrl = redirectUri!;
   const bindingIn = options.bindingIn ?? 'state';
   const scope = options.scope ?? 'openid email';
-  const transaction = sessionCookie({ ...options.cookie, name: options.transactionCookieName ?? 'anon_oidc_tx' });
+  const transaction = cookieCodec({ ...options.cookie, name: options.transactionCookieName ?? 'anon_oidc_tx' });
   const begin = createLoginStart(anon, options);
   const end = createLoginFinish(anon, options);
 

@@ -1,6 +1,6 @@
 import type { Context, Middleware, Next } from 'koa';
 import {
-  createTokenEndpoints,
+  createEndpoints,
   matchEndpoint,
   type AnonymousSessions,
   type TokenEndpointsOptions,
@@ -29,7 +29,7 @@ export interface AnonymousTokenRouterOptions extends TokenEndpointsOptions {
  */
 export function anonymousTokenRouter(anon: AnonymousSessions, options: AnonymousTokenRouterOptions = {}): Middleware {
   const { prefix = '', ...endpointOptions } = options;
-  const endpoints = createTokenEndpoints(anon, endpointOptions);
+  const endpoints = createEndpoints(anon, endpointOptions);
   const base = prefix.replace(/\/+$/, '').toLowerCase();
   return async function anonymousTokenRouter(ctx: Context, next: Next): Promise<void> {
     const path = ctx.path.toLowerCase().startsWith(`${base}/`) ? ctx.path.slice(base.length) : undefined;
