@@ -40,7 +40,8 @@ export type {
 } from './http/session-extractor.js';
 
 // The bearer guard.
-export { createBearerGuard, assertScopes, assertUser, bearerChallenge } from './guard/bearer-guard.js';
+export { createBearerGuard, assertScopes, assertUser } from './guard/bearer-guard.js';
+export { bearerChallenge } from './errors/errors.js';
 export type {
   AuthResult,
   BearerGuard,

@@ -8,9 +8,9 @@
  */
 // The engine.
 export { createAnonymousSessions } from './engine/engine.js';
+export type { AuthorizationServerMetadata } from './engine/discovery.js';
 export type {
   AnonymousSessions,
-  AuthorizationServerMetadata,
   IssuedTokens,
   LogoutParameters,
   RequestContext,

@@ -44,6 +44,54 @@ export function corsCsrfCases(framework: Framework): void {
     return expectTokens(await request(setup.app).post(TOKEN_PATH).send(tokenRequest())).session_token;
   }
 
+  describe('a clients resolver runs once per request', () => {
+    // The origin decision is made once and shared by the cross-site rule and CORS, and the token
+    // endpoint looks the client up once: one database query per request, not three.
+    function countingEngine(): { calls: () => number; engine: ContractAppOptions['engine'] } {
+      let calls = 0;
+      return {
+        calls: () => calls,
+        engine: {
+          clients: async (id: string) => {
+            calls += 1;
+            return id === CLIENT_ID ? { clientId: CLIENT_ID, canCreateAnonymousSessions: true, allowedOrigins: [SHOP] } : undefined;
+          },
+        },
+      };
+    }
+
+    it('once on a cross-origin create and once on a cookie continue', async () => {
+      const counting = countingEngine();
+      const { app } = await quickStart({ engine: counting.engine });
+      const created = await request(app).post(TOKEN_PATH).set('Origin', SHOP).send(tokenRequest());
+      expectTokens(created);
+      expectCors(created, SHOP);
+      expect(counting.calls()).toBe(1);
+
+      const cookie = String(created.headers['set-cookie']).split(';')[0]!;
+      const continued = await request(app).post(TOKEN_PATH).set('Origin', SHOP).set('Cookie', cookie).send(tokenRequest());
+      expectTokens(continued);
+      expectCors(continued, SHOP);
+      expect(counting.calls()).toBe(2);
+    });
+
+    it('once on a refused request from a foreign origin', async () => {
+      const counting = countingEngine();
+      const { app } = await quickStart({ engine: counting.engine });
+      expectError(await request(app).post(TOKEN_PATH).set('Origin', EVIL).send(tokenRequest()), 403, 'access_denied');
+      expect(counting.calls()).toBe(1);
+    });
+
+    it('once on a failing create that an allowed origin may read', async () => {
+      const counting = countingEngine();
+      const { app } = await quickStart({ engine: counting.engine });
+      const res = await request(app).post(TOKEN_PATH).set('Origin', SHOP).send(tokenRequest({ audience: 'https://nowhere.example' }));
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expectCors(res, SHOP);
+      expect(counting.calls()).toBe(1);
+    });
+  });
+
   describe('CORS for clients[].allowedOrigins', () => {
     it('echoes exactly the allowed origin, with credentials, on the token endpoint', async () => {
       const res = await request(setup.app).post(TOKEN_PATH).set('Origin', SHOP).send(tokenRequest());

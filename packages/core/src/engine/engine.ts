@@ -9,23 +9,17 @@ import { accessTokenSigner, type AccessTokenClaims, type AccessTokenSigner } fro
 import { mapClaims } from '../tokens/claims-mapping.js';
 import {
   DEVELOPMENT_KEYS,
-  parseClient,
-  parseResourceServer,
   resolveConfig,
   type AnonymousSessionsOptions,
-  type Client,
   type ResolvedConfig,
   type ResourceServer,
 } from './config.js';
 import {
-  AccessDeniedError,
   ConfigError,
-  InvalidClientError,
   InvalidMetadataError,
   InvalidRequestError,
   InvalidScopeError,
   InvalidSessionTokenError,
-  InvalidTargetError,
   InvalidTokenError,
   MetadataTooLargeError,
   SessionExpiredError,
@@ -59,6 +53,8 @@ import { revocationExpiresAt } from '../internal/session-retention.js';
 import { runTransfer, type TransferParameters, type TransferResult } from '../transfer/transfer.js';
 import { logoutRequestSchema, parseRequest, tokenRequestSchema, type LogoutRequest, type TokenRequest } from './token-request.js';
 import { claimPerProcessWarning } from '../store/memory-store.js';
+import { ClientRegistry, type RequestClients } from './registry.js';
+import { discoveryDocument, type AuthorizationServerMetadata } from './discovery.js';
 import { clientAddressBucket, continueCounterKey, creationCounterKey, RATE_LIMIT_WINDOW_SECONDS } from './rate-limit.js';
 
 /** The JSON body of a successful token response (DESIGN §3). */
@@ -92,6 +88,11 @@ export interface RequestContext {
    * is expired, revoked or invalid it is ignored and a new session begins (the cookie is replaced).
    */
   cookieSessionToken?: string | undefined;
+  /**
+   * This request's view of the clients ({@link AnonymousSessions.requestClients}), shared with the
+   * binding's origin checks so the client is looked up once per request.
+   */
+  clients?: RequestClients | undefined;
 }
 
 /** Options of {@link AnonymousSessions.verifyAccessToken}. */
@@ -110,21 +111,6 @@ export interface LogoutParameters {
   sessionToken: string;
 }
 
-/** RFC 8414 authorization-server metadata, plus the anonymous token endpoint. */
-export interface AuthorizationServerMetadata {
-  issuer: string;
-  jwks_uri: string;
-  anonymous_token_endpoint: string;
-  anonymous_session_endpoint: string;
-  anonymous_logout_endpoint: string;
-  token_endpoint_auth_methods_supported: string[];
-  grant_types_supported: string[];
-  response_types_supported: string[];
-  scopes_supported?: string[];
-  id_token_signing_alg_values_supported: string[];
-  access_token_signing_alg_values_supported: string[];
-  [parameter: string]: unknown;
-}
 
 const secondsNow = (): number => Math.floor(Date.now() / 1000);
 /**
@@ -152,9 +138,7 @@ export class AnonymousSessions {
   readonly store: SessionStore;
   readonly #sessionTokens: SessionTokenCodec;
   readonly #accessTokens: AccessTokenSigner;
-  readonly #clients: ReadonlyMap<string, Client> | undefined;
-  readonly #resourceServers: ReadonlyMap<string, ResourceServer> | undefined;
-  readonly #staticOrigins: ReadonlySet<string>;
+  readonly #registry: ClientRegistry;
   readonly #metadataDocument: AuthorizationServerMetadata;
   #warnedNoAddress = false;
   /** The store's epoch marker as last read, and when. */
@@ -180,14 +164,10 @@ export class AnonymousSessions {
       expires: config.sessionLifetime > 0,
     });
     this.#accessTokens = accessTokenSigner(keys, { issuer: config.issuer, clockTolerance: config.clockTolerance });
-    this.#clients = Array.isArray(config.clients)
-      ? new Map(config.clients.map((client) => [client.clientId, client]))
-      : undefined;
-    this.#resourceServers = Array.isArray(config.resourceServers)
-      ? new Map(config.resourceServers.map((api) => [api.audience, api]))
-      : undefined;
-    this.#staticOrigins = new Set([...(this.#clients?.values() ?? [])].flatMap((client) => client.allowedOrigins));
-    this.#metadataDocument = this.#buildMetadataDocument();
+    this.#registry = new ClientRegistry(config);
+    this.#metadataDocument = discoveryDocument(config, Array.isArray(config.resourceServers) ? config.resourceServers : undefined, [
+      ...keys.signingAlgorithms,
+    ]);
   }
 
   /**
@@ -199,14 +179,14 @@ export class AnonymousSessions {
    */
   async issueToken(request: TokenRequest | unknown, context: RequestContext = {}): Promise<IssuedTokens> {
     const input = parseRequest(tokenRequestSchema, request);
-    const client = await this.#requireClient(input.client_id);
+    const client = await this.#registry.requireClient(input.client_id, context.clients);
     if (!client.canCreateAnonymousSessions) throw new UnauthorizedClientError();
     // A client-chosen guest id is opt-in per client: otherwise any caller could pick (and so predict
     // or collide with) another guest's user_id.
     if (input.user_id !== undefined && !client.allowUserId) {
       throw new InvalidRequestError('This client may not choose user_id (clients[].allowUserId).');
     }
-    const api = await this.#requireResourceServer(input.audience);
+    const api = await this.#registry.requireResourceServer(input.audience);
     const scope = grantScopes(api, input.scope);
     const store = this.#requestStore();
 
@@ -368,8 +348,8 @@ export class AnonymousSessions {
    *
    * @throws InvalidClientError for an unknown client; InvalidSessionTokenError for a forged token.
    */
-  async logout(parameters: LogoutParameters): Promise<void> {
-    await this.#requireClient(parameters.clientId);
+  async logout(parameters: LogoutParameters, clients?: RequestClients): Promise<void> {
+    await this.#registry.requireClient(parameters.clientId, clients);
     let payload: SessionTokenPayload;
     try {
       payload = await this.#sessionTokens.decode(parameters.sessionToken);
@@ -391,13 +371,13 @@ export class AnonymousSessions {
    * @param request - the logout request's fields (untrusted).
    * @param cookieSessionToken - the cookie's token, used when the body has none.
    */
-  async logoutRequest(request: LogoutRequest | unknown, cookieSessionToken?: string): Promise<void> {
+  async logoutRequest(request: LogoutRequest | unknown, cookieSessionToken?: string, clients?: RequestClients): Promise<void> {
     const input = parseRequest(logoutRequestSchema, request);
     const sessionToken = input.session_token ?? cookieSessionToken;
     if (sessionToken === undefined) {
       throw new InvalidRequestError('session_token is required (in the body or the session cookie).');
     }
-    await this.logout({ clientId: input.client_id, sessionToken });
+    await this.logout({ clientId: input.client_id, sessionToken }, clients);
   }
 
   /**
@@ -505,49 +485,16 @@ export class AnonymousSessions {
    * client `clientId`, or, without a client id, of any statically configured client.
    */
   async isAllowedOrigin(origin: string, clientId?: string): Promise<boolean> {
-    if (clientId === undefined) return this.#staticOrigins.has(origin);
-    const client = await this.#findClient(clientId).catch(() => undefined);
-    return client?.allowedOrigins.includes(origin) ?? false;
+    return this.#registry.forRequest().isAllowedOrigin(origin, clientId);
   }
 
-  /** Looks a client up; `undefined` when unknown. A malformed resolver answer is a server error. */
-  async #findClient(clientId: string): Promise<Client | undefined> {
-    if (this.#clients) return this.#clients.get(clientId);
-    const resolver = this.config.clients as (id: string) => unknown;
-    const found = await resolver(clientId);
-    if (found === undefined || found === null) return undefined;
-    const parsed = parseClient(found);
-    if (!parsed.ok) throw new ServerError({ cause: new Error(`clients(${JSON.stringify(clientId)}) returned an invalid client`) });
-    return parsed.value;
-  }
-
-  async #requireClient(clientId: string): Promise<Client> {
-    const client = await this.#findClient(clientId);
-    if (client === undefined) throw new InvalidClientError();
-    return client;
-  }
-
-  async #requireResourceServer(audience: string | undefined): Promise<ResourceServer> {
-    let api: ResourceServer | undefined;
-    if (audience === undefined) {
-      if (this.#resourceServers?.size !== 1) {
-        throw new InvalidRequestError('audience is required: this server has more than one API.');
-      }
-      api = this.#resourceServers.values().next().value;
-    } else if (this.#resourceServers) {
-      api = this.#resourceServers.get(audience);
-    } else {
-      const resolver = this.config.resourceServers as (audience: string) => unknown;
-      const found = await resolver(audience);
-      if (found !== undefined && found !== null) {
-        const parsed = parseResourceServer(found);
-        if (!parsed.ok) throw new ServerError({ cause: new Error('resourceServers() returned an invalid resource server') });
-        api = parsed.value;
-      }
-    }
-    if (api === undefined) throw new InvalidTargetError();
-    if (!api.allowAnonymousAccess) throw new AccessDeniedError();
-    return api;
+  /**
+   * One request's view of the clients, which looks each client up at most once: a binding makes one
+   * per request and passes it to {@link AnonymousSessions.issueToken} (`RequestContext.clients`) and
+   * to its origin checks, so a `clients` resolver runs once per request.
+   */
+  requestClients(): RequestClients {
+    return this.#registry.forRequest();
   }
 
   /**
@@ -750,27 +697,6 @@ export class AnonymousSessions {
     }
   }
 
-  #buildMetadataDocument(): AuthorizationServerMetadata {
-    const { issuer } = this.config;
-    const base = issuer.endsWith('/') ? issuer : `${issuer}/`;
-    const algorithms = [...this.keys.signingAlgorithms];
-    const scopes = this.#resourceServers
-      ? [...new Set([...this.#resourceServers.values()].flatMap((api) => api.anonymousScopes))]
-      : undefined;
-    return Object.freeze({
-      issuer,
-      jwks_uri: this.config.jwksUri ?? `${base}.well-known/jwks.json`,
-      anonymous_token_endpoint: `${base}anonymous/token`,
-      anonymous_session_endpoint: `${base}anonymous/session`,
-      anonymous_logout_endpoint: `${base}anonymous/logout`,
-      token_endpoint_auth_methods_supported: ['none'],
-      grant_types_supported: ['urn:anonymous-sessions:anonymous'],
-      response_types_supported: ['token'],
-      ...(scopes ? { scopes_supported: scopes } : {}),
-      id_token_signing_alg_values_supported: algorithms,
-      access_token_signing_alg_values_supported: algorithms,
-    });
-  }
 }
 
 /** The base document of a 'store'-mode update, and whether it came from a 'token'-mode token. */

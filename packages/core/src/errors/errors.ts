@@ -225,6 +225,22 @@ export class InvalidTokenError extends AnonymousSessionError {
   constructor(description = 'The access token is invalid.', options?: AnonymousSessionErrorOptions) {
     super('invalid_token', 401, description, options);
   }
+
+  /**
+   * The RFC 6750 §3.1 refusal of a bearer token, with its own challenge:
+   * `Bearer realm="…", error="invalid_token", error_description="…"`.
+   */
+  static forBearer(realm: string, description: string, cause?: unknown): InvalidTokenError {
+    return new InvalidTokenError(description, { cause, headers: bearerChallenge(realm, { error: 'invalid_token', error_description: description }) });
+  }
+
+  /**
+   * A request without a bearer token (RFC 6750 §3.1): the bare challenge `Bearer realm="…"`, no
+   * error attribute, as the RFC asks when the request carries no authentication at all.
+   */
+  static missing(realm: string, cause?: unknown): InvalidTokenError {
+    return new InvalidTokenError('An access token is required.', { cause, headers: bearerChallenge(realm) });
+  }
 }
 
 /** One problem found in the configuration. */
@@ -305,24 +321,59 @@ const KNOWN_CODES: ReadonlySet<AnonymousSessionErrorCode> = new Set<AnonymousSes
 
 /** 400 `invalid_request` from a bearer guard (RFC 6750 §3.1): e.g. a token sent in two places. */
 export class InvalidBearerRequestError extends AnonymousSessionError {
-  /** @param description - what is wrong. @param headers - the `WWW-Authenticate` challenge. */
-  constructor(description: string, headers: Record<string, string>) {
-    super('invalid_request', 400, description, { headers });
+  /**
+   * @param description - what is wrong.
+   * @param realm - the realm of the challenge it builds (`Bearer realm, error="invalid_request"`);
+   *   a ready challenge (the headers) is still accepted.
+   */
+  constructor(description: string, realm: string | Record<string, string> = 'api') {
+    super('invalid_request', 400, description, {
+      headers: typeof realm === 'string' ? bearerChallenge(realm, { error: 'invalid_request', error_description: description }) : realm,
+    });
   }
 }
 
 /** 403 `insufficient_scope` (RFC 6750 §3.1): the token lacks a required scope. */
 export class InsufficientScopeError extends AnonymousSessionError {
-  /** @param description - which scopes are missing. @param headers - the challenge with `scope`. */
-  constructor(description: string, headers: Record<string, string>) {
-    super('insufficient_scope', 403, description, { headers });
+  /**
+   * @param description - which scopes are missing.
+   * @param scopes - the scopes the route requires (the challenge's `scope`); a ready challenge (the
+   *   headers) is still accepted.
+   * @param realm - the realm of the challenge. Default `api`.
+   */
+  constructor(description: string, scopes: readonly string[] | Record<string, string>, realm = 'api') {
+    super('insufficient_scope', 403, description, {
+      headers: Array.isArray(scopes)
+        ? bearerChallenge(realm, { error: 'insufficient_scope', error_description: description, scope: scopes.join(' ') })
+        : (scopes as Record<string, string>),
+    });
   }
 }
 
 /** 403 `insufficient_user_authentication` (RFC 9470): a guest reached a route that needs a real user. */
 export class InsufficientUserAuthenticationError extends AnonymousSessionError {
-  /** @param headers - the `WWW-Authenticate` challenge. */
-  constructor(headers: Record<string, string>) {
-    super('insufficient_user_authentication', 403, 'A signed-in user is required.', { headers });
+  /**
+   * @param realm - the realm of the challenge it builds; a ready challenge (the headers) is still
+   *   accepted.
+   */
+  constructor(realm: string | Record<string, string> = 'api') {
+    super('insufficient_user_authentication', 403, 'A signed-in user is required.', {
+      headers:
+        typeof realm === 'string'
+          ? bearerChallenge(realm, { error: 'insufficient_user_authentication', error_description: 'A signed-in user is required.' })
+          : realm,
+    });
   }
+}
+
+const quote = (value: string): string => `"${value.replace(/["\\]/g, '')}"`;
+
+/**
+ * Builds a `WWW-Authenticate: Bearer …` challenge (RFC 6750 §3). Each bearer error above builds
+ * its own; this is exported for a binding's or host's own refusals.
+ */
+export function bearerChallenge(realm: string, parameters: Record<string, string | undefined> = {}): Record<string, string> {
+  const parts = [`realm=${quote(realm)}`];
+  for (const [name, value] of Object.entries(parameters)) if (value !== undefined) parts.push(`${name}=${quote(value)}`);
+  return { 'WWW-Authenticate': `Bearer ${parts.join(', ')}` };
 }

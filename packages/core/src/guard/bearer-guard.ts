@@ -168,14 +168,6 @@ export interface BearerGuard {
   authenticateCached(request: BearerRequest): AuthResult | undefined;
 }
 
-const quote = (value: string): string => `"${value.replace(/["\\]/g, '')}"`;
-
-/** Builds a `WWW-Authenticate: Bearer …` challenge. */
-export function bearerChallenge(realm: string, parameters: Record<string, string | undefined> = {}): Record<string, string> {
-  const parts = [`realm=${quote(realm)}`];
-  for (const [name, value] of Object.entries(parameters)) if (value !== undefined) parts.push(`${name}=${quote(value)}`);
-  return { 'WWW-Authenticate': `Bearer ${parts.join(', ')}` };
-}
 
 const isEngine = (value: BearerGuardOptions['anonymous']): value is AnonymousSessions =>
   typeof (value as AnonymousSessions).verifyAccessToken === 'function';
@@ -307,11 +299,7 @@ export function createBearerGuard(options: BearerGuardOptions): BearerGuard {
   const cache = options.cache === false ? undefined : new LruCache<string, AuthResult>(options.cache?.maxEntries ?? 1000);
   const requiredScopes = options.scopes ?? [];
 
-  const invalid = (description: string, cause?: unknown): InvalidTokenError =>
-    new InvalidTokenError(description, {
-      cause,
-      headers: bearerChallenge(realm, { error: 'invalid_token', error_description: description }),
-    });
+  const invalid = (description: string, cause?: unknown): InvalidTokenError => InvalidTokenError.forBearer(realm, description, cause);
 
   /** An issuer that could not be reached: 503, with `Retry-After` when the next fetch will be tried. */
   const unavailable = (error: IssuerUnavailableError): TemporarilyUnavailableError =>
@@ -411,13 +399,20 @@ export function createBearerGuard(options: BearerGuardOptions): BearerGuard {
     throw error;
   };
 
+  /**
+   * The token `authenticateCached` extracted from a request it could not answer from the cache:
+   * `authenticate` on the same request takes it from here instead of parsing the request again.
+   */
+  const extracted = new WeakMap<BearerRequest, string>();
+
   const authenticate = async (request: BearerRequest): Promise<AuthResult> => {
     let token: string;
     try {
-      token = extractToken(request, realm);
+      token = extracted.get(request) ?? extractToken(request, realm);
     } catch (error) {
       return refused(error, undefined);
     }
+    extracted.delete(request);
     let result = cached(token);
     if (result === undefined) {
       try {
@@ -449,9 +444,16 @@ export function createBearerGuard(options: BearerGuardOptions): BearerGuard {
       } catch (error) {
         return refused(error, undefined);
       }
-      if (cache === undefined) return undefined;
+      if (cache === undefined) {
+        extracted.set(request, token);
+        return undefined;
+      }
       const result = cached(token);
-      return result === undefined || needsRevocationCheck(result) ? undefined : finish(result);
+      if (result === undefined || needsRevocationCheck(result)) {
+        extracted.set(request, token);
+        return undefined;
+      }
+      return finish(result);
     },
     authenticate,
   };
@@ -485,29 +487,20 @@ function extractToken(request: BearerRequest, realm: string): string {
   const fromQuery = typeof request.queryToken === 'string' && request.queryToken.length > 0 ? request.queryToken : undefined;
   const fromBody = typeof bodyToken === 'string' && bodyToken.length > 0 ? bodyToken : undefined;
   if (Array.isArray(request.queryToken) || Array.isArray(bodyToken)) {
-    throw new InvalidBearerRequestError(
-      'The access token was sent more than once.',
-      bearerChallenge(realm, { error: 'invalid_request', error_description: 'The access token was sent more than once.' }),
-    );
+    throw new InvalidBearerRequestError('The access token was sent more than once.', realm);
   }
   const places = (fromHeader === undefined ? 0 : 1) + (fromQuery === undefined ? 0 : 1) + (fromBody === undefined ? 0 : 1);
   if (places > 1) {
-    throw new InvalidBearerRequestError(
-      'The access token was sent in more than one place.',
-      bearerChallenge(realm, { error: 'invalid_request', error_description: 'The access token was sent in more than one place.' }),
-    );
+    throw new InvalidBearerRequestError('The access token was sent in more than one place.', realm);
   }
   if (authorization !== undefined && fromHeader === undefined) {
     if (/^Bearer\b/i.test(authorization)) {
-      throw new InvalidBearerRequestError(
-        'The Authorization header is malformed.',
-        bearerChallenge(realm, { error: 'invalid_request', error_description: 'The Authorization header is malformed.' }),
-      );
+      throw new InvalidBearerRequestError('The Authorization header is malformed.', realm);
     }
   }
   const token = fromHeader ?? fromQuery ?? fromBody;
   if (token === undefined) {
-    throw new InvalidTokenError('An access token is required.', { headers: bearerChallenge(realm), cause: new Error('no access token') });
+    throw InvalidTokenError.missing(realm, new Error('no access token'));
   }
   return token;
 }
@@ -517,25 +510,20 @@ function extractToken(request: BearerRequest, realm: string): string {
  * bare challenge) when no guard authenticated the request.
  */
 export function assertScopes(auth: AuthResult | undefined, scopes: readonly string[], realm = 'api'): void {
-  if (auth === undefined) throw new InvalidTokenError('An access token is required.', { headers: bearerChallenge(realm) });
+  if (auth === undefined) throw InvalidTokenError.missing(realm);
   const granted = new Set(typeof auth.payload.scope === 'string' ? auth.payload.scope.split(' ') : []);
   const missing = scopes.filter((scope) => !granted.has(scope));
   if (missing.length > 0) {
     const description = `Missing scope: ${missing.join(' ')}.`;
-    throw new InsufficientScopeError(
-      description,
-      bearerChallenge(realm, { error: 'insufficient_scope', error_description: description, scope: scopes.join(' ') }),
-    );
+    throw new InsufficientScopeError(description, scopes, realm);
   }
 }
 
 /** Throws `insufficient_user_authentication` (RFC 9470) for a guest, or `invalid_token` without auth. */
 export function assertUser(auth: AuthResult | undefined, realm = 'api'): void {
-  if (auth === undefined) throw new InvalidTokenError('An access token is required.', { headers: bearerChallenge(realm) });
+  if (auth === undefined) throw InvalidTokenError.missing(realm);
   if (auth.isAnonymous) {
-    throw new InsufficientUserAuthenticationError(
-      bearerChallenge(realm, { error: 'insufficient_user_authentication', error_description: 'A signed-in user is required.' }),
-    );
+    throw new InsufficientUserAuthenticationError(realm);
   }
 }
 

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import type { AnonymousSessions } from '../engine/engine.js';
+import type { RequestClients } from '../engine/registry.js';
 import {
   AccessDeniedError,
   ConfigError,
@@ -128,19 +129,17 @@ export function createEndpoints(anon: AnonymousSessions, options: TokenEndpoints
     return parseBodyText(text, contentType);
   };
 
-  /** An origin in the `allowedOrigins` of the client the request names; without one, of any configured client. */
-  const isAllowed = (origin: string, clientId?: string): Promise<boolean> =>
-    clientId === undefined ? anon.isAllowedOrigin(origin) : anon.isAllowedOrigin(origin, clientId);
-
   /**
    * CORS headers for an allowed cross-origin caller; none otherwise (an origin is never reflected
    * blindly). A success is readable only by an origin of the client it names; an error also by an
-   * origin of any configured client, so an app can read why it was refused.
+   * origin of any configured client, so an app can read why it was refused. Asks the request's own
+   * view of the clients, so the client looked up for the cross-site rule is not looked up again.
    */
-  const corsHeaders = async (request: HttpRequest, clientId?: string, isError = false): Promise<Record<string, string>> => {
+  const corsHeaders = async (request: HttpRequest, clients: RequestClients, clientId?: string, isError = false): Promise<Record<string, string>> => {
     const origin = headerValue(request.headers, 'origin');
     if (origin === undefined || isSameOrigin(origin, request)) return {};
-    const allowed = (await isAllowed(origin, clientId)) || (isError && clientId !== undefined && (await isAllowed(origin)));
+    const allowed =
+      (await clients.isAllowedOrigin(origin, clientId)) || (isError && clientId !== undefined && (await clients.isAllowedOrigin(origin)));
     if (!allowed) return {};
     return { 'Access-Control-Allow-Origin': origin, 'Access-Control-Allow-Credentials': 'true', Vary: 'Origin' };
   };
@@ -150,22 +149,29 @@ export function createEndpoints(anon: AnonymousSessions, options: TokenEndpoints
    * cookie, or reads a session from it: whatever carries the token, a request from another site gets
    * 403 `access_denied` and no `Set-Cookie`.
    */
-  const assertNotCrossSite = async (request: HttpRequest, clientId: string | undefined): Promise<void> => {
-    if (await isSameOriginOrAllowed(request, isAllowed, clientId)) return;
+  const assertNotCrossSite = async (request: HttpRequest, clients: RequestClients, clientId: string | undefined): Promise<void> => {
+    if (await isSameOriginOrAllowed(request, clients.isAllowedOrigin, clientId)) return;
     throw new AccessDeniedError('Cross-site request refused: the session cookie is only set or read for the app’s own origin and allowed origins.');
   };
 
   const withCors = async (
     request: HttpRequest,
+    clients: RequestClients,
     clientId: string | undefined,
     response: HttpResponse,
   ): Promise<HttpResponse> => {
-    const cors = await corsHeaders(request, clientId, response.status >= 400).catch(() => ({}));
+    const cors = await corsHeaders(request, clients, clientId, response.status >= 400).catch(() => ({}));
     return { ...response, headers: { ...response.headers, ...cors } };
   };
 
-  const fail = (request: HttpRequest, clientId: string | undefined, error: unknown, extra: Record<string, string | string[]> = {}) =>
-    withCors(request, clientId, (({ status, headers, body }) => ({ status, headers: { ...headers, ...extra }, body }))(errorResponse(error, logger)));
+  const fail = (
+    request: HttpRequest,
+    clients: RequestClients,
+    clientId: string | undefined,
+    error: unknown,
+    extra: Record<string, string | string[]> = {},
+  ) =>
+    withCors(request, clients, clientId, (({ status, headers, body }) => ({ status, headers: { ...headers, ...extra }, body }))(errorResponse(error, logger)));
 
   const clientIdOf = (fields: Record<string, unknown> | undefined): string | undefined =>
     typeof fields?.client_id === 'string' ? fields.client_id : undefined;
@@ -178,22 +184,24 @@ export function createEndpoints(anon: AnonymousSessions, options: TokenEndpoints
    */
   const cookieAwarePost = async (
     request: HttpRequest,
-    work: (fields: Record<string, unknown>, cookieToken: string | undefined) => Promise<HttpResponse>,
+    work: (fields: Record<string, unknown>, cookieToken: string | undefined, clients: RequestClients) => Promise<HttpResponse>,
   ): Promise<HttpResponse> => {
     let fields: Record<string, unknown> | undefined;
+    // One view of the clients for the whole request: the cross-site rule, the work and CORS share it.
+    const clients = anon.requestClients();
     try {
       const read = await readFields(request).then(
         (value) => ({ ok: true as const, value }),
         (error: unknown) => ({ ok: false as const, error }),
       );
       if (read.ok) fields = read.value;
-      if (cookie) await assertNotCrossSite(request, clientIdOf(fields));
+      if (cookie) await assertNotCrossSite(request, clients, clientIdOf(fields));
       if (!read.ok) throw read.error;
       const body = read.value;
       const cookieToken = body.session_token === undefined ? cookie?.read(headerValue(request.headers, 'cookie')) : undefined;
-      return await withCors(request, clientIdOf(body), await work(body, cookieToken));
+      return await withCors(request, clients, clientIdOf(body), await work(body, cookieToken, clients));
     } catch (error) {
-      return fail(request, clientIdOf(fields), error);
+      return fail(request, clients, clientIdOf(fields), error);
     }
   };
 
@@ -201,8 +209,8 @@ export function createEndpoints(anon: AnonymousSessions, options: TokenEndpoints
     cookie,
 
     token: (request) =>
-      cookieAwarePost(request, async (fields, cookieToken) => {
-        const { response, session } = await anon.issueToken(fields, { ip: request.ip, cookieSessionToken: cookieToken });
+      cookieAwarePost(request, async (fields, cookieToken, clients) => {
+        const { response, session } = await anon.issueToken(fields, { ip: request.ip, cookieSessionToken: cookieToken, clients });
         const headers: Record<string, string | string[]> = { ...NO_STORE, ...NOSNIFF };
         if (cookie) {
           const setCookie = cookie.serialize(response.session_token, sessionExpiresAt(session));
@@ -215,8 +223,8 @@ export function createEndpoints(anon: AnonymousSessions, options: TokenEndpoints
       }),
 
     logout: (request) =>
-      cookieAwarePost(request, async (fields, cookieToken) => {
-        await anon.logoutRequest(fields, cookieToken);
+      cookieAwarePost(request, async (fields, cookieToken, clients) => {
+        await anon.logoutRequest(fields, cookieToken, clients);
         const headers: Record<string, string | string[]> = { ...NO_STORE };
         if (cookie) headers['Set-Cookie'] = cookie.clear();
         return { status: 204, headers };
@@ -225,19 +233,20 @@ export function createEndpoints(anon: AnonymousSessions, options: TokenEndpoints
     async session(request) {
       const fromHeader = bearerToken(request.headers);
       const fromCookie = fromHeader === undefined ? cookie?.read(headerValue(request.headers, 'cookie')) : undefined;
+      const clients = anon.requestClients();
       try {
         // Reading the session from the cookie (and clearing a dead one) follows the cross-site rule.
-        if (fromCookie !== undefined) await assertNotCrossSite(request, undefined);
+        if (fromCookie !== undefined) await assertNotCrossSite(request, clients, undefined);
         const token = fromHeader ?? fromCookie;
         if (token === undefined) {
           throw new InvalidSessionTokenError({ cause: new Error('no session token in the request') });
         }
         const session = await anon.verifySessionToken(token);
-        return withCors(request, undefined, { status: 200, headers: { ...NO_STORE, ...NOSNIFF }, body: session });
+        return withCors(request, clients, undefined, { status: 200, headers: { ...NO_STORE, ...NOSNIFF }, body: session });
       } catch (error) {
         // A dead cookie is cleared so the browser stops sending it (never for a refused cross-site request: 403).
         const clear = fromCookie !== undefined && cookie && toAnonymousSessionError(error).status === 401;
-        return fail(request, undefined, error, clear ? { 'Set-Cookie': cookie.clear() } : {});
+        return fail(request, clients, undefined, error, clear ? { 'Set-Cookie': cookie.clear() } : {});
       }
     },
 
@@ -258,7 +267,7 @@ export function createEndpoints(anon: AnonymousSessions, options: TokenEndpoints
     },
 
     async preflight(request) {
-      const cors = await corsHeaders(request).catch(() => ({}));
+      const cors = await corsHeaders(request, anon.requestClients()).catch(() => ({}));
       if (!('Access-Control-Allow-Origin' in cors)) return { status: 204, headers: {} };
       return {
         status: 204,
