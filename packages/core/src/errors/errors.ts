@@ -11,24 +11,33 @@
  * @packageDocumentation
  */
 
+/**
+ * The error codes of client errors (4xx), the one list: the {@link AnonymousSessionErrorCode} union
+ * is derived from it, and a foreign 4xx error (a body parser's, a host's `http-errors`) keeps its
+ * `code` only when it is one of these.
+ */
+export const CLIENT_ERROR_CODES = Object.freeze([
+  'invalid_request',
+  'invalid_target',
+  'invalid_client',
+  'unauthorized_client',
+  'access_denied',
+  'invalid_scope',
+  'session_expired',
+  'invalid_session_token',
+  'invalid_metadata',
+  'metadata_too_large',
+  'too_many_requests',
+  'invalid_token',
+  'insufficient_scope',
+  'insufficient_user_authentication',
+] as const);
+
+/** The error codes of server errors (5xx). */
+export const SERVER_ERROR_CODES = Object.freeze(['temporarily_unavailable', 'server_error'] as const);
+
 /** Every error code an anonymous-sessions endpoint or guard can answer with. */
-export type AnonymousSessionErrorCode =
-  | 'invalid_request'
-  | 'invalid_target'
-  | 'invalid_client'
-  | 'unauthorized_client'
-  | 'access_denied'
-  | 'invalid_scope'
-  | 'session_expired'
-  | 'invalid_session_token'
-  | 'invalid_metadata'
-  | 'metadata_too_large'
-  | 'too_many_requests'
-  | 'temporarily_unavailable'
-  | 'server_error'
-  | 'invalid_token'
-  | 'insufficient_scope'
-  | 'insufficient_user_authentication';
+export type AnonymousSessionErrorCode = (typeof CLIENT_ERROR_CODES)[number] | (typeof SERVER_ERROR_CODES)[number];
 
 /** Options shared by every {@link AnonymousSessionError} constructor. */
 export interface AnonymousSessionErrorOptions {
@@ -92,6 +101,7 @@ export class AnonymousSessionError extends Error {
 
 /** 400 `invalid_request`: malformed body or JSON, a missing or ill-typed field. */
 export class InvalidRequestError extends AnonymousSessionError {
+  declare readonly code: 'invalid_request';
   /** @param description - what is wrong with the request. @param options - cause and headers. */
   constructor(description = 'The request is malformed.', options?: AnonymousSessionErrorOptions) {
     super('invalid_request', 400, description, options);
@@ -100,6 +110,7 @@ export class InvalidRequestError extends AnonymousSessionError {
 
 /** 413 `invalid_request`: the request body is larger than the configured cap. */
 export class RequestTooLargeError extends AnonymousSessionError {
+  declare readonly code: 'invalid_request';
   /** @param limit - the cap in bytes. */
   constructor(limit: number) {
     super('invalid_request', 413, `The request body is larger than ${limit} bytes.`);
@@ -108,6 +119,7 @@ export class RequestTooLargeError extends AnonymousSessionError {
 
 /** 400 `invalid_target`: unknown `audience` (RFC 8707). */
 export class InvalidTargetError extends AnonymousSessionError {
+  declare readonly code: 'invalid_target';
   /** @param description - client-safe description. @param options - cause and headers. */
   constructor(description = 'The requested audience is unknown.', options?: AnonymousSessionErrorOptions) {
     super('invalid_target', 400, description, options);
@@ -116,6 +128,7 @@ export class InvalidTargetError extends AnonymousSessionError {
 
 /** 401 `invalid_client`: unknown `client_id`. */
 export class InvalidClientError extends AnonymousSessionError {
+  declare readonly code: 'invalid_client';
   /** @param description - client-safe description. @param options - cause and headers. */
   constructor(description = 'Unknown client.', options?: AnonymousSessionErrorOptions) {
     super('invalid_client', 401, description, options);
@@ -124,6 +137,7 @@ export class InvalidClientError extends AnonymousSessionError {
 
 /** 403 `unauthorized_client`: the client may not create anonymous sessions. */
 export class UnauthorizedClientError extends AnonymousSessionError {
+  declare readonly code: 'unauthorized_client';
   /** @param description - client-safe description. @param options - cause and headers. */
   constructor(
     description = 'This client may not create anonymous sessions.',
@@ -135,6 +149,7 @@ export class UnauthorizedClientError extends AnonymousSessionError {
 
 /** 403 `access_denied`: the API does not allow anonymous access, or a cross-site request was refused. */
 export class AccessDeniedError extends AnonymousSessionError {
+  declare readonly code: 'access_denied';
   /** @param description - client-safe description. @param options - cause and headers. */
   constructor(
     description = 'The requested API does not allow anonymous access.',
@@ -146,6 +161,7 @@ export class AccessDeniedError extends AnonymousSessionError {
 
 /** 400 `invalid_scope`: a scope outside the API's anonymous scopes. */
 export class InvalidScopeError extends AnonymousSessionError {
+  declare readonly code: 'invalid_scope';
   /** @param description - client-safe description. @param options - cause and headers. */
   constructor(description = 'The requested scope is not allowed.', options?: AnonymousSessionErrorOptions) {
     super('invalid_scope', 400, description, options);
@@ -154,6 +170,7 @@ export class InvalidScopeError extends AnonymousSessionError {
 
 /** 401 `session_expired`: the session token has expired; the client starts a new session. */
 export class SessionExpiredError extends AnonymousSessionError {
+  declare readonly code: 'session_expired';
   /** @param options - cause and headers. */
   constructor(options?: AnonymousSessionErrorOptions) {
     super('session_expired', 401, 'The anonymous session has expired.', options);
@@ -165,6 +182,7 @@ export class SessionExpiredError extends AnonymousSessionError {
  * The description is deliberately the same for every cause.
  */
 export class InvalidSessionTokenError extends AnonymousSessionError {
+  declare readonly code: 'invalid_session_token';
   /** @param options - cause (internal) and headers. */
   constructor(options?: AnonymousSessionErrorOptions) {
     super('invalid_session_token', 401, 'The session token is invalid.', options);
@@ -173,6 +191,7 @@ export class InvalidSessionTokenError extends AnonymousSessionError {
 
 /** 400 `invalid_metadata`: not an object, forbidden key, too deep, or fails the host schema. */
 export class InvalidMetadataError extends AnonymousSessionError {
+  declare readonly code: 'invalid_metadata';
   /** @param description - client-safe description. @param options - cause and headers. */
   constructor(description = 'The metadata is invalid.', options?: AnonymousSessionErrorOptions) {
     super('invalid_metadata', 400, description, options);
@@ -181,6 +200,7 @@ export class InvalidMetadataError extends AnonymousSessionError {
 
 /** 413 `metadata_too_large`: merged metadata, or the session cookie, is over its limit. */
 export class MetadataTooLargeError extends AnonymousSessionError {
+  declare readonly code: 'metadata_too_large';
   /** @param description - client-safe description. @param options - cause and headers. */
   constructor(description = 'The session metadata is too large.', options?: AnonymousSessionErrorOptions) {
     super('metadata_too_large', 413, description, options);
@@ -189,6 +209,7 @@ export class MetadataTooLargeError extends AnonymousSessionError {
 
 /** 429 `too_many_requests`: over a rate limit (new sessions, or continues of one session); `Retry-After` is set. */
 export class TooManyRequestsError extends AnonymousSessionError {
+  declare readonly code: 'too_many_requests';
   /**
    * @param retryAfterSeconds - seconds until the window resets.
    * @param description - client-safe description of the limit that was hit.
@@ -202,6 +223,7 @@ export class TooManyRequestsError extends AnonymousSessionError {
 
 /** 503 `temporarily_unavailable`: the store cannot be reached; the request fails closed. */
 export class TemporarilyUnavailableError extends AnonymousSessionError {
+  declare readonly code: 'temporarily_unavailable';
   /** @param options - the store failure as cause. */
   constructor(options?: AnonymousSessionErrorOptions) {
     super('temporarily_unavailable', 503, 'The session service is temporarily unavailable.', {
@@ -213,6 +235,7 @@ export class TemporarilyUnavailableError extends AnonymousSessionError {
 
 /** 500 `server_error`: anything unexpected. Logged server-side; the client sees no detail. */
 export class ServerError extends AnonymousSessionError {
+  declare readonly code: 'server_error';
   /** @param options - the unexpected error as cause. */
   constructor(options?: AnonymousSessionErrorOptions) {
     super('server_error', 500, 'An unexpected error occurred.', options);
@@ -221,6 +244,7 @@ export class ServerError extends AnonymousSessionError {
 
 /** 401 `invalid_token`: a bad or expired access token (RFC 6750). */
 export class InvalidTokenError extends AnonymousSessionError {
+  declare readonly code: 'invalid_token';
   /** @param description - client-safe description. @param options - cause and headers. */
   constructor(description = 'The access token is invalid.', options?: AnonymousSessionErrorOptions) {
     super('invalid_token', 401, description, options);
@@ -302,25 +326,11 @@ export function toAnonymousSessionError(error: unknown): AnonymousSessionError {
   return new ServerError({ cause: error });
 }
 
-const KNOWN_CODES: ReadonlySet<AnonymousSessionErrorCode> = new Set<AnonymousSessionErrorCode>([
-  'invalid_request',
-  'invalid_target',
-  'invalid_client',
-  'unauthorized_client',
-  'access_denied',
-  'invalid_scope',
-  'session_expired',
-  'invalid_session_token',
-  'invalid_metadata',
-  'metadata_too_large',
-  'too_many_requests',
-  'invalid_token',
-  'insufficient_scope',
-  'insufficient_user_authentication',
-]);
+const KNOWN_CODES: ReadonlySet<string> = new Set<string>(CLIENT_ERROR_CODES);
 
 /** 400 `invalid_request` from a bearer guard (RFC 6750 §3.1): e.g. a token sent in two places. */
 export class InvalidBearerRequestError extends AnonymousSessionError {
+  declare readonly code: 'invalid_request';
   /**
    * @param description - what is wrong.
    * @param realm - the realm of the challenge it builds (`Bearer realm, error="invalid_request"`);
@@ -335,6 +345,7 @@ export class InvalidBearerRequestError extends AnonymousSessionError {
 
 /** 403 `insufficient_scope` (RFC 6750 §3.1): the token lacks a required scope. */
 export class InsufficientScopeError extends AnonymousSessionError {
+  declare readonly code: 'insufficient_scope';
   /**
    * @param description - which scopes are missing.
    * @param scopes - the scopes the route requires (the challenge's `scope`); a ready challenge (the
@@ -352,6 +363,7 @@ export class InsufficientScopeError extends AnonymousSessionError {
 
 /** 403 `insufficient_user_authentication` (RFC 9470): a guest reached a route that needs a real user. */
 export class InsufficientUserAuthenticationError extends AnonymousSessionError {
+  declare readonly code: 'insufficient_user_authentication';
   /**
    * @param realm - the realm of the challenge it builds; a ready challenge (the headers) is still
    *   accepted.
@@ -376,4 +388,33 @@ export function bearerChallenge(realm: string, parameters: Record<string, string
   const parts = [`realm=${quote(realm)}`];
   for (const [name, value] of Object.entries(parameters)) if (value !== undefined) parts.push(`${name}=${quote(value)}`);
   return { 'WWW-Authenticate': `Bearer ${parts.join(', ')}` };
+}
+
+/**
+ * Every error class core throws in a request, discriminated by `code`: after
+ * `if (isKnownError(error))`, a `switch (error.code)` narrows to the class.
+ */
+export type KnownAnonymousSessionError =
+  | InvalidRequestError
+  | RequestTooLargeError
+  | InvalidTargetError
+  | InvalidClientError
+  | UnauthorizedClientError
+  | AccessDeniedError
+  | InvalidScopeError
+  | SessionExpiredError
+  | InvalidSessionTokenError
+  | InvalidMetadataError
+  | MetadataTooLargeError
+  | TooManyRequestsError
+  | TemporarilyUnavailableError
+  | ServerError
+  | InvalidTokenError
+  | InvalidBearerRequestError
+  | InsufficientScopeError
+  | InsufficientUserAuthenticationError;
+
+/** Whether `error` is one of core's request errors ({@link KnownAnonymousSessionError}). */
+export function isKnownError(error: unknown): error is KnownAnonymousSessionError {
+  return error instanceof AnonymousSessionError;
 }
