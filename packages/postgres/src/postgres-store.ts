@@ -59,6 +59,15 @@ export interface PostgresStoreOptions {
   onSweepError?: (error: unknown) => void;
 }
 
+/** The options {@link postgresStore} knows; any other key is a ConfigError (a typo is never ignored). */
+const POSTGRES_STORE_OPTION_KEYS: readonly string[] = [
+  'pool',
+  'tableName',
+  'migrate',
+  'sweepIntervalSeconds',
+  'onSweepError',
+] satisfies readonly (keyof PostgresStoreOptions)[];
+
 /** The PostgreSQL {@link SessionStore}, with its maintenance operations. */
 export interface PostgresSessionStore extends Required<SessionStore> {
   /** The quoted, possibly schema-qualified table name the store uses. */
@@ -119,6 +128,8 @@ const MAX_ATTEMPTS = 5;
  * @throws ConfigError for a bad table name or pool, at start-up.
  */
 export async function postgresStore(options: PostgresStoreOptions): Promise<PostgresSessionStore> {
+  const unknown = Object.keys(options).filter((key) => !POSTGRES_STORE_OPTION_KEYS.includes(key));
+  if (unknown.length > 0) throw new ConfigError(unknown.map((key) => ({ path: key, message: 'is not a known option' })));
   const { pool } = options;
   if (pool === undefined || pool === null || typeof pool.query !== 'function' || typeof pool.connect !== 'function') {
     throw new ConfigError([{ path: 'pool', message: 'must be a pg.Pool' }]);

@@ -36,6 +36,12 @@ describe('postgresStore options', () => {
     await expect(postgresStore({ pool: undefined as never })).rejects.toBeInstanceOf(ConfigError);
     await expect(postgresStore({ pool: fakePool, sweepIntervalSeconds: 0 })).rejects.toBeInstanceOf(ConfigError);
   });
+
+  it('refuses an unknown (misspelt) option with a ConfigError naming it', async () => {
+    const error = await postgresStore({ pool: fakePool, tablename: 'guests' } as never).catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues).toEqual([{ path: 'tablename', message: 'is not a known option' }]);
+  });
 });
 
 describeWithService(`PostgreSQL at ${DATABASE_URL}`, await probePostgres(), () => {

@@ -20,7 +20,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
+import { ConfigError } from '@anonymous-sessions/core';
 import type {
+  ConfigIssue,
   CounterState,
   JsonObject,
   LinkedSession,
@@ -71,6 +73,9 @@ const SCRIPTS = {
 const expiryArgument = (expiresAt: number | undefined): string =>
   expiresAt === undefined ? '' : String(Math.round(expiresAt * 1000));
 
+/** The options {@link redisStore} knows; any other key is a ConfigError (a typo is never ignored). */
+const REDIS_STORE_OPTION_KEYS: readonly string[] = ['client', 'prefix'] satisfies readonly (keyof RedisStoreOptions)[];
+
 const isNoScript = (error: unknown): boolean => error instanceof Error && error.message.startsWith('NOSCRIPT');
 
 /**
@@ -85,17 +90,22 @@ const isNoScript = (error: unknown): boolean => error instanceof Error && error.
  *
  * @param options - the connected client and the key prefix.
  * @returns the store; pass it as `createAnonymousSessions({ store })`.
- * @throws TypeError when the client is missing or the prefix holds `{` or `}`.
+ * @throws ConfigError naming every bad or unknown option: a missing client, a prefix holding `{` or
+ *   `}`, a misspelt key.
  */
 export function redisStore(options: RedisStoreOptions): RedisSessionStore {
   const { client } = options;
-  if (client === undefined || client === null || typeof client.evalsha !== 'function') {
-    throw new TypeError('redisStore: `client` must be a connected ioredis client (new Redis(url) or new Redis.Cluster([...]))');
-  }
   const prefix = options.prefix ?? 'anon:';
-  if (typeof prefix !== 'string' || /[{}]/.test(prefix)) {
-    throw new TypeError('redisStore: `prefix` must be a string without { or } (they would change the Cluster hash tag)');
+  const issues: ConfigIssue[] = Object.keys(options)
+    .filter((key) => !REDIS_STORE_OPTION_KEYS.includes(key))
+    .map((key) => ({ path: key, message: 'is not a known option' }));
+  if (client === undefined || client === null || typeof client.evalsha !== 'function') {
+    issues.push({ path: 'client', message: 'must be a connected ioredis client (new Redis(url) or new Redis.Cluster([...]))' });
   }
+  if (typeof prefix !== 'string' || /[{}]/.test(prefix)) {
+    issues.push({ path: 'prefix', message: 'must be a string without { or } (they would change the Cluster hash tag)' });
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
 
   const tagged = (id: string, suffix: string): string => `${prefix}{${encodeURIComponent(id)}}:${suffix}`;
   const linkKeys = (userId: string): [string, string] => {

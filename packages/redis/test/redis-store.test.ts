@@ -5,22 +5,37 @@
  */
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonByteLength, mergePatch, type JsonObject, type JsonValue } from '@anonymous-sessions/core';
+import { ConfigError, jsonByteLength, mergePatch, type JsonObject, type JsonValue } from '@anonymous-sessions/core';
 import { redisStore, type RedisSessionStore } from '@anonymous-sessions/redis';
 import { describeWithService, randomSuffix } from '../../../test/support/services.js';
 import { deleteKeys, probeRedis, REDIS_URL, testClient } from './redis-service.js';
 
 describe('redisStore options', () => {
   it('needs an ioredis client', () => {
-    expect(() => redisStore({ client: undefined as never })).toThrow(TypeError);
+    expect(() => redisStore({ client: undefined as never })).toThrow(ConfigError);
     expect(() => redisStore({ client: {} as never })).toThrow(/connected ioredis client/);
   });
 
   it('refuses a prefix with { or }, which would change the Cluster hash tag', () => {
     const client = { evalsha: () => undefined } as never;
     expect(() => redisStore({ client, prefix: 'anon:{x}:' })).toThrow(/without \{ or \}/);
-    expect(() => redisStore({ client, prefix: 'anon}' })).toThrow(TypeError);
+    expect(() => redisStore({ client, prefix: 'anon}' })).toThrow(ConfigError);
     expect(() => redisStore({ client, prefix: 'my-app:anon:' })).not.toThrow();
+  });
+
+  it('names every bad or unknown option in one ConfigError', () => {
+    const client = { evalsha: () => undefined } as never;
+    const error = (() => {
+      try {
+        redisStore({ client: undefined as never, prefix: 'a{', prefx: 'x' } as never);
+      } catch (thrown) {
+        return thrown;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues.map((issue) => issue.path)).toEqual(['prefx', 'client', 'prefix']);
+    expect(() => redisStore({ client, keyPrefix: 'anon:' } as never)).toThrow(/keyPrefix: is not a known option/);
   });
 });
 

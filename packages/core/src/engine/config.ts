@@ -6,8 +6,8 @@
  * @packageDocumentation
  */
 import { z } from 'zod';
-import { ConfigError, type ConfigIssue } from '../errors/errors.js';
-import { toConfigIssues } from '../errors/parse-options.js';
+import type { ConfigIssue } from '../errors/errors.js';
+import { parseOptions, toConfigIssues } from '../errors/parse-options.js';
 import { consoleLogger, type Logger } from '../internal/logger.js';
 import { SIGNING_ALGORITHMS } from '../keys/keys.js';
 import type { MetadataSchema } from '../metadata/metadata.js';
@@ -320,10 +320,9 @@ export type ResolvedConfig = Readonly<Omit<z.output<typeof configSchema>, 'store
  * @returns the resolved configuration.
  */
 export function resolveConfig(options: AnonymousSessionsOptions): ResolvedConfig {
-  const result = configSchema.safeParse(options);
-  if (!result.success) throw new ConfigError(toConfigIssues(result.error.issues));
+  const parsed = parseOptions(configSchema, options);
   // The default store is made here, after parsing, never inside the schema: parsing has no effects.
-  return Object.freeze({ ...result.data, store: result.data.store ?? memoryStore() });
+  return Object.freeze({ ...parsed, store: parsed.store ?? memoryStore() });
 }
 
 /**

@@ -9,6 +9,22 @@ import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from './errors.js';
 
 /**
+ * Refuses keys a factory does not know (for factories whose options are functions and objects a
+ * schema adds nothing to): a misspelt option is a {@link ConfigError}, never a silent default.
+ *
+ * @param options - the options as the host wrote them.
+ * @param known - every key the factory reads.
+ * @param path - prefix of the reported paths.
+ * @throws ConfigError naming every unknown key.
+ */
+export function assertKnownOptions(options: object, known: readonly string[], path = ''): void {
+  const unknown = Object.keys(options).filter((key) => !known.includes(key));
+  if (unknown.length > 0) {
+    throw new ConfigError(unknown.map((key) => ({ path: path === '' ? key : `${path}.${key}`, message: 'is not a known option' })));
+  }
+}
+
+/**
  * Parses a factory's options with its schema.
  *
  * @param schema - the factory's strict schema.

@@ -188,6 +188,7 @@ const GUARD_KEYS = new Set([
 ]);
 const REMOTE_ISSUER_KEYS = new Set(['issuer', 'jwksUri', 'store']);
 const USER_ISSUER_KEYS = new Set(['issuerBaseURL', 'audience', 'algorithms', 'allowIdTokens']);
+const CACHE_KEYS = new Set(['maxEntries']);
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
 
@@ -243,6 +244,18 @@ function optionIssues(options: BearerGuardOptions): ConfigIssue[] {
     const value = options[name];
     if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < minimum)) {
       issues.push({ path: name, message: `must be a number ≥ ${minimum}` });
+    }
+  }
+  const cache = options.cache as unknown;
+  if (cache !== undefined && cache !== false) {
+    if (!isObject(cache)) {
+      issues.push({ path: 'cache', message: 'must be false or { maxEntries }' });
+    } else {
+      unknown(cache, CACHE_KEYS, 'cache.');
+      const { maxEntries } = cache;
+      if (maxEntries !== undefined && !(typeof maxEntries === 'number' && Number.isInteger(maxEntries) && maxEntries > 0)) {
+        issues.push({ path: 'cache.maxEntries', message: 'must be a positive integer' });
+      }
     }
   }
   if (options.logger !== undefined && !(isObject(options.logger) && typeof options.logger.warn === 'function' && typeof options.logger.error === 'function')) {

@@ -11,13 +11,12 @@ import type { AnonymousSessions } from '../engine/engine.js';
 import type { RequestClients } from '../engine/registry.js';
 import {
   AccessDeniedError,
-  ConfigError,
   InvalidSessionTokenError,
   MetadataTooLargeError,
   RequestTooLargeError,
   toAnonymousSessionError,
 } from '../errors/errors.js';
-import { toConfigIssues } from '../errors/parse-options.js';
+import { parseOptions } from '../errors/parse-options.js';
 import { errorResponse, NO_STORE, NOSNIFF } from '../exchange/error-response.js';
 import { bearerToken, headerValue, type HttpRequest, type HttpResponse } from '../exchange/http-exchange.js';
 import { DEFAULT_BODY_LIMIT, normaliseParsedBody, parsedBodySize, parseBodyText, readBodyText } from './request-body.js';
@@ -108,10 +107,9 @@ export interface TokenEndpoints {
  * @throws ConfigError for bad options.
  */
 export function createEndpoints(anon: AnonymousSessions, options: TokenEndpointsOptions = {}): TokenEndpoints {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) throw new ConfigError(toConfigIssues(parsed.error.issues));
-  const { bodyLimit, jwksMaxAge } = parsed.data;
-  const cookie = parsed.data.cookie === false ? undefined : cookieCodec(parsed.data.cookie as SessionCookieOptions);
+  const parsed = parseOptions(optionsSchema, options);
+  const { bodyLimit, jwksMaxAge } = parsed;
+  const cookie = parsed.cookie === false ? undefined : cookieCodec(parsed.cookie as SessionCookieOptions);
   const logger = anon.config.logger;
 
   const readFields = async (request: HttpRequest): Promise<Record<string, unknown>> => {

@@ -6,8 +6,7 @@
  */
 import { parse, serialize } from 'cookie';
 import { z } from 'zod';
-import { ConfigError } from '../errors/errors.js';
-import { toConfigIssues } from '../errors/parse-options.js';
+import { parseOptions } from '../errors/parse-options.js';
 
 /** Browsers silently drop a cookie larger than this (name, value and attributes). */
 export const MAX_COOKIE_BYTES = 4096;
@@ -64,9 +63,7 @@ export interface SessionCookie {
  * @throws ConfigError listing every bad option.
  */
 export function cookieCodec(options: SessionCookieOptions = {}): SessionCookie {
-  const parsed = cookieOptionsSchema.safeParse(options);
-  if (!parsed.success) throw new ConfigError(toConfigIssues(parsed.error.issues, 'cookie'));
-  const resolved = Object.freeze(parsed.data);
+  const resolved = Object.freeze(parseOptions(cookieOptionsSchema, options, 'cookie'));
   const attributes = {
     httpOnly: resolved.httpOnly,
     secure: resolved.secure,

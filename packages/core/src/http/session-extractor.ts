@@ -20,6 +20,7 @@ import type { AnonymousSessions } from '../engine/engine.js';
 import { cookieCodec, type SessionCookieOptions } from './session-cookie.js';
 import { headerValue, type HttpHeaders, type HttpResponse } from '../exchange/http-exchange.js';
 import { InvalidRequestError, toAnonymousSessionError } from '../errors/errors.js';
+import { assertKnownOptions } from '../errors/parse-options.js';
 import { isSameOriginOrAllowed } from './request-origin.js';
 import { sessionExpiresAt, type AnonymousSession } from '../tokens/session-token.js';
 
@@ -68,6 +69,7 @@ export type SessionExtractor = (request: SessionExtractorRequest) => Promise<Ext
 
 /** Builds a session extractor. Options are validated once. */
 export function createSessionExtractor(anon: AnonymousSessions, options: SessionExtractorOptions = {}): SessionExtractor {
+  assertKnownOptions(options, SESSION_EXTRACTOR_OPTION_KEYS);
   const cookie = cookieCodec(options.cookie);
   const queryParam = options.queryParam ?? DEFAULT_SESSION_QUERY_PARAM;
   const isAllowed = (origin: string, clientId?: string): Promise<boolean> => anon.isAllowedOrigin(origin, clientId);
@@ -178,8 +180,12 @@ export interface CookieExtractorOptions {
  * the binding-level options.
  */
 export function createCookieExtractor(anon: AnonymousSessions, options: CookieExtractorOptions = {}): SessionExtractor {
+  assertKnownOptions(options, COOKIE_EXTRACTOR_OPTION_KEYS);
   return createSessionExtractor(anon, {
     cookie: { ...options.cookie, name: options.cookieName ?? 'anon' },
     queryParam: options.queryParam ?? DEFAULT_SESSION_QUERY_PARAM,
   });
 }
+
+const SESSION_EXTRACTOR_OPTION_KEYS = ['cookie', 'queryParam'] as const satisfies readonly (keyof SessionExtractorOptions)[];
+const COOKIE_EXTRACTOR_OPTION_KEYS = ['cookieName', 'cookie', 'queryParam'] as const satisfies readonly (keyof CookieExtractorOptions)[];
