@@ -1,5 +1,5 @@
 /**
- * The HTTP contract suite (DESIGN §1, §3, §4, §6): every endpoint, every error row, the guards'
+ * The HTTP contract suite (docs/wire-contract.md, docs/login-flow.md): every endpoint, every error row, the guards'
  * RFC 6750 / RFC 9470 challenges and the transfer cases, run against an Express app and a Koa app
  * built from one description (`apps.ts`). A case that passes on one framework and fails on the
  * other is a bug in a binding (or a rule that is not in core yet).

@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 
-/** The error codes the anonymous-sessions server answers with (DESIGN §3). */
+/** The error codes the anonymous-sessions server answers with (docs/wire-contract.md). */
 export type ServerErrorCode =
   | 'invalid_request'
   | 'invalid_target'

@@ -66,7 +66,7 @@ function testKeys(): Promise<PrivateJwkSet> {
 }
 
 /**
- * Starts the quick-start server (DESIGN §9) with two APIs, no rate limit and a silent logger. A
+ * Starts the quick-start server (the README's quick start) with two APIs, no rate limit and a silent logger. A
  * middleware before the router records each request (after `express.json()`, which the router
  * respects).
  */

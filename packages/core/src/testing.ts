@@ -1,6 +1,6 @@
 /**
  * `@anonymous-sessions/core/testing`: the conformance kit for {@link SessionStore} adapters. One
- * call registers vitest cases that check an adapter against the whole storage contract (DESIGN §7):
+ * call registers vitest cases that check an adapter against the whole storage contract (packages/core/README.md, Stores):
  * revocations with expiry, exactly-once marks under concurrency, rate-limit windows, atomic
  * metadata merges with their limits, create-if-absent metadata seeds, the epoch marker (and, given a
  * way to empty the store, that it changes when the store loses its data), the linked-session

@@ -1,5 +1,5 @@
 /**
- * Shared fixtures for the core unit tests: the quick-start configuration (DESIGN §9), an engine
+ * Shared fixtures for the core unit tests: the quick-start configuration (the README's quick start), an engine
  * factory with a silent logger, error assertions that check `code` and `status`, and helpers that
  * open or forge tokens with key material the test generated itself.
  */

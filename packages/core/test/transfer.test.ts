@@ -1,5 +1,5 @@
 /**
- * Session transfer (DESIGN §6) through `anon.transfer(...)`: the Auth0-style hooks, one
+ * Session transfer (docs/login-flow.md) through `anon.transfer(...)`: the Auth0-style hooks, one
  * `users.update`, at most once per (session, user) under replayed and parallel callbacks, the login
  * binding against session fixation, unsupported flows, `endAnonymousSession`, and failing closed
  * when the store is down. The account-already-exists case has its own block.
@@ -638,7 +638,7 @@ describe('when nothing transfers', () => {
     expect(users.adapter.update).not.toHaveBeenCalled();
   });
 
-  it('the five flows DESIGN §6 names are all unsupported', () => {
+  it('the flows docs/login-flow.md lists as never transferring are all unsupported', () => {
     expect(UNSUPPORTED_TRANSFER_FLOWS).toEqual(
       expect.arrayContaining(['device_code', 'ciba', 'custom_token_exchange', 'refresh_token', 'password_reset']),
     );

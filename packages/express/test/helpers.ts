@@ -1,5 +1,5 @@
 /**
- * Fixtures for the Express-only tests (and Express 4's): the DESIGN §9 quick-start app on Express.
+ * Fixtures for the Express-only tests (and Express 4's): the README quick-start app on Express.
  * The framework-free assertions live with the contract suite and are re-exported here.
  */
 import express, { type Express } from 'express';
@@ -34,7 +34,7 @@ export interface QuickStart {
   logger: SilentLogger;
 }
 
-/** Builds the DESIGN §9 quick start: engine, token router (cookie over http), error handler. */
+/** Builds the README quick start: engine, token router (cookie over http), error handler. */
 export async function quickStart(options: QuickStartOptions = {}): Promise<QuickStart> {
   const logger = silentLogger();
   const anon = await createAnonymousSessions(await quickStartEngineOptions(logger, options.engine));

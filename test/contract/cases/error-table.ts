@@ -1,5 +1,5 @@
 /**
- * Every row of the DESIGN §3 error table, over HTTP: status, `error`, and a body that is exactly
+ * Every row of the error table in docs/wire-contract.md, over HTTP: status, `error`, and a body that is exactly
  * `{ error, error_description }` with no stack trace, file path or token in it.
  */
 import type { RequestListener } from 'node:http';

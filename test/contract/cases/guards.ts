@@ -1,5 +1,5 @@
 /**
- * `requireAnonymousOrUser`, `requireUser`, `requireScopes`, `isAnonymous` (DESIGN §4, RFC 6750,
+ * `requireAnonymousOrUser`, `requireUser`, `requireScopes`, `isAnonymous` (docs/wire-contract.md, RFC 6750,
  * RFC 9470) against two independently keyed issuers, each serving its JWKS over HTTP on loopback:
  * our anonymous issuer (the token router on a real port) and the host's identity provider (a real
  * `oidc-provider` issuing JWT access tokens through the client-credentials grant).

@@ -1,5 +1,5 @@
 /**
- * `anonymousLoginBinding` + `sessionTransfer` over HTTP (DESIGN §6): a shop with the token router, a
+ * `anonymousLoginBinding` + `sessionTransfer` over HTTP (docs/login-flow.md): a shop with the token router, a
  * login-start route that binds the guest session to the login, and sign-up / login routes that
  * authenticate a (fake) user and then transfer. Browsers are supertest agents with cookie jars; an
  * attacker is another agent.

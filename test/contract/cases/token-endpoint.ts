@@ -29,7 +29,7 @@ export function tokenEndpointCases(framework: Framework): void {
 
   describe('POST /anonymous/token: the quick start', () => {
     it('creates a session with scope "anon", then continues it with metadata', async () => {
-      // Exactly the DESIGN §9 quick start: development keys (with their warning), memory store.
+      // Exactly the README quick start: development keys (with their warning), memory store.
       const { app, anon, logger } = await quickStart({ engine: { keys: undefined } });
       expect(logger.warn).toHaveBeenCalledWith(expect.stringContaining('ephemeral development keys'));
 

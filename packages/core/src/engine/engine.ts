@@ -11,6 +11,7 @@ import {
   DEVELOPMENT_KEYS,
   resolveConfig,
   type AnonymousSessionsOptions,
+  type Client,
   type ResolvedConfig,
   type ResourceServer,
 } from './config.js';
@@ -57,7 +58,7 @@ import { ClientRegistry, type RequestClients } from './registry.js';
 import { discoveryDocument, type AuthorizationServerMetadata } from './discovery.js';
 import { clientAddressBucket, continueCounterKey, creationCounterKey, RATE_LIMIT_WINDOW_SECONDS } from './rate-limit.js';
 
-/** The JSON body of a successful token response (DESIGN §3). */
+/** The JSON body of a successful token response (docs/wire-contract.md). */
 export interface TokenResponse {
   /** The new session token: keep it (or let the cookie keep it) to continue the session. */
   session_token: string;
@@ -171,14 +172,36 @@ export class AnonymousSessions {
   }
 
   /**
-   * Creates or continues a session and issues a session token and an access token (DESIGN §3).
+   * Creates or continues a session and issues a session token and an access token (docs/wire-contract.md).
    *
    * @param request - the token request's fields (untrusted; validated here).
    * @param context - the client address and the cookie's session token, from the binding.
-   * @throws AnonymousSessionError with the code of the DESIGN §3 table.
+   * @throws AnonymousSessionError with the code of the error table in docs/wire-contract.md.
    */
   async issueToken(request: TokenRequest | unknown, context: RequestContext = {}): Promise<IssuedTokens> {
+    // The steps of docs/wire-contract.md, `POST /anonymous/token`, in order.
     const input = parseRequest(tokenRequestSchema, request);
+    const { client, api, scope } = await this.#authorizeTokenRequest(input, context);
+    const store = this.#requestStore();
+    const { payload, carried } = await this.#sessionToContinue(store, input, context);
+    const now = secondsNow();
+    const { identity, exp, tokenMetadata } = this.#sessionIdentity(input, payload, carried, now);
+    const base = await this.#metadataBase(store, payload, carried);
+    let metadata = base?.metadata ?? tokenMetadata;
+    if (input.metadata !== undefined) {
+      // Every check, the host schema included, runs here on the prospective merge; in 'store' mode
+      // the store then repeats the size and depth checks inside its atomic merge (packages/core/README.md, Stores).
+      metadata = await applyMetadataPatch(metadata, input.metadata, this.config.metadata);
+    }
+    // Counted only once the request is known to be good, so refused requests spend no quota.
+    if (payload === undefined) await this.#enforceCreationLimit(store, context.ip);
+    else await this.#enforceContinueLimit(store, payload.session_id);
+    const saved = await this.#saveMetadata(store, base, { input, payload, sessionId: identity.session_id, metadata, exp });
+    return this.#signTokens(store, { client, api, scope, identity, exp, now, ...saved });
+  }
+
+  /** The client and the API of a token request, and the scopes granted. */
+  async #authorizeTokenRequest(input: TokenRequest, context: RequestContext): Promise<{ client: Client; api: ResourceServer; scope: string }> {
     const client = await this.#registry.requireClient(input.client_id, context.clients);
     if (!client.canCreateAnonymousSessions) throw new UnauthorizedClientError();
     // A client-chosen guest id is opt-in per client: otherwise any caller could pick (and so predict
@@ -187,9 +210,20 @@ export class AnonymousSessions {
       throw new InvalidRequestError('This client may not choose user_id (clients[].allowUserId).');
     }
     const api = await this.#registry.requireResourceServer(input.audience);
-    const scope = grantScopes(api, input.scope);
-    const store = this.#requestStore();
+    return { client, api, scope: grantScopes(api, input.scope) };
+  }
 
+  /**
+   * The session a token request continues: the body's `session_token` (which must be live), else
+   * the cookie's (ignored when expired or invalid), else none. `carried` is a session issued before
+   * the store lost its data under revocationLoss 'reject': it is not continued (it may have been
+   * logged out); a fresh session takes its place and carries its metadata.
+   */
+  async #sessionToContinue(
+    store: SessionStore,
+    input: TokenRequest,
+    context: RequestContext,
+  ): Promise<{ payload: SessionTokenPayload | undefined; carried: SessionTokenPayload | undefined }> {
     let opened: OpenedSession | undefined;
     if (input.session_token !== undefined) {
       opened = await this.#openLiveSession(store, input.session_token);
@@ -199,8 +233,6 @@ export class AnonymousSessions {
         throw error;
       });
     }
-    // revocationLoss 'reject': a session issued before the store lost its data is not continued (it
-    // may have been logged out); a fresh session takes its place and carries its metadata.
     const payload = opened?.lost === false ? opened.payload : undefined;
     const carried = opened?.lost === true ? opened.payload : undefined;
     if (opened !== undefined && input.user_id !== undefined) {
@@ -209,64 +241,87 @@ export class AnonymousSessions {
     if (payload === undefined && input.user_id !== undefined && !ANONYMOUS_USER_ID.test(input.user_id)) {
       throw new InvalidRequestError('user_id must be "anon|" followed by 8 to 128 of A-Z a-z 0-9 _ -.');
     }
+    return { payload, carried };
+  }
 
-    const now = secondsNow();
+  /** Who the session is and until when: a new identity on a create, the token's on a continue. */
+  #sessionIdentity(
+    input: TokenRequest,
+    payload: SessionTokenPayload | undefined,
+    carried: SessionTokenPayload | undefined,
+    now: number,
+  ): { identity: SessionIdentity; exp: number | undefined; tokenMetadata: JsonObject } {
     const lifetime = this.config.sessionLifetime;
-    const storeMode = this.config.metadataStorage === 'store';
-    let identity: Pick<SessionTokenPayload, 'user_id' | 'session_id' | 'created_at'>;
-    let metadata: JsonObject;
-    let exp: number | undefined;
     if (payload === undefined) {
-      identity = {
-        user_id: input.user_id ?? `anon|${crypto.randomUUID()}`,
-        session_id: `sess_${randomId(16)}`,
-        created_at: iso(now),
+      return {
+        identity: { user_id: input.user_id ?? `anon|${crypto.randomUUID()}`, session_id: `sess_${randomId(16)}`, created_at: iso(now) },
+        exp: lifetime > 0 ? now + lifetime : undefined,
+        tokenMetadata: carried?.metadata ?? {},
       };
-      metadata = carried?.metadata ?? {};
-      exp = lifetime > 0 ? now + lifetime : undefined;
-    } else {
-      identity = { user_id: payload.user_id, session_id: payload.session_id, created_at: payload.created_at };
-      metadata = payload.metadata;
-      const createdAt = Math.floor(Date.parse(payload.created_at) / 1000);
-      exp = lifetime === 0 ? undefined : this.config.slidingExpiration ? now + lifetime : createdAt + lifetime;
-      if (exp !== undefined && exp <= now) throw new SessionExpiredError();
     }
-    // metadataStorage 'store': the store's document is the base, never the token's snapshot, so an
-    // old token cannot roll the metadata back.
-    let base: StoredBase | undefined;
-    if (storeMode) {
-      if (payload !== undefined) {
-        base = await this.#readStoredMetadata(store, payload);
-        if (base.lost) base = await this.#reseedMetadata(store, payload);
-      } else {
-        // A carried snapshot seeds the fresh session's document, like a 'token'-mode token would.
-        const seed = carried !== undefined && Object.keys(carried.metadata).length > 0;
-        base = { version: 0, metadata: seed ? carried.metadata : {}, fromToken: seed, lost: false };
-      }
-      metadata = base.metadata;
-    }
-    if (input.metadata !== undefined) {
-      // Every check, the host schema included, runs here on the prospective merge; in 'store' mode
-      // the store then repeats the size and depth checks inside its atomic merge (DESIGN §7).
-      metadata = await applyMetadataPatch(metadata, input.metadata, this.config.metadata);
-    }
-    // Counted only once the request is known to be good, so refused requests spend no quota.
-    if (payload === undefined) await this.#enforceCreationLimit(store, context.ip);
-    else await this.#enforceContinueLimit(store, payload.session_id);
-    let metadataVersion: number | undefined;
-    if (base !== undefined) {
-      const renew = payload !== undefined && this.config.slidingExpiration && base.version > 0;
-      if (input.metadata !== undefined || base.fromToken || renew) {
-        // A token issued in 'token' mode seeds the store with its metadata (plus this patch).
-        const patch = base.fromToken ? metadata : ((input.metadata as JsonObject | undefined) ?? {});
-        const merged = await this.#mergeStoredMetadata(store, identity.session_id, patch, exp);
-        metadata = merged.metadata;
-        metadataVersion = merged.version;
-      } else {
-        metadataVersion = base.version;
-      }
-    }
+    const createdAt = Math.floor(Date.parse(payload.created_at) / 1000);
+    const exp = lifetime === 0 ? undefined : this.config.slidingExpiration ? now + lifetime : createdAt + lifetime;
+    if (exp !== undefined && exp <= now) throw new SessionExpiredError();
+    return {
+      identity: { user_id: payload.user_id, session_id: payload.session_id, created_at: payload.created_at },
+      exp,
+      tokenMetadata: payload.metadata,
+    };
+  }
 
+  /**
+   * metadataStorage 'store': the store's document is the base a patch applies to, never the token's
+   * snapshot, so an old token cannot roll the metadata back. `undefined` in 'token' mode.
+   */
+  async #metadataBase(
+    store: SessionStore,
+    payload: SessionTokenPayload | undefined,
+    carried: SessionTokenPayload | undefined,
+  ): Promise<StoredBase | undefined> {
+    if (this.config.metadataStorage !== 'store') return undefined;
+    if (payload !== undefined) {
+      const base = await this.#readStoredMetadata(store, payload);
+      return base.lost ? this.#reseedMetadata(store, payload) : base;
+    }
+    // A carried snapshot seeds the fresh session's document, like a 'token'-mode token would.
+    const seed = carried !== undefined && Object.keys(carried.metadata).length > 0;
+    return { version: 0, metadata: seed ? carried.metadata : {}, fromToken: seed, lost: false };
+  }
+
+  /**
+   * metadataStorage 'store': merges the patch into the store atomically (or seeds it from a token
+   * issued in 'token' mode, or renews its expiry) and returns the stored document and its version.
+   * In 'token' mode (no base) the metadata is what the token carries.
+   */
+  async #saveMetadata(
+    store: SessionStore,
+    base: StoredBase | undefined,
+    step: { input: TokenRequest; payload: SessionTokenPayload | undefined; sessionId: string; metadata: JsonObject; exp: number | undefined },
+  ): Promise<{ metadata: JsonObject; metadataVersion: number | undefined }> {
+    if (base === undefined) return { metadata: step.metadata, metadataVersion: undefined };
+    const renew = step.payload !== undefined && this.config.slidingExpiration && base.version > 0;
+    if (step.input.metadata === undefined && !base.fromToken && !renew) return { metadata: step.metadata, metadataVersion: base.version };
+    // A token issued in 'token' mode seeds the store with its metadata (plus this patch).
+    const patch = base.fromToken ? step.metadata : ((step.input.metadata as JsonObject | undefined) ?? {});
+    const merged = await this.#mergeStoredMetadata(store, step.sessionId, patch, step.exp);
+    return { metadata: merged.metadata, metadataVersion: merged.version };
+  }
+
+  /** Seals the session token and signs the access token: the token response. */
+  async #signTokens(
+    store: SessionStore,
+    issue: {
+      client: Client;
+      api: ResourceServer;
+      scope: string;
+      identity: SessionIdentity;
+      exp: number | undefined;
+      now: number;
+      metadata: JsonObject;
+      metadataVersion: number | undefined;
+    },
+  ): Promise<IssuedTokens> {
+    const { client, api, scope, identity, exp, now, metadata, metadataVersion } = issue;
     const storeEpoch = await this.#currentEpoch(store);
     const epochClaim = storeEpoch === undefined ? {} : { store_epoch: storeEpoch };
     const session: AnonymousSession = { ...identity, expires_at: exp === undefined ? null : iso(exp), metadata };
@@ -294,13 +349,7 @@ export class AnonymousSessions {
       }),
     ]);
     return {
-      response: {
-        session_token: sessionToken,
-        access_token: accessToken,
-        token_type: 'Bearer',
-        expires_in: accessExp - now,
-        scope,
-      },
+      response: { session_token: sessionToken, access_token: accessToken, token_type: 'Bearer', expires_in: accessExp - now, scope },
       session,
     };
   }
@@ -423,7 +472,7 @@ export class AnonymousSessions {
   }
 
   /**
-   * Transfers a guest session to the account that just signed up or logged in (DESIGN §6): runs
+   * Transfers a guest session to the account that just signed up or logged in (docs/login-flow.md): runs
    * `onPreRegistration` or `onPostLogin`, applies what they set in one `users.update`, at most once
    * per (session, user) for as long as the session lives; each login binding serves one callback.
    * See {@link TransferParameters}.
@@ -708,6 +757,9 @@ interface StoredBase extends StoredMetadata {
 
 /** What a revocation check found: usable, logged out, or issued before a store loss ('reject'). */
 type SessionState = 'live' | 'revoked' | 'lost';
+
+/** Who a session is: the part of the session token that never changes. */
+type SessionIdentity = Pick<SessionTokenPayload, 'user_id' | 'session_id' | 'created_at'>;
 
 /** A session token opened for a continue. */
 interface OpenedSession {

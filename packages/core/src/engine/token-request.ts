@@ -14,7 +14,7 @@ const field = (name: string, max: number) =>
     .min(1, `${name} must not be empty.`)
     .max(max, `${name} is too long.`);
 
-/** The token request's fields (DESIGN §3). */
+/** The token request's fields (docs/wire-contract.md). */
 export const tokenRequestSchema = z.object({
   client_id: field('client_id', 256),
   audience: field('audience', 2048).optional(),

@@ -1,5 +1,5 @@
 /**
- * The HTTP endpoints of DESIGN §3 as framework-free handlers: each takes a small request-like
+ * The HTTP endpoints of docs/wire-contract.md as framework-free handlers: each takes a small request-like
  * object and returns status, headers and a JSON body. The Express and Koa routers only translate
  * their request into an {@link HttpRequest} and write the {@link HttpResponse} back, so every rule
  * (bodies, cookies, CORS, CSRF, caching, error rendering) is written once, here.

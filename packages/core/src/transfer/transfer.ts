@@ -1,5 +1,5 @@
 /**
- * Session transfer (DESIGN §6): when a guest signs up or logs in, the host's Auth0-style hooks
+ * Session transfer (docs/login-flow.md): when a guest signs up or logs in, the host's Auth0-style hooks
  * (`onPreRegistration` for new users, `onPostLogin` for returning ones) read
  * `event.anonymous_session` and say what to keep through `api.user.setAppMetadata`,
  * `api.user.setUserMetadata` and `api.accessToken.setCustomClaim`. What they set is applied in one
