@@ -21,6 +21,7 @@ export type {
   KeySetInput,
   Logger,
   MetadataSchema,
+  OriginCheck,
   PrivateJwk,
   ResolvedConfig,
   ResourceServer,
@@ -66,8 +67,8 @@ export type {
 } from './auth0-settings.js';
 export { createErrorRenderer, createTokenEndpoints, ENDPOINT_PATHS, ENDPOINT_ROUTES, matchEndpoint, errorResponse, bearerToken, headerValue } from './endpoints.js';
 export type { EndpointName, ErrorRendererOptions, HttpHeaders, HttpRequest, HttpResponse, TokenEndpoints, TokenEndpointsOptions } from './endpoints.js';
-export { sessionCookie, MAX_COOKIE_BYTES } from './session-cookie.js';
-export type { ResolvedSessionCookieOptions, SessionCookie, SessionCookieOptions } from './session-cookie.js';
+export { sessionCookie, engineSessionCookie, MAX_COOKIE_BYTES } from './session-cookie.js';
+export type { CookieWriteContext, ResolvedSessionCookieOptions, SessionCookie, SessionCookieOptions } from './session-cookie.js';
 export { createCookieExtractor, createSessionExtractor, DEFAULT_SESSION_QUERY_PARAM } from './session-extractor.js';
 export type {
   CookieExtractorOptions,
@@ -115,6 +116,7 @@ export { safeRedirectTarget } from './redirect.js';
 export { createLoginBinder, createTransferRoute, createTransferStep, LOGIN_BINDING_COOKIE } from './login-flow.js';
 export type {
   AuthenticatedUser,
+  LoginBinderRequest,
   LoginBindingOutcome,
   LoginFlowCookieOptions,
   TransferRouteOptions,
