@@ -60,11 +60,11 @@ export type ExtractorDescription = expressBinding.AnonCookieExtractorOptions;
 
 /** What an app is built from. */
 export interface ContractAppOptions {
-  /** Engine options laid over the quick start's. */
+  /** Engine options laid over the quick start's and `cookie: { secure: false }` (the suite runs over http). */
   engine?: Partial<AnonymousSessionsOptions>;
   /** Use this engine instead of building one. */
   anon?: AnonymousSessions;
-  /** Router options (default `{ cookie: { secure: false } }`); `false` mounts no token router. */
+  /** Router options (default none: the engine's cookie); `false` mounts no token router. */
   router?: TokenEndpointsOptions | false;
   /** A prefix the token router is mounted under. */
   mountPath?: string;
@@ -81,7 +81,7 @@ export interface ContractAppOptions {
   hostBodyParser?: 'json' | 'form' | 'form-any-method';
   /** Mount the JSON error handler (default true). */
   errorHandler?: boolean;
-  /** The extractor on `GET /page` (default `{ cookie: { secure: false } }`). */
+  /** The extractor on `GET /page` (default none: the engine's cookie). */
   extractor?: ExtractorDescription;
   /** Guarded routes `/api`, `/api/user`, `/api/scoped`, `/api/admin`, `/api/escalate`. */
   guard?: GuardDescription;
@@ -144,14 +144,14 @@ const CALLBACKS: readonly Callback[] = [
   { path: '/maybe' },
 ];
 
-const COOKIE: SessionCookieOptions = { secure: false };
+/** The suite's cookie: the engine's default but for `Secure` (supertest speaks plain http). */
+export const TEST_COOKIE: SessionCookieOptions = { secure: false };
 
 /** `sessionTransfer`'s options on `callback`'s route, less the functions of the framework's request. */
 const transferOptions = (login: LoginDescription, callback: Callback) => ({
   users: login.users,
   onPreRegistration: login.onPreRegistration,
   onPostLogin: login.onPostLogin,
-  cookie: COOKIE,
   endAnonymousSession: callback.endAnonymousSession,
   ...(callback.flow === undefined ? {} : { flow: callback.flow }),
 });
@@ -173,13 +173,13 @@ const emailOf = (body: unknown): unknown => (body as { email?: unknown } | undef
 /** Builds the app described by `options` on `framework`. */
 export async function buildApp(framework: Framework, options: ContractAppOptions = {}): Promise<ContractApp> {
   const logger = silentLogger();
-  const anon = options.anon ?? (await createAnonymousSessions(await quickStartEngineOptions(logger, options.engine)));
+  const anon = options.anon ?? (await createAnonymousSessions(await quickStartEngineOptions(logger, { cookie: TEST_COOKIE, ...options.engine })));
   const seenTokens: Array<string | undefined> = [];
   const build = framework === 'express' ? buildExpress : buildKoa;
   return { framework, app: build(anon, options, logger, seenTokens), anon, logger, seenTokens };
 }
 
-const routerOptions = (options: ContractAppOptions): TokenEndpointsOptions => (options.router || { cookie: { secure: false } });
+const routerOptions = (options: ContractAppOptions): TokenEndpointsOptions => options.router || {};
 const guardOptions = (anon: AnonymousSessions, guard: GuardDescription): BearerGuardOptions => ({ ...guard, anonymous: guard.anonymous ?? anon });
 
 function buildExpress(anon: AnonymousSessions, options: ContractAppOptions, logger: SilentLogger, seen: Array<string | undefined>): RequestListener {
@@ -197,7 +197,7 @@ function buildExpress(anon: AnonymousSessions, options: ContractAppOptions, logg
     if (options.mountPath === undefined) app.use(router);
     else app.use(options.mountPath, router);
   }
-  app.get('/page', b.anonCookieExtractor(anon, options.extractor ?? { cookie: COOKIE }), (req, res) => {
+  app.get('/page', b.anonCookieExtractor(anon, options.extractor ?? {}), (req, res) => {
     seen.push(req.anonymousSessionToken);
     res.json(pageBody(req.anonymousSession, req.anonymousSessionToken));
   });
@@ -220,12 +220,12 @@ function buildExpress(anon: AnonymousSessions, options: ContractAppOptions, logg
   const login = options.login;
   if (login) {
     const authenticated = new WeakMap<Request, AuthenticatedUser>();
-    const extractor = b.anonCookieExtractor(anon, { cookie: COOKIE });
+    const extractor = b.anonCookieExtractor(anon);
     const loginStart = (req: Request, res: Response): void => {
       res.json({ session_id: req.anonymousSession?.session_id ?? null, binding: req.anonymousLoginBinding ?? null });
     };
-    app.get('/login/start', extractor, b.anonymousLoginBinding(anon, { cookie: COOKIE }), loginStart);
-    app.get('/login/bind', b.anonymousLoginBinding(anon, { cookie: COOKIE }), loginStart);
+    app.get('/login/start', extractor, b.anonymousLoginBinding(anon), loginStart);
+    app.get('/login/bind', b.anonymousLoginBinding(anon), loginStart);
     for (const callback of CALLBACKS) {
       const authenticate = (req: Request, res: Response, next: NextFunction): void => {
         const outcome = callback.authenticate === undefined ? undefined : login[callback.authenticate](emailOf(req.body));
@@ -271,7 +271,7 @@ function buildKoa(anon: AnonymousSessions, options: ContractAppOptions, logger: 
     app.use(b.anonymousTokenRouter(anon, { ...routerOptions(options), ...(options.mountPath === undefined ? {} : { prefix: options.mountPath }) }));
   }
   const router = new Router();
-  router.get('/page', b.anonCookieExtractor(anon, options.extractor ?? { cookie: COOKIE }), (ctx) => {
+  router.get('/page', b.anonCookieExtractor(anon, options.extractor ?? {}), (ctx) => {
     seen.push(ctx.state.anonymousSessionToken);
     ctx.body = pageBody(ctx.state.anonymousSession, ctx.state.anonymousSessionToken);
   });
@@ -294,12 +294,12 @@ function buildKoa(anon: AnonymousSessions, options: ContractAppOptions, logger: 
   const login = options.login;
   if (login) {
     const authenticated = new WeakMap<Context, AuthenticatedUser>();
-    const extractor = b.anonCookieExtractor(anon, { cookie: COOKIE });
+    const extractor = b.anonCookieExtractor(anon);
     const loginStart = (ctx: Context): void => {
       ctx.body = { session_id: ctx.state.anonymousSession?.session_id ?? null, binding: ctx.state.anonymousLoginBinding ?? null };
     };
-    router.get('/login/start', extractor, b.anonymousLoginBinding(anon, { cookie: COOKIE }), loginStart);
-    router.get('/login/bind', b.anonymousLoginBinding(anon, { cookie: COOKIE }), loginStart);
+    router.get('/login/start', extractor, b.anonymousLoginBinding(anon), loginStart);
+    router.get('/login/bind', b.anonymousLoginBinding(anon), loginStart);
     for (const callback of CALLBACKS) {
       const authenticate = async (ctx: Context, next: Next): Promise<void> => {
         const outcome = callback.authenticate === undefined ? undefined : login[callback.authenticate](emailOf(ctx.request.body));

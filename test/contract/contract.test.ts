@@ -10,6 +10,8 @@
 import { afterAll, afterEach, describe, expect, vi, type TestContext } from 'vitest';
 import { FRAMEWORKS, type Framework } from './apps.js';
 import { cookieExtractorCases } from './cases/cookie-extractor.js';
+import { cookieSettingsCases } from './cases/cookie-settings.js';
+import { deploymentCases } from './cases/deployment.js';
 import { corsCsrfCases } from './cases/cors-csrf.js';
 import { errorTableCases } from './cases/error-table.js';
 import { guardCases } from './cases/guards.js';
@@ -57,4 +59,6 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
   describe('limits', () => limitCases(framework));
   describe('session planting', () => sessionPlantingCases(framework));
   describe('hardening', () => hardeningCases(framework));
+  describe('cookie settings in one place', () => cookieSettingsCases(framework));
+  describe('deployment: proxy, mount prefix, CORS', () => deploymentCases(framework));
 });

@@ -32,7 +32,7 @@ import {
   type TokenBody,
 } from '../assertions.js';
 import { close, listen } from '../guard-helpers.js';
-import { buildApp, type CallbackBody, type Framework } from '../apps.js';
+import { buildApp, TEST_COOKIE, type CallbackBody, type Framework } from '../apps.js';
 
 /** The contract cases of this area, against `framework`. */
 export function sessionTransferCases(framework: Framework): void {
@@ -114,12 +114,12 @@ export function sessionTransferCases(framework: Framework): void {
       store: memoryStore(),
       rateLimit: false,
       logger,
+      cookie: TEST_COOKIE,
     });
     users = memoryUsers();
 
     const { app } = await buildApp(framework, {
       anon,
-      router: { cookie: { secure: false } },
       login: { users: users.adapter, onPreRegistration: migrateCart, onPostLogin: mergeCart(), signUp, logIn },
     });
     ({ server, origin } = await listen(app));
@@ -526,6 +526,7 @@ export function sessionTransferCases(framework: Framework): void {
         store: { ...working, markOnce: () => Promise.reject(new Error('ECONNREFUSED')) },
         rateLimit: false,
         logger,
+        cookie: TEST_COOKIE,
       });
       const shopUsers = memoryUsers();
       shopUsers.create({ user_id: 'local|down', app_metadata: {}, user_metadata: {} });
@@ -560,6 +561,7 @@ export function sessionTransferCases(framework: Framework): void {
         store: flaky,
         rateLimit: false,
         logger: silentLogger(),
+        cookie: TEST_COOKIE,
       });
       const { app } = await buildApp(framework, {
         anon: engine,

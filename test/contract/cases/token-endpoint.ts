@@ -343,7 +343,7 @@ export function tokenEndpointCases(framework: Framework): void {
     });
 
     it('marks the cookie Secure by default', async () => {
-      const { app } = await quickStart({ router: {} });
+      const { app } = await quickStart({ engine: { cookie: {} } });
       const res = await request(app).post(TOKEN_PATH).send(tokenRequest());
       expectTokens(res);
       expect(parseSetCookie(sessionSetCookie(res)).attributes).toMatchObject({ secure: true, httponly: true, samesite: 'Lax' });
