@@ -81,6 +81,12 @@ export interface ContractAppOptions {
   hostBodyParser?: 'json' | 'form' | 'form-any-method';
   /** Mount the JSON error handler (default true). */
   errorHandler?: boolean;
+  /**
+   * The host's own error handler, after ours (Express) / around ours (Koa), answering
+   * `{ handled_by: 'host' }` with the error's status (default true): what `anonymousErrorHandler`
+   * passes on reaches it.
+   */
+  hostErrorHandler?: boolean;
   /** The extractor on `GET /page` (default none: the engine's cookie). */
   extractor?: ExtractorDescription;
   /** Guarded routes `/api`, `/api/user`, `/api/scoped`, `/api/admin`, `/api/escalate`. */
@@ -122,6 +128,20 @@ export interface CallbackBody {
 
 /** The message of `GET /boom`'s unexpected error; it must never reach a client. */
 export const BOOM = 'internal detail /srv/app/routes.ts:99';
+
+/** What the host's own error handler answers, with the error's status (500 without one). */
+export interface HostErrorBody {
+  handled_by: 'host';
+}
+
+/** The status a host error handler gives an error: its own `status`, or 500. */
+const statusOf = (error: unknown): number => {
+  const status = Number((error as { status?: unknown } | undefined)?.status);
+  return Number.isInteger(status) && status >= 400 && status < 600 ? status : 500;
+};
+
+/** A host route's `404 Not Found` as http-errors (and so Koa's `ctx.throw`) makes it: an exposed client error. */
+const notFound = (): Error => Object.assign(new Error('Not Found'), { status: 404, statusCode: 404, expose: true });
 
 /** One transfer callback: how it authenticates and what it asks of `sessionTransfer`. */
 interface Callback {
@@ -206,6 +226,10 @@ function buildExpress(anon: AnonymousSessions, options: ContractAppOptions, logg
   app.get('/boom', () => {
     throw new Error(BOOM);
   });
+  app.get('/missing', (_req, _res, next) => next(notFound()));
+  app.post('/host-json', json, (req, res) => {
+    res.json({ body: req.body as unknown });
+  });
   if (options.guard) {
     const guard = b.requireAnonymousOrUser(guardOptions(anon, options.guard));
     app.get('/api', guard, echo);
@@ -248,6 +272,11 @@ function buildExpress(anon: AnonymousSessions, options: ContractAppOptions, logg
     }
   }
   if (options.errorHandler !== false) app.use(b.anonymousErrorHandler({ logger }));
+  if (options.hostErrorHandler !== false) {
+    app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+      res.status(statusOf(error)).json({ handled_by: 'host' } satisfies HostErrorBody);
+    });
+  }
   return app;
 }
 
@@ -263,6 +292,16 @@ function buildKoa(anon: AnonymousSessions, options: ContractAppOptions, logger: 
   if (typeof options.trustProxy === 'number') app.maxIpsCount = options.trustProxy;
   // Koa reports what reached its own ctx.onerror here (by default on stderr): the test logger keeps it.
   app.on('error', (error: unknown) => logger.error('koa app error', error));
+  if (options.hostErrorHandler !== false) {
+    app.use(async function hostErrorHandler(ctx: Context, next: Next): Promise<void> {
+      try {
+        await next();
+      } catch (error) {
+        ctx.status = statusOf(error);
+        ctx.body = { handled_by: 'host' } satisfies HostErrorBody;
+      }
+    });
+  }
   if (options.errorHandler !== false) app.use(b.anonymousErrorHandler({ logger }));
   if (options.hostBodyParser === 'form-any-method') {
     app.use(bodyParser({ enableTypes: ['form'], parsedMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] }));
@@ -279,6 +318,12 @@ function buildKoa(anon: AnonymousSessions, options: ContractAppOptions, logger: 
   router.get('/scoped', b.requireScopes('anon'), echo);
   router.get('/boom', () => {
     throw new Error(BOOM);
+  });
+  router.get('/missing', () => {
+    throw notFound();
+  });
+  router.post('/host-json', json, (ctx) => {
+    ctx.body = { body: ctx.request.body as unknown };
   });
   if (options.guard) {
     const guard = b.requireAnonymousOrUser(guardOptions(anon, options.guard));

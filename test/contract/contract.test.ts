@@ -13,6 +13,7 @@ import { cookieExtractorCases } from './cases/cookie-extractor.js';
 import { cookieSettingsCases } from './cases/cookie-settings.js';
 import { deploymentCases } from './cases/deployment.js';
 import { corsCsrfCases } from './cases/cors-csrf.js';
+import { errorHandlerCases } from './cases/error-handler.js';
 import { errorTableCases } from './cases/error-table.js';
 import { guardCases } from './cases/guards.js';
 import { limitCases } from './cases/limits.js';
@@ -61,4 +62,5 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
   describe('hardening', () => hardeningCases(framework));
   describe('cookie settings in one place', () => cookieSettingsCases(framework));
   describe('deployment: proxy, mount prefix, CORS', () => deploymentCases(framework));
+  describe('anonymousErrorHandler renders only this suite’s errors', () => errorHandlerCases(framework));
 });

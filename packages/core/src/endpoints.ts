@@ -12,6 +12,7 @@ import {
   AccessDeniedError,
   ConfigError,
   InvalidSessionTokenError,
+  isAnonymousSessionError,
   MetadataTooLargeError,
   RequestTooLargeError,
   toAnonymousSessionError,
@@ -190,10 +191,14 @@ const consoleLogger: Logger = {
   error: (message, error) => console.error(`[anonymous-sessions] ${message}`, error instanceof Error ? error : ''),
 };
 
-/** The renderer behind each binding's `anonymousErrorHandler`: {@link errorResponse} with its logger. */
-export function createErrorRenderer(options: ErrorRendererOptions = {}): (error: unknown) => HttpResponse {
+/**
+ * The renderer behind each binding's `anonymousErrorHandler`: {@link errorResponse} with its logger
+ * for this suite's errors (every `AnonymousSessionError`), and `undefined` for any other error,
+ * which the binding passes on untouched (Express `next(err)`, Koa rethrows) to the host's handler.
+ */
+export function createErrorRenderer(options: ErrorRendererOptions = {}): (error: unknown) => HttpResponse | undefined {
   const logger = options.logger ?? consoleLogger;
-  return (error) => errorResponse(error, logger);
+  return (error) => (isAnonymousSessionError(error) ? errorResponse(error, logger) : undefined);
 }
 
 function describeCause(cause: unknown): string {

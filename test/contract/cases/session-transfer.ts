@@ -32,7 +32,7 @@ import {
   type TokenBody,
 } from '../assertions.js';
 import { close, listen } from '../guard-helpers.js';
-import { buildApp, TEST_COOKIE, type CallbackBody, type Framework } from '../apps.js';
+import { buildApp, TEST_COOKIE, type CallbackBody, type Framework, type HostErrorBody } from '../apps.js';
 
 /** The contract cases of this area, against `framework`. */
 export function sessionTransferCases(framework: Framework): void {
@@ -374,7 +374,7 @@ export function sessionTransferCases(framework: Framework): void {
       expect(users.record(userIdFor(ownerEmail))?.user_metadata).toEqual({ cart });
     });
 
-    it('the user store fails once: the error answers 500, the same login retries and transfers once; then the binding is spent', async () => {
+    it('the user store fails once: the host’s error handler answers 500, the same login retries and transfers once; then the binding is spent', async () => {
       const ownerEmail = account('flaky-owner@example.com');
       const otherEmail = account('flaky-other@example.com');
       const agent = browser();
@@ -384,7 +384,9 @@ export function sessionTransferCases(framework: Framework): void {
 
       users.adapter.update.mockRejectedValueOnce(new Error('users database: connection reset'));
       const failed = await callback(ownerEmail);
-      expectError(failed, 500, 'server_error');
+      // The user store's error is the host's: passed on untouched to the host's error handler.
+      expect(failed.status).toBe(500);
+      expect(failed.body).toEqual({ handled_by: 'host' } satisfies HostErrorBody);
       expect(failed.text).not.toContain('connection reset');
       expect(setCookies(failed)).toEqual([]); // the binding cookie is kept for the retry
       expect(users.record(userIdFor(ownerEmail))?.user_metadata).toEqual({ cart: [] });
