@@ -21,6 +21,8 @@ import {
   type AuthenticatedUser,
   type AuthResult,
   type BearerGuardOptions,
+  type ClaimPredicate,
+  type ClaimValue,
   type SessionCookieOptions,
   type TokenEndpointsOptions,
   type TransferHook,
@@ -43,6 +45,12 @@ export const BINDINGS = { express: expressBinding, koa: koaBinding } as const;
 export interface GuardDescription extends Omit<BearerGuardOptions, 'anonymous'> {
   anonymous?: BearerGuardOptions['anonymous'];
 }
+
+/** The claim check of one route `GET /api/claims/<name>`, behind the guard (the same in both bindings). */
+export type ClaimRouteCheck =
+  | { equals: [claim: string, expected: ClaimValue] }
+  | { includes: [claim: string, ...expected: ClaimValue[]] }
+  | { check: [predicate: ClaimPredicate, description?: string] };
 
 /** The login side: the host's user store, hooks, and a fake authentication by e-mail. */
 export interface LoginDescription {
@@ -93,6 +101,8 @@ export interface ContractAppOptions {
   guard?: GuardDescription;
   /** The scopes `/api/scoped` requires. Default `['read:products']`. */
   scopes?: string[];
+  /** Routes `GET /api/claims/<name>`: the guard, then the claim check (`claimEquals`, `claimIncludes`, `claimCheck`). */
+  claimRoutes?: Record<string, ClaimRouteCheck>;
   /** `GET /login/start` (extractor + login binding), `GET /login/bind` (binding alone) and the transfer callbacks. */
   login?: LoginDescription;
 }
@@ -240,6 +250,10 @@ function buildExpress(anon: AnonymousSessions, options: ContractAppOptions, logg
     app.get('/api/escalate', guard, (req, res) => {
       res.json(escalate(req.auth));
     });
+    for (const [name, route] of Object.entries(options.claimRoutes ?? {})) {
+      const check = 'equals' in route ? b.claimEquals(...route.equals) : 'includes' in route ? b.claimIncludes(...route.includes) : b.claimCheck(...route.check);
+      app.get(`/api/claims/${name}`, guard, check, echo);
+    }
   }
   const login = options.login;
   if (login) {
@@ -335,6 +349,10 @@ function buildKoa(anon: AnonymousSessions, options: ContractAppOptions, logger: 
     router.get('/api/escalate', guard, (ctx) => {
       ctx.body = escalate(ctx.state.auth);
     });
+    for (const [name, route] of Object.entries(options.claimRoutes ?? {})) {
+      const check = 'equals' in route ? b.claimEquals(...route.equals) : 'includes' in route ? b.claimIncludes(...route.includes) : b.claimCheck(...route.check);
+      router.get(`/api/claims/${name}`, guard, check, echo);
+    }
   }
   const login = options.login;
   if (login) {

@@ -15,6 +15,7 @@ import { deploymentCases } from './cases/deployment.js';
 import { corsCsrfCases } from './cases/cors-csrf.js';
 import { errorHandlerCases } from './cases/error-handler.js';
 import { errorTableCases } from './cases/error-table.js';
+import { guardParityCases } from './cases/guard-parity.js';
 import { guardCases } from './cases/guards.js';
 import { limitCases } from './cases/limits.js';
 import { hardeningCases } from './cases/hardening.js';
@@ -63,4 +64,5 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
   describe('cookie settings in one place', () => cookieSettingsCases(framework));
   describe('deployment: proxy, mount prefix, CORS', () => deploymentCases(framework));
   describe('anonymousErrorHandler renders only this suite’s errors', () => errorHandlerCases(framework));
+  describe('guard parity with express-oauth2-jwt-bearer', () => guardParityCases(framework));
 });

@@ -80,14 +80,27 @@ export type {
 export { isSameOrigin, isSameOriginOrAllowed } from './request-origin.js';
 export type { AllowedOriginCheck, RequestOriginFacts } from './request-origin.js';
 export { readBodyText, parseBodyText, parsedBodySize, DEFAULT_BODY_LIMIT } from './request-body.js';
-export { createBearerGuard, assertScopes, assertUser, bearerChallenge } from './bearer-guard.js';
+export {
+  createBearerGuard,
+  assertScopes,
+  assertUser,
+  bearerChallenge,
+  claimEqualsCheck,
+  claimIncludesCheck,
+  claimPredicateCheck,
+} from './bearer-guard.js';
 export type {
   AuthResult,
   BearerGuard,
   BearerGuardOptions,
   BearerRequest,
+  ClaimCheck,
+  ClaimPredicate,
+  ClaimValue,
   CustomUserVerifier,
   RemoteAnonymousIssuer,
+  RemoteAnonymousIssuerByDiscovery,
+  RemoteAnonymousIssuerByJwks,
   UserIssuerOptions,
 } from './bearer-guard.js';
 export { UNSUPPORTED_TRANSFER_FLOWS } from './transfer.js';
