@@ -21,6 +21,7 @@ export type {
   KeySetInput,
   Logger,
   MetadataSchema,
+  OriginCheck,
   PrivateJwk,
   ResolvedConfig,
   ResourceServer,
@@ -67,8 +68,8 @@ export type {
 } from './auth0-settings.js';
 export { createErrorRenderer, createTokenEndpoints, ENDPOINT_PATHS, ENDPOINT_ROUTES, matchEndpoint, errorResponse, bearerToken, headerValue } from './endpoints.js';
 export type { EndpointName, ErrorRendererOptions, HttpHeaders, HttpRequest, HttpResponse, TokenEndpoints, TokenEndpointsOptions } from './endpoints.js';
-export { sessionCookie, MAX_COOKIE_BYTES } from './session-cookie.js';
-export type { ResolvedSessionCookieOptions, SessionCookie, SessionCookieOptions } from './session-cookie.js';
+export { sessionCookie, engineSessionCookie, MAX_COOKIE_BYTES } from './session-cookie.js';
+export type { CookieWriteContext, ResolvedSessionCookieOptions, SessionCookie, SessionCookieOptions } from './session-cookie.js';
 export { createCookieExtractor, createSessionExtractor, DEFAULT_SESSION_QUERY_PARAM } from './session-extractor.js';
 export type {
   CookieExtractorOptions,
@@ -80,14 +81,27 @@ export type {
 export { isSameOrigin, isSameOriginOrAllowed } from './request-origin.js';
 export type { AllowedOriginCheck, RequestOriginFacts } from './request-origin.js';
 export { readBodyText, parseBodyText, parsedBodySize, DEFAULT_BODY_LIMIT } from './request-body.js';
-export { createBearerGuard, assertScopes, assertUser, bearerChallenge } from './bearer-guard.js';
+export {
+  createBearerGuard,
+  assertScopes,
+  assertUser,
+  bearerChallenge,
+  claimEqualsCheck,
+  claimIncludesCheck,
+  claimPredicateCheck,
+} from './bearer-guard.js';
 export type {
   AuthResult,
   BearerGuard,
   BearerGuardOptions,
   BearerRequest,
+  ClaimCheck,
+  ClaimPredicate,
+  ClaimValue,
   CustomUserVerifier,
   RemoteAnonymousIssuer,
+  RemoteAnonymousIssuerByDiscovery,
+  RemoteAnonymousIssuerByJwks,
   UserIssuerOptions,
 } from './bearer-guard.js';
 export { UNSUPPORTED_TRANSFER_FLOWS } from './transfer.js';
@@ -116,6 +130,7 @@ export { safeRedirectTarget } from './redirect.js';
 export { createLoginBinder, createTransferRoute, createTransferStep, LOGIN_BINDING_COOKIE } from './login-flow.js';
 export type {
   AuthenticatedUser,
+  LoginBinderRequest,
   LoginBindingOutcome,
   LoginFlowCookieOptions,
   TransferRouteOptions,

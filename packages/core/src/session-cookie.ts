@@ -1,44 +1,35 @@
 /**
- * The `anon` session cookie: its options (defaulted once here), reading it from a `Cookie` header,
- * and writing or clearing it. `HttpOnly`, `Secure` and `SameSite=Lax` by default.
+ * The `anon` session cookie: reading it from a `Cookie` header, and writing or clearing it. Its
+ * options are the engine's `cookie` (one schema, in `config.ts`), so every middleware reads and
+ * writes the same cookie; `HttpOnly`, `Secure` and `SameSite=Lax` by default.
  *
  * @packageDocumentation
  */
 import { parse, serialize } from 'cookie';
-import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { toConfigIssues } from './config.js';
+import {
+  cookieOptionsSchema,
+  toConfigIssues,
+  type ResolvedConfig,
+  type ResolvedSessionCookieOptions,
+  type SessionCookieOptions,
+} from './config.js';
+
+export type { ResolvedSessionCookieOptions, SessionCookieOptions } from './config.js';
 
 /** Browsers silently drop a cookie larger than this (name, value and attributes). */
 export const MAX_COOKIE_BYTES = 4096;
 /** Max-Age for sessions that never expire: the longest browsers honour (400 days). */
 const NEVER_EXPIRES_MAX_AGE = 400 * 24 * 60 * 60;
 
-const cookieOptionsSchema = z
-  .object({
-    /** Cookie name. Default `anon`. */
-    name: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid cookie name').default('anon'),
-    /** Default true: scripts cannot read the session token. */
-    httpOnly: z.boolean().default(true),
-    /** Default true: only sent over HTTPS. Set false for local development over http. */
-    secure: z.boolean().default(true),
-    /** Default `lax`. */
-    sameSite: z.enum(['lax', 'strict', 'none']).default('lax'),
-    /** Default `/`. */
-    path: z.string().startsWith('/').default('/'),
-    /** Cookie domain; default host-only. */
-    domain: z.string().min(1).optional(),
-  })
-  .strict()
-  .refine((options) => options.sameSite !== 'none' || options.secure, {
-    message: 'sameSite "none" requires secure: true',
-    path: ['sameSite'],
-  });
-
-/** Options of the session cookie. */
-export type SessionCookieOptions = z.input<typeof cookieOptionsSchema>;
-/** The session cookie's options after defaults. */
-export type ResolvedSessionCookieOptions = z.output<typeof cookieOptionsSchema>;
+/**
+ * What a cookie write needs to know about the request: its protocol as the framework reports it
+ * (`req.protocol`, `ctx.protocol`), for `secure: 'auto'`. Unknown counts as HTTPS.
+ */
+export interface CookieWriteContext {
+  /** `http` or `https`. */
+  protocol?: string | undefined;
+}
 
 /** Reads and writes the session cookie. */
 export interface SessionCookie {
@@ -53,9 +44,15 @@ export interface SessionCookie {
    * The `Set-Cookie` value that stores `token` until `expiresAt` (epoch seconds; `null` = never).
    * `undefined` when it would pass {@link MAX_COOKIE_BYTES}: browsers would drop it silently.
    */
-  serialize(token: string, expiresAt: number | null): string | undefined;
+  serialize(token: string, expiresAt: number | null, request?: CookieWriteContext): string | undefined;
   /** The `Set-Cookie` value that deletes the cookie. */
-  clear(): string;
+  clear(request?: CookieWriteContext): string;
+}
+
+/** Whether a write for `request` carries `Secure`: `'auto'` follows the request's protocol (unknown: yes). */
+function isSecure(secure: boolean | 'auto', request: CookieWriteContext | undefined): boolean {
+  if (secure !== 'auto') return secure;
+  return request?.protocol?.replace(/:$/, '').toLowerCase() !== 'http';
 }
 
 /**
@@ -67,13 +64,15 @@ export function sessionCookie(options: SessionCookieOptions = {}): SessionCookie
   const parsed = cookieOptionsSchema.safeParse(options);
   if (!parsed.success) throw new ConfigError(toConfigIssues(parsed.error.issues, 'cookie'));
   const resolved = Object.freeze(parsed.data);
-  const attributes = {
-    httpOnly: resolved.httpOnly,
-    secure: resolved.secure,
-    sameSite: resolved.sameSite,
-    path: resolved.path,
-    ...(resolved.domain === undefined ? {} : { domain: resolved.domain }),
-  } as const;
+  const attributes = (request: CookieWriteContext | undefined) =>
+    ({
+      httpOnly: resolved.httpOnly,
+      secure: isSecure(resolved.secure, request),
+      sameSite: resolved.sameSite,
+      path: resolved.path,
+      ...(resolved.domain === undefined ? {} : { domain: resolved.domain }),
+      ...(resolved.partitioned ? { partitioned: true } : {}),
+    }) as const;
 
   return {
     options: resolved,
@@ -82,14 +81,28 @@ export function sessionCookie(options: SessionCookieOptions = {}): SessionCookie
       const value = parse(cookieHeader)[resolved.name];
       return value && value.length <= MAX_COOKIE_BYTES ? value : undefined;
     },
-    serialize(token, expiresAt) {
+    serialize(token, expiresAt, request) {
       const maxAge =
         expiresAt === null ? NEVER_EXPIRES_MAX_AGE : Math.max(0, expiresAt - Math.floor(Date.now() / 1000));
-      const header = serialize(resolved.name, token, { ...attributes, maxAge });
+      const header = serialize(resolved.name, token, { ...attributes(request), maxAge });
       return header.length > MAX_COOKIE_BYTES ? undefined : header;
     },
-    clear() {
-      return serialize(resolved.name, '', { ...attributes, maxAge: 0, expires: new Date(0) });
+    clear(request) {
+      return serialize(resolved.name, '', { ...attributes(request), maxAge: 0, expires: new Date(0) });
     },
   };
+}
+
+/**
+ * The engine's session cookie, with a middleware's own overrides laid over it (deprecated: one
+ * release only). Every middleware builds its cookie here, so without overrides they all read and
+ * write exactly the cookie the engine's `cookie` option describes.
+ *
+ * @param config - the engine's resolved configuration (`anon.config`).
+ * @param overrides - a middleware's own cookie options, if any.
+ * @throws ConfigError when the combination is invalid.
+ */
+export function engineSessionCookie(config: Pick<ResolvedConfig, 'cookie'>, overrides: SessionCookieOptions | undefined = undefined): SessionCookie {
+  const { domain, ...rest } = config.cookie;
+  return sessionCookie({ ...rest, ...(domain === undefined ? {} : { domain }), ...overrides });
 }
