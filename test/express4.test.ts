@@ -104,11 +104,11 @@ describe('Express 4', () => {
     expect((await parsed.anon.verifySessionToken(viaJson.session_token)).metadata).toEqual({ b: 2 });
     const viaParsedForm = expectTokens(await request(parsed.app).post(TOKEN_PATH).type('form').send(form));
     expect((await parsed.anon.verifySessionToken(viaParsedForm.session_token)).metadata).toEqual({ a: 1 });
-    expectError(
-      await request(parsed.app).post(TOKEN_PATH).set('Content-Type', 'application/json').send('{"client_id":'),
-      400,
-      'invalid_request',
-    );
+    // The host parser's own 400 is the host's error: anonymousErrorHandler passes it on (issue 11,
+    // item 6), and Express's final handler answers it with its status.
+    const malformed = await request(parsed.app).post(TOKEN_PATH).set('Content-Type', 'application/json').send('{"client_id":');
+    expect(malformed.status).toBe(400);
+    expect(malformed.headers['content-type']).not.toMatch(/^application\/json/);
     // The router's 16 KiB cap holds even though the host parser (limit 100 KB) read the body.
     expectError(
       await request(parsed.app).post(TOKEN_PATH).send(tokenRequest({ padding: 'p'.repeat(17 * 1024) })),

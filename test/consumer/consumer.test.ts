@@ -12,8 +12,10 @@
  * In each app: the install is clean (`npm ls --all`, strict peer dependencies under pnpm, a later
  * `npm install` still works), every ```ts block of every README compiles (strict, NodeNext)
  * against the packed packages, the README's quick start runs word for word and answers over HTTP
- * (a guest token, a guarded route, a guest refused at checkout), and the CLI runs as the README
- * says. The tarballs themselves carry LICENSE, CHANGELOG, README and every file their `exports`
+ * (a guest token, a guarded route, a guest refused at checkout), the Express and Koa READMEs'
+ * deployment examples run too (under `/auth`: discovery and JWKS answer; behind nginx-style
+ * headers with the README's proxy trust, a cookie request from the site succeeds), and the CLI
+ * runs as the README says. The tarballs themselves carry LICENSE, CHANGELOG, README and every file their `exports`
  * name.
  *
  * It needs the npm registry: without it the cases are skipped loudly, except under CI=true.
@@ -21,6 +23,7 @@
  * KEEP_CONSUMER_APPS=1 keeps the apps in the temporary directory to look into.
  */
 import { spawn } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { constants } from 'node:fs';
 import { access, chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -226,6 +229,15 @@ function homeOf(readme: string): { app: AppName; prelude: string } {
   return { app: 'express-esm', prelude: 'prelude-express' };
 }
 
+/**
+ * The README block each app runs as its deployment example: the first block of that README that
+ * listens and mounts the router under `/auth`, behind a proxy (see exerciseDeployment).
+ */
+const DEPLOY_EXAMPLES: Partial<Record<AppName, string>> = {
+  'express-esm': 'packages/express/README.md',
+  'koa-esm': 'packages/koa/README.md',
+};
+
 /** The README's quick start each app runs (the first block of that README that listens). */
 const QUICK_STARTS: Record<AppName, { readme: string } | { file: string }> = {
   'express-esm': { readme: 'README.md' },
@@ -391,20 +403,65 @@ async function exerciseQuickStart(url: string): Promise<void> {
   expect(((await jwks.json()) as { keys: unknown[] }).keys.length).toBeGreaterThan(0);
 }
 
+/** A POST through `node:http`, which (unlike fetch) sends the `Host` a proxy would. */
+function postThroughProxy(url: string, path: string, headers: Record<string, string>, body: string): Promise<{ status: number; setCookie: string[] }> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(path, url);
+    const req = httpRequest(
+      { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } },
+      (res) => {
+        res.resume();
+        res.once('end', () => resolve({ status: res.statusCode ?? 0, setCookie: res.headers['set-cookie'] ?? [] }));
+      },
+    );
+    req.once('error', reject);
+    req.end(body);
+  });
+}
+
 /**
- * The README block an app runs as its quick start, transpiled to JavaScript word for word: no
- * prelude, so a quick start that leans on names it does not define fails here.
+ * What the README's deployment example promises: under `/auth`, discovery names URLs that answer;
+ * behind nginx (Host rewritten to the upstream, X-Forwarded-Host/Proto/For) with the README's proxy
+ * trust, the site's own cookie request succeeds with a Secure cookie; without the proxy's headers
+ * the same page is refused.
  */
-async function writeQuickStart(app: InstalledApp, readme: string): Promise<string> {
-  const block = ALL_BLOCKS.find((candidate) => candidate.readme === readme && candidate.skipReason === undefined && /\.listen\(/.test(candidate.code));
-  if (!block) throw new Error(`${readme} has no quick start block (a \`\`\`ts block that calls .listen())`);
-  const folder = join(app.dir, 'quick-start');
+async function exerciseDeployment(url: string): Promise<void> {
+  const discovery = await fetch(`${url}/auth/.well-known/openid-configuration`);
+  expect(discovery.status).toBe(200);
+  const document = (await discovery.json()) as { issuer: string; jwks_uri: string; anonymous_token_endpoint: string };
+  expect(document.issuer).toBe('https://shop.example.com/auth/');
+  expect(document.jwks_uri).toBe('https://shop.example.com/auth/.well-known/jwks.json');
+  const jwks = await fetch(`${url}${new URL(document.jwks_uri).pathname}`);
+  expect(jwks.status).toBe(200);
+  expect(((await jwks.json()) as { keys: unknown[] }).keys.length).toBeGreaterThan(0);
+
+  const site = { Origin: 'https://shop.example.com', 'Sec-Fetch-Site': 'same-origin' };
+  const nginx = { Host: '127.0.0.1:3000', 'X-Forwarded-Host': 'shop.example.com', 'X-Forwarded-Proto': 'https', 'X-Forwarded-For': '203.0.113.7' };
+  const body = JSON.stringify({ client_id: 'shop-web' });
+  const proxied = await postThroughProxy(url, new URL(document.anonymous_token_endpoint).pathname, { ...nginx, ...site }, body);
+  expect(proxied.status).toBe(200);
+  expect(proxied.setCookie.join('\n')).toMatch(/^anon=[^;]+;.*\bSecure\b/m);
+  const direct = await postThroughProxy(url, '/auth/anonymous/token', { Host: '127.0.0.1:3000', ...site }, body);
+  expect(direct.status).toBe(403);
+}
+
+/**
+ * A README block an app runs, transpiled to JavaScript word for word: no prelude, so a block that
+ * leans on names it does not define fails here. The quick start is the README's first block that
+ * listens; `matches` picks another.
+ */
+async function writeQuickStart(app: InstalledApp, readme: string, matches: (code: string) => boolean = () => true, name = 'quick-start'): Promise<string> {
+  const block = ALL_BLOCKS.find(
+    (candidate) => candidate.readme === readme && candidate.skipReason === undefined && /\.listen\(/.test(candidate.code) && matches(candidate.code),
+  );
+  if (!block) throw new Error(`${readme} has no ${name} block (a \`\`\`ts block that calls .listen())`);
+  const folder = join(app.dir, name);
   await mkdir(folder, { recursive: true });
   const javascript = ts.transpileModule(blockModule(block, new Set(), ''), {
     compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
   }).outputText;
-  await writeFile(join(folder, 'quick-start.js'), javascript);
-  return join(folder, 'quick-start.js');
+  await writeFile(join(folder, `${name}.js`), javascript);
+  return join(folder, `${name}.js`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -540,6 +597,22 @@ describeWithService('the npm registry (the consumer test installs from it)', ava
               await server.stop();
             }
           }, 120_000);
+
+          const deployExample = DEPLOY_EXAMPLES[spec.name];
+          if (deployExample !== undefined) {
+            it(`${spec.name}: the README's deployment example (under /auth, behind a proxy) answers discovery, JWKS and a proxied cookie request`, async () => {
+              const app = await install(spec.name, manager);
+              const file = await writeQuickStart(app, deployExample, (code) => code.includes("'/auth'"), 'deploy-example');
+              const server = await startServer(app.dir, file);
+              try {
+                await exerciseDeployment(server.url);
+              } catch (error) {
+                throw new Error(`${error instanceof Error ? error.message : String(error)}\n--- server output\n${server.output()}`);
+              } finally {
+                await server.stop();
+              }
+            }, 120_000);
+          }
         }
 
         it('express-esm: the CLI runs as the README says, and writes key files with mode 0600', async () => {

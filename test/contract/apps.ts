@@ -26,6 +26,8 @@ import {
   safeRedirectTarget,
   type AuthenticatedUser,
   type AuthResult,
+  type ClaimPredicate,
+  type ClaimValue,
   type SessionCookieOptions,
   type TokenEndpointsOptions,
 } from '@anonymous-sessions/core/http';
@@ -46,6 +48,12 @@ export interface GuardDescription extends Omit<BearerGuardOptions, 'anonymous'> 
   anonymous?: BearerGuardOptions['anonymous'];
 }
 
+/** The claim check of one route `GET /api/claims/<name>`, behind the guard (the same in both bindings). */
+export type ClaimRouteCheck =
+  | { equals: [claim: string, expected: ClaimValue] }
+  | { includes: [claim: string, ...expected: ClaimValue[]] }
+  | { check: [predicate: ClaimPredicate, description?: string] };
+
 /** The login side: the host's user store, hooks, and a fake authentication by e-mail. */
 export interface LoginDescription {
   users: UsersAdapter;
@@ -62,11 +70,11 @@ export type ExtractorDescription = expressBinding.AnonCookieExtractorOptions;
 
 /** What an app is built from. */
 export interface ContractAppOptions {
-  /** Engine options laid over the quick start's. */
+  /** Engine options laid over the quick start's and `cookie: { secure: false }` (the suite runs over http). */
   engine?: Partial<AnonymousSessionsOptions>;
   /** Use this engine instead of building one. */
   anon?: AnonymousSessions;
-  /** Router options (default `{ cookie: { secure: false } }`); `false` mounts no token router. */
+  /** Router options (default none: the engine's cookie); `false` mounts no token router. */
   router?: TokenEndpointsOptions | false;
   /** A prefix the token router is mounted under. */
   mountPath?: string;
@@ -83,12 +91,20 @@ export interface ContractAppOptions {
   hostBodyParser?: 'json' | 'form' | 'form-any-method';
   /** Mount the JSON error handler (default true). */
   errorHandler?: boolean;
-  /** The extractor on `GET /page` (default `{ cookie: { secure: false } }`). */
+  /**
+   * The host's own error handler, after ours (Express) / around ours (Koa), answering
+   * `{ handled_by: 'host' }` with the error's status (default true): what `anonymousErrorHandler`
+   * passes on reaches it.
+   */
+  hostErrorHandler?: boolean;
+  /** The extractor on `GET /page` (default none: the engine's cookie). */
   extractor?: ExtractorDescription;
   /** Guarded routes `/api`, `/api/user`, `/api/scoped`, `/api/admin`, `/api/escalate`. */
   guard?: GuardDescription;
   /** The scopes `/api/scoped` requires. Default `['read:products']`. */
   scopes?: string[];
+  /** Routes `GET /api/claims/<name>`: the guard, then the claim check (`claimEquals`, `claimIncludes`, `claimCheck`). */
+  claimRoutes?: Record<string, ClaimRouteCheck>;
   /** `GET /login/start` (extractor + login binding), `GET /login/bind` (binding alone) and the transfer callbacks. */
   login?: LoginDescription;
 }
@@ -125,6 +141,20 @@ export interface CallbackBody {
 /** The message of `GET /boom`'s unexpected error; it must never reach a client. */
 export const BOOM = 'internal detail /srv/app/routes.ts:99';
 
+/** What the host's own error handler answers, with the error's status (500 without one). */
+export interface HostErrorBody {
+  handled_by: 'host';
+}
+
+/** The status a host error handler gives an error: its own `status`, or 500. */
+const statusOf = (error: unknown): number => {
+  const status = Number((error as { status?: unknown } | undefined)?.status);
+  return Number.isInteger(status) && status >= 400 && status < 600 ? status : 500;
+};
+
+/** A host route's `404 Not Found` as http-errors (and so Koa's `ctx.throw`) makes it: an exposed client error. */
+const notFound = (): Error => Object.assign(new Error('Not Found'), { status: 404, statusCode: 404, expose: true });
+
 /** One transfer callback: how it authenticates and what it asks of `sessionTransfer`. */
 interface Callback {
   path: string;
@@ -146,14 +176,14 @@ const CALLBACKS: readonly Callback[] = [
   { path: '/maybe' },
 ];
 
-const COOKIE: SessionCookieOptions = { secure: false };
+/** The suite's cookie: the engine's default but for `Secure` (supertest speaks plain http). */
+export const TEST_COOKIE: SessionCookieOptions = { secure: false };
 
 /** `sessionTransfer`'s options on `callback`'s route, less the functions of the framework's request. */
 const transferOptions = (login: LoginDescription, callback: Callback) => ({
   users: login.users,
   onPreRegistration: login.onPreRegistration,
   onPostLogin: login.onPostLogin,
-  cookie: COOKIE,
   endAnonymousSession: callback.endAnonymousSession,
   ...(callback.flow === undefined ? {} : { flow: callback.flow }),
 });
@@ -175,13 +205,13 @@ const emailOf = (body: unknown): unknown => (body as { email?: unknown } | undef
 /** Builds the app described by `options` on `framework`. */
 export async function buildApp(framework: Framework, options: ContractAppOptions = {}): Promise<ContractApp> {
   const logger = silentLogger();
-  const anon = options.anon ?? (await createAnonymousSessions(await quickStartEngineOptions(logger, options.engine)));
+  const anon = options.anon ?? (await createAnonymousSessions(await quickStartEngineOptions(logger, { cookie: TEST_COOKIE, ...options.engine })));
   const seenTokens: Array<string | undefined> = [];
   const build = framework === 'express' ? buildExpress : buildKoa;
   return { framework, app: build(anon, options, logger, seenTokens), anon, logger, seenTokens };
 }
 
-const routerOptions = (options: ContractAppOptions): TokenEndpointsOptions => (options.router || { cookie: { secure: false } });
+const routerOptions = (options: ContractAppOptions): TokenEndpointsOptions => options.router || {};
 const guardOptions = (anon: AnonymousSessions, guard: GuardDescription): BearerGuardOptions => ({ ...guard, anonymous: guard.anonymous ?? anon });
 
 function buildExpress(anon: AnonymousSessions, options: ContractAppOptions, logger: SilentLogger, seen: Array<string | undefined>): RequestListener {
@@ -199,7 +229,7 @@ function buildExpress(anon: AnonymousSessions, options: ContractAppOptions, logg
     if (options.mountPath === undefined) app.use(router);
     else app.use(options.mountPath, router);
   }
-  app.get('/page', b.anonCookieExtractor(anon, options.extractor ?? { cookie: COOKIE }), (req, res) => {
+  app.get('/page', b.anonCookieExtractor(anon, options.extractor ?? {}), (req, res) => {
     seen.push(req.anonymousSessionToken);
     res.json(pageBody(req.anonymousSession, req.anonymousSessionToken));
   });
@@ -207,6 +237,10 @@ function buildExpress(anon: AnonymousSessions, options: ContractAppOptions, logg
   app.get('/scoped', b.requireScopes('anon'), echo);
   app.get('/boom', () => {
     throw new Error(BOOM);
+  });
+  app.get('/missing', (_req, _res, next) => next(notFound()));
+  app.post('/host-json', json, (req, res) => {
+    res.json({ body: req.body as unknown });
   });
   if (options.guard) {
     const guard = b.requireAnonymousOrUser(guardOptions(anon, options.guard));
@@ -218,16 +252,20 @@ function buildExpress(anon: AnonymousSessions, options: ContractAppOptions, logg
     app.get('/api/escalate', guard, (req, res) => {
       res.json(escalate(req.auth));
     });
+    for (const [name, route] of Object.entries(options.claimRoutes ?? {})) {
+      const check = 'equals' in route ? b.claimEquals(...route.equals) : 'includes' in route ? b.claimIncludes(...route.includes) : b.claimCheck(...route.check);
+      app.get(`/api/claims/${name}`, guard, check, echo);
+    }
   }
   const login = options.login;
   if (login) {
     const authenticated = new WeakMap<Request, AuthenticatedUser>();
-    const extractor = b.anonCookieExtractor(anon, { cookie: COOKIE });
+    const extractor = b.anonCookieExtractor(anon);
     const loginStart = (req: Request, res: Response): void => {
       res.json({ session_id: req.anonymousSession?.session_id ?? null, binding: req.anonymousLoginBinding ?? null });
     };
-    app.get('/login/start', extractor, b.anonymousLoginBinding(anon, { cookie: COOKIE }), loginStart);
-    app.get('/login/bind', b.anonymousLoginBinding(anon, { cookie: COOKIE }), loginStart);
+    app.get('/login/start', extractor, b.anonymousLoginBinding(anon), loginStart);
+    app.get('/login/bind', b.anonymousLoginBinding(anon), loginStart);
     for (const callback of CALLBACKS) {
       const authenticate = (req: Request, res: Response, next: NextFunction): void => {
         const outcome = callback.authenticate === undefined ? undefined : login[callback.authenticate](emailOf(req.body));
@@ -250,6 +288,11 @@ function buildExpress(anon: AnonymousSessions, options: ContractAppOptions, logg
     }
   }
   if (options.errorHandler !== false) app.use(b.anonymousErrorHandler({ logger }));
+  if (options.hostErrorHandler !== false) {
+    app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+      res.status(statusOf(error)).json({ handled_by: 'host' } satisfies HostErrorBody);
+    });
+  }
   return app;
 }
 
@@ -265,6 +308,16 @@ function buildKoa(anon: AnonymousSessions, options: ContractAppOptions, logger: 
   if (typeof options.trustProxy === 'number') app.maxIpsCount = options.trustProxy;
   // Koa reports what reached its own ctx.onerror here (by default on stderr): the test logger keeps it.
   app.on('error', (error: unknown) => logger.error('koa app error', error));
+  if (options.hostErrorHandler !== false) {
+    app.use(async function hostErrorHandler(ctx: Context, next: Next): Promise<void> {
+      try {
+        await next();
+      } catch (error) {
+        ctx.status = statusOf(error);
+        ctx.body = { handled_by: 'host' } satisfies HostErrorBody;
+      }
+    });
+  }
   if (options.errorHandler !== false) app.use(b.anonymousErrorHandler({ logger }));
   if (options.hostBodyParser === 'form-any-method') {
     app.use(bodyParser({ enableTypes: ['form'], parsedMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] }));
@@ -273,7 +326,7 @@ function buildKoa(anon: AnonymousSessions, options: ContractAppOptions, logger: 
     app.use(b.anonymousTokenRouter(anon, { ...routerOptions(options), ...(options.mountPath === undefined ? {} : { prefix: options.mountPath }) }));
   }
   const router = new Router();
-  router.get('/page', b.anonCookieExtractor(anon, options.extractor ?? { cookie: COOKIE }), (ctx) => {
+  router.get('/page', b.anonCookieExtractor(anon, options.extractor ?? {}), (ctx) => {
     seen.push(ctx.state.anonymousSessionToken);
     ctx.body = pageBody(ctx.state.anonymousSession, ctx.state.anonymousSessionToken);
   });
@@ -281,6 +334,12 @@ function buildKoa(anon: AnonymousSessions, options: ContractAppOptions, logger: 
   router.get('/scoped', b.requireScopes('anon'), echo);
   router.get('/boom', () => {
     throw new Error(BOOM);
+  });
+  router.get('/missing', () => {
+    throw notFound();
+  });
+  router.post('/host-json', json, (ctx) => {
+    ctx.body = { body: ctx.request.body as unknown };
   });
   if (options.guard) {
     const guard = b.requireAnonymousOrUser(guardOptions(anon, options.guard));
@@ -292,16 +351,20 @@ function buildKoa(anon: AnonymousSessions, options: ContractAppOptions, logger: 
     router.get('/api/escalate', guard, (ctx) => {
       ctx.body = escalate(ctx.state.auth);
     });
+    for (const [name, route] of Object.entries(options.claimRoutes ?? {})) {
+      const check = 'equals' in route ? b.claimEquals(...route.equals) : 'includes' in route ? b.claimIncludes(...route.includes) : b.claimCheck(...route.check);
+      router.get(`/api/claims/${name}`, guard, check, echo);
+    }
   }
   const login = options.login;
   if (login) {
     const authenticated = new WeakMap<Context, AuthenticatedUser>();
-    const extractor = b.anonCookieExtractor(anon, { cookie: COOKIE });
+    const extractor = b.anonCookieExtractor(anon);
     const loginStart = (ctx: Context): void => {
       ctx.body = { session_id: ctx.state.anonymousSession?.session_id ?? null, binding: ctx.state.anonymousLoginBinding ?? null };
     };
-    router.get('/login/start', extractor, b.anonymousLoginBinding(anon, { cookie: COOKIE }), loginStart);
-    router.get('/login/bind', b.anonymousLoginBinding(anon, { cookie: COOKIE }), loginStart);
+    router.get('/login/start', extractor, b.anonymousLoginBinding(anon), loginStart);
+    router.get('/login/bind', b.anonymousLoginBinding(anon), loginStart);
     for (const callback of CALLBACKS) {
       const authenticate = async (ctx: Context, next: Next): Promise<void> => {
         const outcome = callback.authenticate === undefined ? undefined : login[callback.authenticate](emailOf(ctx.request.body));

@@ -10,8 +10,12 @@
 import { afterAll, afterEach, describe, expect, vi, type TestContext } from 'vitest';
 import { FRAMEWORKS, type Framework } from './apps.js';
 import { cookieExtractorCases } from './cases/cookie-extractor.js';
+import { cookieSettingsCases } from './cases/cookie-settings.js';
+import { deploymentCases } from './cases/deployment.js';
 import { corsCsrfCases } from './cases/cors-csrf.js';
+import { errorHandlerCases } from './cases/error-handler.js';
 import { errorTableCases } from './cases/error-table.js';
+import { guardParityCases } from './cases/guard-parity.js';
 import { guardCases } from './cases/guards.js';
 import { limitCases } from './cases/limits.js';
 import { hardeningCases } from './cases/hardening.js';
@@ -61,4 +65,8 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
   describe('hardening', () => hardeningCases(framework));
   describe('login stacks', () => loginStackCases(framework));
   describe('store loss', () => storeLossCases(framework));
+  describe('cookie settings in one place', () => cookieSettingsCases(framework));
+  describe('deployment: proxy, mount prefix, CORS', () => deploymentCases(framework));
+  describe('anonymousErrorHandler renders only this suite’s errors', () => errorHandlerCases(framework));
+  describe('guard parity with express-oauth2-jwt-bearer', () => guardParityCases(framework));
 });

@@ -77,6 +77,7 @@ const asyncRoute =
 
 /** Builds the demo: token router, guest shop page, local accounts with transfer, guarded API. */
 export async function createShopApp(options: ShopOptions): Promise<Shop> {
+  const secure = options.secureCookie ?? false;
   const anon = await createAnonymousSessions({
     issuer: options.issuer,
     ...(options.keys === undefined ? {} : { keys: options.keys }),
@@ -91,12 +92,11 @@ export async function createShopApp(options: ShopOptions): Promise<Shop> {
       },
     ],
     store: memoryStore(),
+    cookie: { secure },   // the one session cookie every middleware below uses
   });
   const accounts = new Accounts();
   await accounts.create(DEMO_ACCOUNT.email, DEMO_ACCOUNT.password, { user_metadata: { cart: DEMO_ACCOUNT.cart } });
   const userTokens = await UserTokens.create(new URL('/users/', options.issuer).href);
-  const secure = options.secureCookie ?? false;
-  const cookie = { secure };
 
   const guard = requireAnonymousOrUser({
     anonymous: anon,
@@ -109,7 +109,6 @@ export async function createShopApp(options: ShopOptions): Promise<Shop> {
   // Who the sign-up / login handler just authenticated, for sessionTransfer's getUser.
   const authenticated = new WeakMap<Request, AuthenticatedUser>();
   const transfer = sessionTransfer(anon, {
-    cookie,
     users: accounts,
     getUser: (req) => authenticated.get(req),
     onPreRegistration: composeHooks(mergeCart(), copyPreferences(), linkSessions()),
@@ -141,7 +140,7 @@ export async function createShopApp(options: ShopOptions): Promise<Shop> {
 
   const app = express();
   app.disable('x-powered-by');
-  app.use(anonymousTokenRouter(anon, { cookie }));
+  app.use(anonymousTokenRouter(anon));
   app.use(express.static(fileURLToPath(new URL('../public', import.meta.url))));
   // The page uses the browser build of @anonymous-sessions/client (built by `npm start`/`npm test`).
   app.get('/vendor/anonymous-sessions-client.js', (_req, res) => {
@@ -157,7 +156,7 @@ export async function createShopApp(options: ShopOptions): Promise<Shop> {
   });
 
   // Login start: bind the guest session to this login (session fixation defence).
-  app.post('/auth/start', anonCookieExtractor(anon, { cookie }), anonymousLoginBinding(anon, { cookie }), (_req, res) => {
+  app.post('/auth/start', anonCookieExtractor(anon), anonymousLoginBinding(anon), (_req, res) => {
     res.status(204).end();
   });
 

@@ -58,6 +58,7 @@ export async function createApiApp(options: ApiOptions): Promise<Api> {
     clients: [{ clientId: 'shop-web', canCreateAnonymousSessions: true }],
     resourceServers: [{ audience: SHOP_API, allowAnonymousAccess: true, anonymousScopes: ['anon', 'read:products', 'write:cart'] }],
     store: memoryStore(),
+    cookie: { secure: options.secureCookie ?? false },
   });
 
   const guard = requireAnonymousOrUser({
@@ -78,7 +79,7 @@ export async function createApiApp(options: ApiOptions): Promise<Api> {
 
   const app = new Koa();
   app.use(anonymousErrorHandler(options.logger === undefined ? {} : { logger: options.logger }));
-  app.use(anonymousTokenRouter(anon, { cookie: { secure: options.secureCookie ?? false } }));
+  app.use(anonymousTokenRouter(anon));
   app.use(api.routes());
   return { app, anon };
 }

@@ -28,8 +28,8 @@ export { isSameOrigin, isSameOriginOrAllowed } from './http/request-origin.js';
 export type { AllowedOriginCheck, RequestOriginFacts } from './http/request-origin.js';
 
 // Cookies and session extraction.
-export { cookieCodec, sessionCookie, MAX_COOKIE_BYTES } from './http/session-cookie.js';
-export type { ResolvedSessionCookieOptions, SessionCookie, SessionCookieOptions } from './http/session-cookie.js';
+export { cookieCodec, engineSessionCookie, sessionCookie, MAX_COOKIE_BYTES } from './engine/session-cookie.js';
+export type { CookieWriteContext, ResolvedSessionCookieOptions, SessionCookie, SessionCookieOptions } from './engine/session-cookie.js';
 export { createCookieExtractor, createSessionExtractor, DEFAULT_SESSION_QUERY_PARAM } from './http/session-extractor.js';
 export type {
   CookieExtractorOptions,
@@ -40,15 +40,20 @@ export type {
 } from './http/session-extractor.js';
 
 // The bearer guard.
-export { createBearerGuard, assertScopes, assertUser } from './guard/bearer-guard.js';
+export { createBearerGuard, assertScopes, assertUser, claimEqualsCheck, claimIncludesCheck, claimPredicateCheck } from './guard/bearer-guard.js';
 export { bearerChallenge } from './errors/errors.js';
 export type {
   AuthResult,
   BearerGuard,
   BearerGuardOptions,
   BearerRequest,
+  ClaimCheck,
+  ClaimPredicate,
+  ClaimValue,
   CustomUserVerifier,
   RemoteAnonymousIssuer,
+  RemoteAnonymousIssuerByDiscovery,
+  RemoteAnonymousIssuerByJwks,
   UserIssuerOptions,
 } from './guard/bearer-guard.js';
 
@@ -58,6 +63,7 @@ export { safeRedirectTarget } from './http/redirect.js';
 export { createLoginBinder, createTransferRoute, createTransferStep, LOGIN_BINDING_COOKIE } from './http/login-flow.js';
 export type {
   AuthenticatedUser,
+  LoginBinderRequest,
   LoginBindingOutcome,
   LoginFlowCookieOptions,
   TransferRouteOptions,

@@ -23,6 +23,7 @@ export type {
   Client,
   ClientInput,
   ClientResolver,
+  OriginCheck,
   ResolvedConfig,
   ResourceServer,
   ResourceServerInput,
@@ -115,3 +116,5 @@ export type {
 export { loginCallbackError } from './http/login-stack.js';
 export type { IdTokenClaims } from './http/login-stack.js';
 export type { BearerGuardOptions } from './guard/bearer-guard.js';
+export type { ClaimCheck, ClaimPredicate, ClaimValue } from './guard/bearer-guard.js';
+export type { ResolvedSessionCookieOptions, SessionCookieOptions } from './engine/session-cookie.js';

@@ -20,7 +20,7 @@ describe('createBearerGuard: the verified-token cache and its synchronous fast p
     const guard = createBearerGuard({ anonymous: anon, audience: AUDIENCE, checkRevocation: false });
     const verify = vi.spyOn(anon, 'verifyAccessToken');
     expect(guard.authenticateCached(bearer(accessToken))).toBeUndefined();
-    const first = await guard.authenticate(bearer(accessToken));
+    const first = (await guard.authenticate(bearer(accessToken)))!;
     const second = guard.authenticateCached(bearer(accessToken));
     expect(second).toEqual(first);
     expect(second?.isAnonymous).toBe(true);
@@ -30,7 +30,7 @@ describe('createBearerGuard: the verified-token cache and its synchronous fast p
 
   it('gives each request its own top-level header and payload over frozen cached values', async () => {
     const guard = createBearerGuard({ anonymous: anon, audience: AUDIENCE, checkRevocation: false });
-    const first = await guard.authenticate(bearer(accessToken));
+    const first = (await guard.authenticate(bearer(accessToken)))!;
     first.payload.scope = 'admin';
     first.header.kid = 'other';
     const second = guard.authenticateCached(bearer(accessToken))!;
@@ -59,7 +59,7 @@ describe('createBearerGuard: the verified-token cache and its synchronous fast p
 
   it('never serves a cached token past its exp', async () => {
     const guard = createBearerGuard({ anonymous: anon, audience: AUDIENCE, checkRevocation: false });
-    const auth = await guard.authenticate(bearer(accessToken));
+    const auth = (await guard.authenticate(bearer(accessToken)))!;
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(((auth.payload.exp as number) + 1) * 1000);
     expect(guard.authenticateCached(bearer(accessToken))).toBeUndefined();

@@ -184,9 +184,9 @@ describe('ConfigError', () => {
 
   it('names an unknown top-level option by its path', async () => {
     const issues = await expectConfigError(
-      createAnonymousSessions({ ...quickStartOptions({ keys }), sesionLifetime: 60, cookie: {} } as never),
+      createAnonymousSessions({ ...quickStartOptions({ keys }), sesionLifetime: 60, bodyLimit: 100 } as never),
     );
-    expect(issuePaths(issues)).toEqual(['sesionLifetime', 'cookie']);
+    expect(issuePaths(issues)).toEqual(['sesionLifetime', 'bodyLimit']);
     expect(issues[0]?.message).toBe("is not a known option");
   });
 

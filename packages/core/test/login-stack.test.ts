@@ -170,6 +170,21 @@ describe('loginCallbackError', () => {
     expect(loginCallbackError(network)).toBe(network);
     expect(loginCallbackError(undefined)).toBeUndefined();
   });
+
+  it("maps express-openid-connect's http-errors 400 wrapping of those refusals, and no other 4xx or 5xx", () => {
+    // express-openid-connect: createError(400, error.message, { error: error.error || error.code, … })
+    const wrap = (message: string, error: string) => Object.assign(new Error(message), { status: 400, statusCode: 400, expose: true, error, error_description: message });
+    expect(loginCallbackError(wrap('access denied', 'access_denied'))).toBeInstanceOf(AccessDeniedError);
+    const state = loginCallbackError(wrap('state mismatch, expected abc, got: xyz', 'OAUTH_INVALID_RESPONSE'));
+    expect(state).toMatchObject({ status: 400, code: 'invalid_request' });
+    expect((state as InvalidRequestError).description).not.toMatch(/abc|xyz/);
+    const notFound = Object.assign(new Error('Not Found'), { status: 404, error: 'not_found' });
+    expect(loginCallbackError(notFound)).toBe(notFound);
+    const bare400 = Object.assign(new Error('Bad Request'), { status: 400 });
+    expect(loginCallbackError(bare400)).toBe(bare400);
+    const upstream = Object.assign(new Error('Unexpected issued_token_type'), { status: 500, error: 'invalid_token_response' });
+    expect(loginCallbackError(upstream)).toBe(upstream);
+  });
 });
 
 describe('assertLoginStackOptions', () => {

@@ -2,9 +2,15 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import {
   assertScopes,
   assertUser,
+  claimEqualsCheck,
+  claimIncludesCheck,
+  claimPredicateCheck,
   createBearerGuard,
   type AuthResult,
   type BearerGuardOptions,
+  type ClaimCheck,
+  type ClaimPredicate,
+  type ClaimValue,
 } from '@anonymous-sessions/core/http';
 
 declare global {
@@ -28,7 +34,7 @@ const realmOf = (req: Request): string | undefined => (req as Request & { [REALM
  * Bearer guard (RFC 6750) accepting our anonymous access tokens and, through `user`, the host's own
  * identity provider's tokens. Sets `req.auth = { token, header, payload, isAnonymous }`. Errors go
  * to `next(err)` with `status` and `headers` (`WWW-Authenticate`); `anonymousErrorHandler` renders
- * them as JSON.
+ * them as JSON. With `authRequired: false` a request without any token goes on without `req.auth`.
  *
  * @throws ConfigError for contradictory options, at start-up.
  */
@@ -54,7 +60,7 @@ export function requireAnonymousOrUser(options: RequireAnonymousOrUserOptions): 
       return;
     }
     guard.authenticate(input).then((verified) => {
-      req.auth = verified;
+      if (verified !== undefined) req.auth = verified; // undefined: authRequired false, no token
       next();
     }, next);
   };
@@ -82,6 +88,43 @@ export function requireScopes(...scopes: string[]): RequestHandler {
       next(error);
     }
   };
+}
+
+/** Runs a core claim check as Express middleware, with the guard's realm. */
+const toHandler =
+  (check: ClaimCheck): RequestHandler =>
+  (req, _res, next) => {
+    try {
+      check(req.auth, realmOf(req));
+      next();
+    } catch (error) {
+      next(error);
+    }
+  };
+
+/**
+ * After `requireAnonymousOrUser`: the token's `claim` must be exactly `expected`, else 401
+ * `invalid_token` ("Unexpected 'claim' value"), as `express-oauth2-jwt-bearer`'s `claimEquals`.
+ */
+export function claimEquals(claim: string, expected: ClaimValue): RequestHandler {
+  return toHandler(claimEqualsCheck(claim, expected));
+}
+
+/**
+ * After `requireAnonymousOrUser`: the token's `claim` (an array, or a space-separated string) must
+ * include every one of `expected`, else 401 `invalid_token`, as `express-oauth2-jwt-bearer`'s
+ * `claimIncludes`.
+ */
+export function claimIncludes(claim: string, ...expected: ClaimValue[]): RequestHandler {
+  return toHandler(claimIncludesCheck(claim, ...expected));
+}
+
+/**
+ * After `requireAnonymousOrUser`: `predicate(payload, auth)` must return true, else 401
+ * `invalid_token` with `description`, as `express-oauth2-jwt-bearer`'s `claimCheck`.
+ */
+export function claimCheck(predicate: ClaimPredicate, description?: string): RequestHandler {
+  return toHandler(claimPredicateCheck(predicate, description));
 }
 
 /** Whether the request was authenticated with an anonymous (guest) token. */

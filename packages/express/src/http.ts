@@ -16,6 +16,7 @@ export function toHttpRequest(req: Request): HttpRequest {
   const alreadyRead = req.readableEnded || (req as { _body?: boolean })._body === true;
   return {
     ...requestFacts(req),
+    mountPath: req.baseUrl,
     ...(alreadyRead ? { parsedBody: req.body ?? {} } : { bodyStream: req }),
   };
 }

@@ -23,7 +23,7 @@ declare global {
   }
 }
 
-/** Options of {@link anonymousLoginBinding}: the session cookie and the binding cookie's name. */
+/** Options of {@link anonymousLoginBinding}: the binding cookie's name (the session cookie is the engine's `cookie`). */
 export type AnonymousLoginBindingOptions = LoginFlowCookieOptions;
 
 /**
@@ -35,7 +35,7 @@ export type AnonymousLoginBindingOptions = LoginFlowCookieOptions;
 export function anonymousLoginBinding(anon: AnonymousSessions, options: AnonymousLoginBindingOptions = {}): RequestHandler {
   const bind = createLoginBinder(anon, options);
   return (req: Request, res: Response, next: NextFunction): void => {
-    bind({ headers: req.headers, session: req.anonymousSession }).then((outcome) => {
+    bind({ headers: req.headers, session: req.anonymousSession, protocol: req.protocol }).then((outcome) => {
       if (outcome.binding !== undefined) req.anonymousLoginBinding = outcome.binding;
       for (const header of outcome.setCookies) res.append('Set-Cookie', header);
       next();
@@ -58,7 +58,7 @@ export type SessionTransferOptions = TransferRouteOptions<Request>;
 export function sessionTransfer(anon: AnonymousSessions, options: SessionTransferOptions): RequestHandler {
   const transfer = createTransferRoute(anon, options);
   return (req: Request, res: Response, next: NextFunction): void => {
-    transfer(req, { headers: req.headers, ip: req.ip, sessionToken: req.anonymousSessionToken }).then((outcome) => {
+    transfer(req, { headers: req.headers, ip: req.ip, protocol: req.protocol, sessionToken: req.anonymousSessionToken }).then((outcome) => {
       if (outcome !== undefined) {
         req.anonymousTransfer = outcome.result;
         for (const header of outcome.setCookies) res.append('Set-Cookie', header);

@@ -1,5 +1,15 @@
 import type { Context, Middleware, Next } from 'koa';
-import { assertScopes, assertUser, createBearerGuard, type BearerGuardOptions } from '@anonymous-sessions/core/http';
+import {
+  assertScopes,
+  assertUser,
+  claimEqualsCheck,
+  claimIncludesCheck,
+  claimPredicateCheck,
+  createBearerGuard,
+  type BearerGuardOptions,
+  type ClaimPredicate,
+  type ClaimValue,
+} from '@anonymous-sessions/core/http';
 import { hostBody } from './http.js';
 import './state.js';
 
@@ -14,7 +24,8 @@ const realmOf = (ctx: Context): string | undefined => (ctx as Context & { [REALM
  * Bearer guard (RFC 6750) accepting our anonymous access tokens and, through `user`, the host's own
  * identity provider's tokens. Sets `ctx.state.auth = { token, header, payload, isAnonymous }`.
  * Errors are thrown with `status`, `expose` and `headers` (`WWW-Authenticate`), so Koa's own
- * `ctx.onerror` renders them; `anonymousErrorHandler` renders them as JSON.
+ * `ctx.onerror` renders them; `anonymousErrorHandler` renders them as JSON. With
+ * `authRequired: false` a request without any token goes on without `ctx.state.auth`.
  *
  * @throws ConfigError for contradictory options, at start-up.
  */
@@ -30,7 +41,8 @@ export function requireAnonymousOrUser(options: RequireAnonymousOrUserOptions): 
       queryToken: ctx.querystring ? ctx.query.access_token : undefined,
       bodyToken: hostBody(ctx)?.access_token,
     };
-    ctx.state.auth = guard.authenticateCached(input) ?? (await guard.authenticate(input));
+    const auth = guard.authenticateCached(input) ?? (await guard.authenticate(input));
+    if (auth !== undefined) ctx.state.auth = auth; // undefined: authRequired false, no token
     await next();
   };
 }
@@ -47,6 +59,43 @@ export function requireUser(): Middleware {
 export function requireScopes(...scopes: string[]): Middleware {
   return async function requireScopes(ctx: Context, next: Next): Promise<void> {
     assertScopes(ctx.state.auth, scopes, realmOf(ctx));
+    await next();
+  };
+}
+
+/**
+ * After `requireAnonymousOrUser`: the token's `claim` must be exactly `expected`, else 401
+ * `invalid_token` ("Unexpected 'claim' value"), as `express-oauth2-jwt-bearer`'s `claimEquals`.
+ */
+export function claimEquals(claim: string, expected: ClaimValue): Middleware {
+  const check = claimEqualsCheck(claim, expected);
+  return async function claimEquals(ctx: Context, next: Next): Promise<void> {
+    check(ctx.state.auth, realmOf(ctx));
+    await next();
+  };
+}
+
+/**
+ * After `requireAnonymousOrUser`: the token's `claim` (an array, or a space-separated string) must
+ * include every one of `expected`, else 401 `invalid_token`, as `express-oauth2-jwt-bearer`'s
+ * `claimIncludes`.
+ */
+export function claimIncludes(claim: string, ...expected: ClaimValue[]): Middleware {
+  const check = claimIncludesCheck(claim, ...expected);
+  return async function claimIncludes(ctx: Context, next: Next): Promise<void> {
+    check(ctx.state.auth, realmOf(ctx));
+    await next();
+  };
+}
+
+/**
+ * After `requireAnonymousOrUser`: `predicate(payload, auth)` must return true, else 401
+ * `invalid_token` with `description`, as `express-oauth2-jwt-bearer`'s `claimCheck`.
+ */
+export function claimCheck(predicate: ClaimPredicate, description?: string): Middleware {
+  const check = claimPredicateCheck(predicate, description);
+  return async function claimCheck(ctx: Context, next: Next): Promise<void> {
+    check(ctx.state.auth, realmOf(ctx));
     await next();
   };
 }

@@ -8,7 +8,7 @@ import {
 } from '@anonymous-sessions/core/http';
 import './state.js';
 
-/** Options of {@link anonymousLoginBinding}: the session cookie and the binding cookie's name. */
+/** Options of {@link anonymousLoginBinding}: the binding cookie's name (the session cookie is the engine's `cookie`). */
 export type AnonymousLoginBindingOptions = LoginFlowCookieOptions;
 
 /**
@@ -20,7 +20,7 @@ export type AnonymousLoginBindingOptions = LoginFlowCookieOptions;
 export function anonymousLoginBinding(anon: AnonymousSessions, options: AnonymousLoginBindingOptions = {}): Middleware {
   const bind = createLoginBinder(anon, options);
   return async function anonymousLoginBinding(ctx: Context, next: Next): Promise<void> {
-    const outcome = await bind({ headers: ctx.headers, session: ctx.state.anonymousSession });
+    const outcome = await bind({ headers: ctx.headers, session: ctx.state.anonymousSession, protocol: ctx.protocol });
     if (outcome.binding !== undefined) ctx.state.anonymousLoginBinding = outcome.binding;
     for (const header of outcome.setCookies) ctx.append('Set-Cookie', header);
     await next();
@@ -42,7 +42,7 @@ export type SessionTransferOptions = TransferRouteOptions<Context>;
 export function sessionTransfer(anon: AnonymousSessions, options: SessionTransferOptions): Middleware {
   const transfer = createTransferRoute(anon, options);
   return async function sessionTransfer(ctx: Context, next: Next): Promise<void> {
-    const outcome = await transfer(ctx, { headers: ctx.headers, ip: ctx.ip, sessionToken: ctx.state.anonymousSessionToken });
+    const outcome = await transfer(ctx, { headers: ctx.headers, ip: ctx.ip, protocol: ctx.protocol, sessionToken: ctx.state.anonymousSessionToken });
     if (outcome !== undefined) {
       ctx.state.anonymousTransfer = outcome.result;
       for (const header of outcome.setCookies) ctx.append('Set-Cookie', header);

@@ -35,6 +35,9 @@ export function anonymousTokenRouter(anon: AnonymousSessions, options: Anonymous
     const path = ctx.path.toLowerCase().startsWith(`${base}/`) ? ctx.path.slice(base.length) : undefined;
     const endpoint = path === undefined ? undefined : matchEndpoint(ctx.method, path);
     if (endpoint === undefined) return next();
-    sendHttpResponse(ctx, await endpoints[endpoint](toHttpRequest(ctx)));
+    // koa-mount strips its prefix from ctx.path and says what it was on ctx.mountPath.
+    const mounted = typeof (ctx as { mountPath?: unknown }).mountPath === 'string' ? (ctx as { mountPath?: string }).mountPath! : '';
+    const mountPath = `${mounted.replace(/\/+$/, '')}${prefix.replace(/\/+$/, '')}`;
+    sendHttpResponse(ctx, await endpoints[endpoint]({ ...toHttpRequest(ctx), mountPath }));
   };
 }

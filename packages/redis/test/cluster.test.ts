@@ -61,6 +61,10 @@ describeWithService('a 3-node Redis Cluster of local redis-server processes', re
       return redisStore({ client: cluster, prefix });
     },
     {
+      // A loss on every master at once (a cluster restarted without persistence): this run's keys only.
+      wipe: async () => {
+        await deleteKeys(cluster, prefix);
+      },
       teardown: async () => {
         await deleteKeys(cluster, prefix);
         await cluster.quit();

@@ -99,7 +99,7 @@ export function cookieExtractorCases(framework: Framework): void {
     });
 
     it('marks the moved cookie Secure by default', async () => {
-      const { app } = await withPage({});
+      const { app } = await withPage({}, { engine: { cookie: {} } });
       const tokens = await create(app);
       const res = await request(app).get('/page').query({ anonymous_session_token: tokens.session_token });
       expect(parseSetCookie(sessionSetCookie(res)).attributes).toMatchObject({ secure: true, httponly: true });

@@ -355,7 +355,7 @@ export function guardCases(framework: Framework): void {
     });
 
     it('without the JSON error handler, the framework’s own error rendering (finalhandler, ctx.onerror) keeps status and challenge', async () => {
-      const app = await guardedApp({ anonymous: anonymousIssuer.anon, audience: AUDIENCE }, { errorHandler: false });
+      const app = await guardedApp({ anonymous: anonymousIssuer.anon, audience: AUDIENCE }, { errorHandler: false, hostErrorHandler: false });
       const missing = await request(app).get('/api');
       expect(missing.status).toBe(401);
       expect(missing.headers['www-authenticate']).toBe(MISSING);

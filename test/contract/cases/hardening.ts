@@ -160,11 +160,11 @@ export function hardeningCases(framework: Framework): void {
       expectNosniff(await request(app).post(TOKEN_PATH).set('Origin', 'https://evil.example').send(tokenRequest()));
     });
 
-    it('errors the bindings’ error handlers render: guards, the cookie extractor, a host route’s crash', async () => {
+    it('errors the bindings’ error handlers render: guards, the cookie extractor', async () => {
+      // (A host route's crash is the host's to render: anonymousErrorHandler passes it on.)
       const { app } = await quickStart({ guard: { audience: AUDIENCE } });
       expectNosniff(await request(app).get('/api'));
       expectNosniff(await request(app).get('/api').set('Authorization', 'Bearer abc.def.ghi'));
-      expectNosniff(await request(app).get('/boom'));
       expectNosniff(await request(app).get('/user'));
       const a = expectTokens(await request(app).post(TOKEN_PATH).send(tokenRequest())).session_token;
       const b = expectTokens(await request(app).post(TOKEN_PATH).send(tokenRequest())).session_token;

@@ -32,7 +32,7 @@ import {
   type TokenBody,
 } from '../assertions.js';
 import { close, listen } from '../guard-helpers.js';
-import { buildApp, type CallbackBody, type Framework } from '../apps.js';
+import { buildApp, TEST_COOKIE, type CallbackBody, type Framework, type HostErrorBody } from '../apps.js';
 
 /** The contract cases of this area, against `framework`. */
 export function sessionTransferCases(framework: Framework): void {
@@ -114,12 +114,12 @@ export function sessionTransferCases(framework: Framework): void {
       store: memoryStore(),
       rateLimit: false,
       logger,
+      cookie: TEST_COOKIE,
     });
     users = memoryUsers();
 
     const { app } = await buildApp(framework, {
       anon,
-      router: { cookie: { secure: false } },
       login: { users: users.adapter, onPreRegistration: migrateCart, onPostLogin: mergeCart(), signUp, logIn },
     });
     ({ server, origin } = await listen(app));
@@ -374,7 +374,7 @@ export function sessionTransferCases(framework: Framework): void {
       expect(users.record(userIdFor(ownerEmail))?.user_metadata).toEqual({ cart });
     });
 
-    it('the user store fails once: the error answers 500, the same login retries and transfers once; then the binding is spent', async () => {
+    it('the user store fails once: the host’s error handler answers 500, the same login retries and transfers once; then the binding is spent', async () => {
       const ownerEmail = account('flaky-owner@example.com');
       const otherEmail = account('flaky-other@example.com');
       const agent = browser();
@@ -384,7 +384,9 @@ export function sessionTransferCases(framework: Framework): void {
 
       users.adapter.update.mockRejectedValueOnce(new Error('users database: connection reset'));
       const failed = await callback(ownerEmail);
-      expectError(failed, 500, 'server_error');
+      // The user store's error is the host's: passed on untouched to the host's error handler.
+      expect(failed.status).toBe(500);
+      expect(failed.body).toEqual({ handled_by: 'host' } satisfies HostErrorBody);
       expect(failed.text).not.toContain('connection reset');
       expect(setCookies(failed)).toEqual([]); // the binding cookie is kept for the retry
       expect(users.record(userIdFor(ownerEmail))?.user_metadata).toEqual({ cart: [] });
@@ -526,6 +528,7 @@ export function sessionTransferCases(framework: Framework): void {
         store: { ...working, markOnce: () => Promise.reject(new Error('ECONNREFUSED')) },
         rateLimit: false,
         logger,
+        cookie: TEST_COOKIE,
       });
       const shopUsers = memoryUsers();
       shopUsers.create({ user_id: 'local|down', app_metadata: {}, user_metadata: {} });
@@ -560,6 +563,7 @@ export function sessionTransferCases(framework: Framework): void {
         store: flaky,
         rateLimit: false,
         logger: silentLogger(),
+        cookie: TEST_COOKIE,
       });
       const { app } = await buildApp(framework, {
         anon: engine,

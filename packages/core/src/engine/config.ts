@@ -47,6 +47,65 @@ const origin = z
 
 const seconds = z.number().int().nonnegative();
 
+/**
+ * The session cookie's attributes, defined once: the engine's `cookie` option, which every
+ * middleware (token router, cookie extractor, login binding, session transfer) reads.
+ */
+export const cookieOptionsSchema = z
+  .object({
+    /** Cookie name. Default `anon`. A `__Host-` name needs `secure: true`, `path: '/'` and no `domain`. */
+    name: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid cookie name').default('anon'),
+    /** Default true: scripts cannot read the session token. */
+    httpOnly: z.boolean().default(true),
+    /**
+     * Default true: only sent over HTTPS. `'auto'`: `Secure` when the request is HTTPS as the
+     * framework reports it (Express `req.protocol`, Koa `ctx.protocol`, which follow
+     * `X-Forwarded-Proto` only from a trusted proxy), and whenever the protocol is unknown; not
+     * `Secure` on plain http (local development). `false`: never `Secure`.
+     */
+    secure: z.union([z.boolean(), z.literal('auto')], { error: "must be true, false or 'auto'" }).default(true),
+    /** Default `lax`. `none` needs `secure: true`. */
+    sameSite: z.enum(['lax', 'strict', 'none']).default('lax'),
+    /** Default `/`. */
+    path: z.string().startsWith('/').default('/'),
+    /** Cookie domain; default host-only. */
+    domain: z.string().min(1).optional(),
+    /**
+     * `Partitioned` (CHIPS): the cookie is kept per top-level site, for an app embedded in other
+     * sites' pages. Needs `secure: true` and `sameSite: 'none'`, as browsers do. Default false.
+     */
+    partitioned: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((options, ctx) => {
+    if (options.sameSite === 'none' && options.secure !== true) {
+      ctx.addIssue({ code: 'custom', path: ['sameSite'], message: 'sameSite "none" requires secure: true' });
+    }
+    if (options.partitioned && (options.secure !== true || options.sameSite !== 'none')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['partitioned'],
+        message: 'requires secure: true and sameSite: "none" (browsers drop a Partitioned cookie without them)',
+      });
+    }
+    if (options.name.startsWith('__Host-') && (options.secure !== true || options.path !== '/' || options.domain !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['name'], message: 'a __Host- cookie requires secure: true, path "/" and no domain' });
+    } else if (options.name.startsWith('__Secure-') && options.secure !== true) {
+      ctx.addIssue({ code: 'custom', path: ['name'], message: 'a __Secure- cookie requires secure: true' });
+    }
+  });
+
+/** Options of the session cookie (the engine's `cookie`). */
+export type SessionCookieOptions = z.input<typeof cookieOptionsSchema>;
+/** The session cookie's options after defaults. */
+export type ResolvedSessionCookieOptions = z.output<typeof cookieOptionsSchema>;
+
+/**
+ * Answers whether `origin` may call the endpoints cross-origin in a request that names no client
+ * (a CORS preflight, `GET /anonymous/session`). See the engine's `allowedOrigins`.
+ */
+export type OriginCheck = (origin: string) => boolean | Promise<boolean>;
+
 const clientSchema = z.object({
   /** The `client_id` a front end sends. */
   clientId: z.string().min(1),
@@ -158,6 +217,21 @@ export const configSchema = z
     issuer: httpUrl,
     /** Where the JWKS is served. Default `<issuer>.well-known/jwks.json`. */
     jwksUri: httpUrl.optional(),
+    /**
+     * The session cookie, once for every middleware: the token router sets it, the cookie extractor
+     * and the login binding read it, the transfer clears it. Default `{ name: 'anon', httpOnly:
+     * true, secure: true, sameSite: 'lax', path: '/', partitioned: false }`; `secure: 'auto'` for
+     * an app served over HTTPS in production and plain http in development.
+     */
+    cookie: cookieOptionsSchema.prefault({}),
+    /**
+     * Origins allowed in requests that name no client — CORS preflights (a browser sends no
+     * `client_id` there) and `GET /anonymous/session` — on top of every listed client's
+     * `allowedOrigins`: exact origins, or a function of the origin. With `clients` as a resolver,
+     * list here the origins of your clients, or browsers never send their cross-origin token
+     * requests. A request that names a client is still answered only for that client's origins.
+     */
+    allowedOrigins: z.union([z.array(origin), z.custom<OriginCheck>(isFunction)]).optional(),
     /** Session lifetime in seconds. Default 30 days. `0` = never expires (a warning is logged). */
     sessionLifetime: seconds.default(2_592_000),
     /** `jwe` (dir + A256GCM, default): encrypted. `jwt`: signed and readable by anyone holding it. */

@@ -29,14 +29,15 @@ export interface AuthorizationServerMetadata {
  * @param config - the issuer and the JWKS location.
  * @param resourceServers - the static APIs (their scopes are listed), or `undefined` with a resolver.
  * @param signingAlgorithms - the algorithms of the signing keys.
+ * @param base - where the endpoints are served (the issuer, or the router's mount path on its origin).
  */
 export function discoveryDocument(
   config: Pick<ResolvedConfig, 'issuer' | 'jwksUri'>,
   resourceServers: readonly ResourceServer[] | undefined,
   signingAlgorithms: readonly string[],
+  base: string = config.issuer.endsWith('/') ? config.issuer : `${config.issuer}/`,
 ): AuthorizationServerMetadata {
   const { issuer } = config;
-  const base = issuer.endsWith('/') ? issuer : `${issuer}/`;
   const algorithms = [...signingAlgorithms];
   const scopes = resourceServers ? [...new Set(resourceServers.flatMap((api) => api.anonymousScopes))] : undefined;
   return Object.freeze({

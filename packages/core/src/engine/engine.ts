@@ -52,6 +52,7 @@ import {
 import { openLoginBinding, signLoginBinding, verifyLoginBinding } from '../tokens/login-binding.js';
 import { revocationExpiresAt } from '../internal/session-retention.js';
 import { runTransfer, type TransferParameters, type TransferResult } from '../transfer/transfer.js';
+import { engineSessionCookie, type SessionCookie } from './session-cookie.js';
 import { logoutRequestSchema, parseRequest, tokenRequestSchema, type LogoutRequest, type TokenRequest } from './token-request.js';
 import { claimPerProcessWarning } from '../store/memory-store.js';
 import { ClientRegistry, type RequestClients } from './registry.js';
@@ -137,10 +138,18 @@ export class AnonymousSessions {
   readonly keys: KeyRing;
   /** The store, every call bounded by `storeTimeoutMs` (503 when exceeded or failing). */
   readonly store: SessionStore;
+  /**
+   * The session cookie the `cookie` option describes: what every middleware reads and writes
+   * (the token router, the cookie extractor, the login binding, the transfer), and what a
+   * middleware of your own should use too.
+   */
+  readonly cookie: SessionCookie;
   readonly #sessionTokens: SessionTokenCodec;
   readonly #accessTokens: AccessTokenSigner;
   readonly #registry: ClientRegistry;
   readonly #metadataDocument: AuthorizationServerMetadata;
+  /** Discovery documents for routers mounted elsewhere than the issuer's path, by mount path. */
+  readonly #mountedDocuments = new Map<string, AuthorizationServerMetadata>();
   #warnedNoAddress = false;
   /** The store's epoch marker as last read, and when. */
   #epoch: { value: string; checkedAt: number } | undefined;
@@ -152,12 +161,14 @@ export class AnonymousSessions {
   readonly #onStoreFailure = (): void => {
     if (this.#epoch !== undefined) this.#epoch.checkedAt = Number.NEGATIVE_INFINITY;
   };
+  #warnedMountPath = false;
 
   /** Use {@link createAnonymousSessions}, which validates the options and imports the keys. */
   constructor(config: ResolvedConfig, keys: KeyRing) {
     this.config = config;
     this.keys = keys;
     this.store = withStoreTimeout(config.store, config.storeTimeoutMs, this.#onStoreFailure);
+    this.cookie = engineSessionCookie(config);
     this.#sessionTokens = sessionTokenCodec(keys, {
       issuer: config.issuer,
       format: config.sessionTokenFormat,
@@ -166,9 +177,7 @@ export class AnonymousSessions {
     });
     this.#accessTokens = accessTokenSigner(keys, { issuer: config.issuer, clockTolerance: config.clockTolerance });
     this.#registry = new ClientRegistry(config);
-    this.#metadataDocument = discoveryDocument(config, Array.isArray(config.resourceServers) ? config.resourceServers : undefined, [
-      ...keys.signingAlgorithms,
-    ]);
+    this.#metadataDocument = this.#buildMetadataDocument(withTrailingSlash(config.issuer));
   }
 
   /**
@@ -449,9 +458,39 @@ export class AnonymousSessions {
     return this.keys.publicJwks;
   }
 
-  /** RFC 8414 authorization-server metadata (also served as the OpenID configuration). */
-  metadataDocument(): AuthorizationServerMetadata {
-    return this.#metadataDocument;
+  /**
+   * RFC 8414 authorization-server metadata (also served as the OpenID configuration). Its
+   * `issuer` is always the configured issuer; its endpoint and JWKS URLs are where the router
+   * serves them: under the issuer's path, or, for a router mounted at another path (`mountPath`,
+   * e.g. Express `req.baseUrl`), under that path on the issuer's origin.
+   *
+   * The rule: mount the router at the issuer's path (issuer `https://shop.example.com/auth/` →
+   * `app.use('/auth', router)`), so `issuer + .well-known/openid-configuration` — where
+   * discovery clients given the issuer look — answers. A router mounted elsewhere still publishes
+   * URLs that answer, and the engine warns once. An empty `mountPath` (a router at the root, e.g.
+   * behind a proxy that strips the issuer's path) means the issuer's path.
+   *
+   * @param mountPath - where the router serving the request is mounted.
+   */
+  metadataDocument(mountPath?: string): AuthorizationServerMetadata {
+    const issuerPath = new URL(this.config.issuer).pathname.replace(/\/+$/, '');
+    const mounted = (mountPath ?? '').replace(/\/+$/, '');
+    if (mounted === '' || mounted.toLowerCase() === issuerPath.toLowerCase() || !MOUNT_PATH.test(mounted)) {
+      return this.#metadataDocument;
+    }
+    const base = `${new URL(this.config.issuer).origin}${mounted}/`;
+    let document = this.#mountedDocuments.get(mounted);
+    if (document === undefined) {
+      document = this.#buildMetadataDocument(base);
+      if (this.#mountedDocuments.size < MAX_MOUNTED_DOCUMENTS) this.#mountedDocuments.set(mounted, document);
+    }
+    if (!this.#warnedMountPath) {
+      this.#warnedMountPath = true;
+      this.config.logger.warn(
+        `The token router is mounted at ${mounted}, but the issuer ${this.config.issuer} has the path ${issuerPath || '/'}: discovery and the JWKS are served under ${mounted}/.well-known/, where clients given the issuer (issuerBaseURL) do not look. Mount the router at the issuer's path, or make the issuer ${base}.`,
+      );
+    }
+    return document;
   }
 
   /**
@@ -746,7 +785,18 @@ export class AnonymousSessions {
     }
   }
 
+  #buildMetadataDocument(base: string): AuthorizationServerMetadata {
+    const resourceServers = Array.isArray(this.config.resourceServers) ? this.config.resourceServers : undefined;
+    return discoveryDocument(this.config, resourceServers, this.keys.signingAlgorithms, base);
+  }
 }
+
+/** A mount path the discovery document may name: path segments of URL path characters, no dot segments. */
+const MOUNT_PATH = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9\-._~!$&'()*+,;=:@%]+)+$/;
+/** How many mount paths' discovery documents are kept (a parameterised mount could name many). */
+const MAX_MOUNTED_DOCUMENTS = 16;
+
+const withTrailingSlash = (url: string): string => (url.endsWith('/') ? url : `${url}/`);
 
 /** The base document of a 'store'-mode update, and whether it came from a 'token'-mode token. */
 interface StoredBase extends StoredMetadata {

@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import { AccessDeniedError, InvalidClientError, InvalidRequestError, InvalidTargetError, ServerError } from '../errors/errors.js';
-import { parseClient, parseResourceServer, type Client, type ResolvedConfig, type ResourceServer } from './config.js';
+import { parseClient, parseResourceServer, type Client, type OriginCheck, type ResolvedConfig, type ResourceServer } from './config.js';
 
 /**
  * One request's view of the clients: each client is looked up at most once however many times the
@@ -31,8 +31,10 @@ export class ClientRegistry {
   readonly #resourceServers: ReadonlyMap<string, ResourceServer> | undefined;
   readonly #resourceServerResolver: ((audience: string) => unknown) | undefined;
   readonly #staticOrigins: ReadonlySet<string>;
+  readonly #extraOrigins: ResolvedConfig['allowedOrigins'];
 
-  constructor(config: Pick<ResolvedConfig, 'clients' | 'resourceServers'>) {
+  constructor(config: Pick<ResolvedConfig, 'clients' | 'resourceServers' | 'allowedOrigins'>) {
+    this.#extraOrigins = config.allowedOrigins;
     if (Array.isArray(config.clients)) this.#clients = new Map(config.clients.map((client) => [client.clientId, client]));
     else this.#clientResolver = config.clients as (clientId: string) => unknown;
     if (Array.isArray(config.resourceServers)) this.#resourceServers = new Map(config.resourceServers.map((api) => [api.audience, api]));
@@ -66,11 +68,22 @@ export class ClientRegistry {
     return {
       find,
       isAllowedOrigin: async (origin, clientId) => {
-        if (clientId === undefined) return this.#staticOrigins.has(origin);
+        if (clientId === undefined) return this.#isAllowedForAnyClient(origin);
         const client = await find(clientId).catch(() => undefined);
         return client?.allowedOrigins.includes(origin) ?? false;
       },
     };
+  }
+
+  /**
+   * Without a client id (a CORS preflight, `GET /anonymous/session`): an origin of any statically
+   * configured client, or one of the engine's own `allowedOrigins` (exact origins or a function).
+   */
+  async #isAllowedForAnyClient(origin: string): Promise<boolean> {
+    if (this.#staticOrigins.has(origin)) return true;
+    const extra = this.#extraOrigins;
+    if (extra === undefined) return false;
+    return Array.isArray(extra) ? extra.includes(origin) : (await (extra as OriginCheck)(origin)) === true;
   }
 
   /**

@@ -55,6 +55,12 @@ export interface ErrorResponseBody {
   error_description: string;
 }
 
+/**
+ * Marks every {@link AnonymousSessionError}, so {@link isAnonymousSessionError} recognises one even
+ * when two copies of this package are loaded (an ESM and a CommonJS build side by side).
+ */
+const BRAND = Symbol.for('anonymous-sessions.error');
+
 /** Base class of every runtime error. Switch on `code`. */
 export class AnonymousSessionError extends Error {
   /** The stable OAuth error code. */
@@ -86,6 +92,7 @@ export class AnonymousSessionError extends Error {
     this.status = status;
     this.description = description;
     this.headers = { ...options.headers };
+    Object.defineProperty(this, BRAND, { value: true });
   }
 
   /** Same as `status`; Express's finalhandler reads either. */
@@ -293,6 +300,15 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
     this.issues = issues;
   }
+}
+
+/**
+ * Whether `error` is one of this suite's errors (an {@link AnonymousSessionError}: the endpoints',
+ * the guards', the cookie extractor's, the transfer's), also across two loaded copies of the
+ * package. The bindings' `anonymousErrorHandler` renders these and passes every other error on.
+ */
+export function isAnonymousSessionError(error: unknown): error is AnonymousSessionError {
+  return error instanceof AnonymousSessionError || (typeof error === 'object' && error !== null && (error as { [BRAND]?: unknown })[BRAND] === true);
 }
 
 /**

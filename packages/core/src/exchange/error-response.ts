@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { toAnonymousSessionError, type ErrorResponseBody } from '../errors/errors.js';
+import { isAnonymousSessionError, toAnonymousSessionError, type ErrorResponseBody } from '../errors/errors.js';
 import { consoleLogger, type Logger } from '../internal/logger.js';
 import type { HttpResponse } from './http-exchange.js';
 
@@ -31,10 +31,14 @@ export interface ErrorRendererOptions {
   logger?: Logger;
 }
 
-/** The renderer behind each binding's `anonymousErrorHandler`: {@link errorResponse} with its logger. */
-export function createErrorRenderer(options: ErrorRendererOptions = {}): (error: unknown) => HttpResponse {
+/**
+ * The renderer behind each binding's `anonymousErrorHandler`: {@link errorResponse} with its logger
+ * for this suite's errors (every `AnonymousSessionError`), and `undefined` for any other error,
+ * which the binding passes on untouched (Express `next(err)`, Koa rethrows) to the host's handler.
+ */
+export function createErrorRenderer(options: ErrorRendererOptions = {}): (error: unknown) => HttpResponse | undefined {
   const logger = options.logger ?? consoleLogger;
-  return (error) => errorResponse(error, logger);
+  return (error) => (isAnonymousSessionError(error) ? errorResponse(error, logger) : undefined);
 }
 
 function describeCause(cause: unknown): string {

@@ -25,6 +25,11 @@ export interface HttpRequest {
    * Without it no `Origin` counts as the app's own.
    */
   protocol?: string | undefined;
+  /**
+   * Where the router is mounted, as a path (Express `req.baseUrl`, Koa's `prefix`): the discovery
+   * document's URLs include it. Empty or absent: the issuer's own path.
+   */
+  mountPath?: string | undefined;
   /** A body the host already parsed (`req.body` after `express.json()`), if any. */
   parsedBody?: unknown;
   /** The body stream, read with the size cap when the body was not already parsed. */

@@ -64,11 +64,13 @@ export interface AuthResult {
 }
 
 /** A resource server in another service trusting our anonymous issuer through its JWKS. */
-export interface RemoteAnonymousIssuer {
-  /** The anonymous issuer (`iss`), exactly. */
+export interface RemoteAnonymousIssuerByJwks {
+  /** The anonymous issuer (`iss`), exactly; an http(s) URL. */
   issuer: string;
   /** Its JWKS URL. */
   jwksUri: string;
+  /** Not with `issuer` and `jwksUri`. */
+  issuerBaseURL?: never;
   /**
    * The issuer's own session store (the shared `redisStore`/`postgresStore` its engines use), read
    * for revocations only. With it, a logout reaches this guard too (`checkRevocation` defaults to
@@ -76,6 +78,26 @@ export interface RemoteAnonymousIssuer {
    */
   store?: SessionStore;
 }
+
+/**
+ * A resource server in another service finding our anonymous issuer by discovery, as
+ * `express-oauth2-jwt-bearer`'s `auth({ issuerBaseURL })` does: the issuer and its JWKS come from
+ * `<issuerBaseURL>/.well-known/openid-configuration`, whose `issuer` must be `issuerBaseURL`
+ * (a trailing slash aside). Serve the token router at the issuer's path for it to answer.
+ */
+export interface RemoteAnonymousIssuerByDiscovery {
+  /** The anonymous issuer's URL (the engine's `issuer`). */
+  issuerBaseURL: string;
+  /** Not with `issuerBaseURL`: discovery names the issuer. */
+  issuer?: never;
+  /** Not with `issuerBaseURL`: discovery names the JWKS. */
+  jwksUri?: never;
+  /** As {@link RemoteAnonymousIssuerByJwks.store}. */
+  store?: SessionStore;
+}
+
+/** A remote anonymous issuer: by its issuer and JWKS, or by discovery. */
+export type RemoteAnonymousIssuer = RemoteAnonymousIssuerByJwks | RemoteAnonymousIssuerByDiscovery;
 
 /** The host's own identity provider, verified by discovery and a cached JWKS. */
 export interface UserIssuerOptions {
@@ -110,6 +132,13 @@ export interface BearerGuardOptions {
   user?: UserIssuerOptions | CustomUserVerifier;
   /** Scopes every request must carry. */
   scopes?: string[];
+  /**
+   * Default true. `false`: a request carrying no access token at all goes on unauthenticated (no
+   * `req.auth` / `ctx.state.auth`), as `express-oauth2-jwt-bearer`'s `authRequired: false`; a token
+   * that is there and bad (invalid, expired, malformed, sent twice) is still refused, and an issuer
+   * that cannot be reached is still a 503.
+   */
+  authRequired?: boolean;
   /**
    * Refuse anonymous tokens whose session was logged out (asks the store on every request).
    * Default: true with the local engine, or a remote issuer given its `store`; `true` without a
@@ -158,8 +187,11 @@ export interface BearerRequest {
 export interface BearerGuard {
   /** The realm of its challenges. */
   readonly realm: string;
-  /** Authenticates a request or throws the RFC 6750 error to answer with. */
-  authenticate(request: BearerRequest): Promise<AuthResult>;
+  /**
+   * Authenticates a request or throws the RFC 6750 error to answer with. Resolves `undefined` only
+   * with `authRequired: false`, for a request that carries no access token.
+   */
+  authenticate(request: BearerRequest): Promise<AuthResult | undefined>;
   /**
    * The synchronous fast path: the result for a token already in the verified-token cache (still
    * live, and needing no store call), `undefined` when {@link BearerGuard.authenticate} must run.
@@ -183,10 +215,10 @@ const consoleLogger: Logger = {
 };
 
 const GUARD_KEYS = new Set([
-  'anonymous', 'audience', 'user', 'scopes', 'checkRevocation', 'cache', 'realm',
+  'anonymous', 'audience', 'user', 'scopes', 'authRequired', 'checkRevocation', 'cache', 'realm',
   'timeoutDuration', 'cooldownDuration', 'cacheMaxAge', 'clockTolerance', 'logger',
 ]);
-const REMOTE_ISSUER_KEYS = new Set(['issuer', 'jwksUri', 'store']);
+const REMOTE_ISSUER_KEYS = new Set(['issuer', 'jwksUri', 'issuerBaseURL', 'store']);
 const USER_ISSUER_KEYS = new Set(['issuerBaseURL', 'audience', 'algorithms', 'allowIdTokens']);
 const CACHE_KEYS = new Set(['maxEntries']);
 
@@ -215,11 +247,18 @@ function optionIssues(options: BearerGuardOptions): ConfigIssue[] {
   }
   const anonymous = options.anonymous as unknown;
   if (!isObject(anonymous)) {
-    issues.push({ path: 'anonymous', message: 'must be the engine or { issuer, jwksUri, store? }' });
+    issues.push({ path: 'anonymous', message: 'must be the engine, { issuerBaseURL, store? } or { issuer, jwksUri, store? }' });
   } else if (typeof anonymous.verifyAccessToken !== 'function') {
     unknown(anonymous, REMOTE_ISSUER_KEYS, 'anonymous.');
-    if (typeof anonymous.issuer !== 'string' || anonymous.issuer.length === 0) issues.push({ path: 'anonymous.issuer', message: 'is required' });
-    if (!isHttpUrl(anonymous.jwksUri)) issues.push({ path: 'anonymous.jwksUri', message: 'must be an http(s) URL' });
+    if (anonymous.issuerBaseURL !== undefined) {
+      if (!isHttpUrl(anonymous.issuerBaseURL)) issues.push({ path: 'anonymous.issuerBaseURL', message: 'must be an absolute http(s) URL' });
+      for (const key of ['issuer', 'jwksUri']) {
+        if (anonymous[key] !== undefined) issues.push({ path: `anonymous.${key}`, message: 'is not used with issuerBaseURL (discovery names it): give one or the other' });
+      }
+    } else {
+      if (!isHttpUrl(anonymous.issuer)) issues.push({ path: 'anonymous.issuer', message: 'must be an absolute http(s) URL (or give issuerBaseURL instead)' });
+      if (!isHttpUrl(anonymous.jwksUri)) issues.push({ path: 'anonymous.jwksUri', message: 'must be an absolute http(s) URL' });
+    }
     if (anonymous.store !== undefined && !(isObject(anonymous.store) && typeof anonymous.store.isSessionRevoked === 'function')) {
       issues.push({ path: 'anonymous.store', message: 'must be a SessionStore (with isSessionRevoked)' });
     }
@@ -236,8 +275,8 @@ function optionIssues(options: BearerGuardOptions): ConfigIssue[] {
       issues.push({ path: 'user.allowIdTokens', message: 'must be a boolean' });
     }
   }
-  if (options.checkRevocation !== undefined && typeof options.checkRevocation !== 'boolean') {
-    issues.push({ path: 'checkRevocation', message: 'must be a boolean' });
+  for (const name of ['checkRevocation', 'authRequired'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'boolean') issues.push({ path: name, message: 'must be a boolean' });
   }
   const durations: [keyof BearerGuardOptions, number][] = [['timeoutDuration', 1], ['cooldownDuration', 0], ['cacheMaxAge', 0], ['clockTolerance', 0]];
   for (const [name, minimum] of durations) {
@@ -300,12 +339,14 @@ export function createBearerGuard(options: BearerGuardOptions): BearerGuard {
   const checkRevocation = options.checkRevocation ?? revocations !== undefined;
   if (checkRevocation && revocations === undefined) {
     throw new ConfigError([
-      { path: 'checkRevocation', message: 'needs a store: the local engine as `anonymous`, or `anonymous: { issuer, jwksUri, store }`' },
+      { path: 'checkRevocation', message: 'needs a store: the local engine as `anonymous`, or a remote issuer with its `store`' },
     ]);
   }
 
   const anonymousIssuer = engine ? engine.config.issuer : remote!.issuer;
-  const remoteAnonymousKeys = remote ? remoteKeySet(new URL(remote.jwksUri), fetching) : undefined;
+  const remoteAnonymousKeys = remote?.jwksUri !== undefined ? remoteKeySet(new URL(remote.jwksUri), fetching) : undefined;
+  const discoveredAnonymous = remote?.issuerBaseURL !== undefined ? discoveredIssuerVerifier(remote.issuerBaseURL, audiences, fetching, clockTolerance) : undefined;
+  const authRequired = options.authRequired !== false;
   const user = options.user;
   const userVerifier = user === undefined ? undefined : userTokenVerifier(user, audiences, fetching, clockTolerance);
   const allowIdTokens = user?.allowIdTokens === true;
@@ -335,7 +376,7 @@ export function createBearerGuard(options: BearerGuardOptions): BearerGuard {
     } catch (error) {
       throw invalid('The access token is malformed.', error);
     }
-    if (issuer === anonymousIssuer) {
+    if (anonymousIssuer !== undefined && issuer === anonymousIssuer) {
       let payload: JWTPayload;
       try {
         if (engine) {
@@ -355,6 +396,16 @@ export function createBearerGuard(options: BearerGuardOptions): BearerGuard {
         throw expiredOrInvalid(error);
       }
       return { token, header: header as JWTHeaderParameters, payload, isAnonymous: true };
+    }
+    if (discoveredAnonymous !== undefined && typeof issuer === 'string') {
+      let payload: JWTPayload | undefined;
+      try {
+        payload = await discoveredAnonymous(token, issuer);
+      } catch (error) {
+        if (error instanceof IssuerUnavailableError) throw unavailable(error);
+        throw expiredOrInvalid(error);
+      }
+      if (payload !== undefined) return { token, header: header as JWTHeaderParameters, payload, isAnonymous: true };
     }
     if (userVerifier !== undefined && typeof issuer === 'string') {
       let payload: JWTPayload | undefined;
@@ -413,19 +464,22 @@ export function createBearerGuard(options: BearerGuardOptions): BearerGuard {
   };
 
   /**
-   * The token `authenticateCached` extracted from a request it could not answer from the cache:
-   * `authenticate` on the same request takes it from here instead of parsing the request again.
+   * The token `authenticateCached` extracted from a request it could not answer from the cache
+   * (`null`: the request carried none): `authenticate` on the same request takes it from here
+   * instead of parsing the request again.
    */
-  const extracted = new WeakMap<BearerRequest, string>();
+  const extracted = new WeakMap<BearerRequest, string | null>();
 
-  const authenticate = async (request: BearerRequest): Promise<AuthResult> => {
-    let token: string;
+  const authenticate = async (request: BearerRequest): Promise<AuthResult | undefined> => {
+    let token: string | undefined;
     try {
-      token = extracted.get(request) ?? extractToken(request, realm);
+      const memo = extracted.get(request);
+      token = memo === undefined ? extractToken(request, realm, authRequired) : (memo ?? undefined);
     } catch (error) {
       return refused(error, undefined);
     }
     extracted.delete(request);
+    if (token === undefined) return undefined; // authRequired: false, and no token at all
     let result = cached(token);
     if (result === undefined) {
       try {
@@ -451,14 +505,14 @@ export function createBearerGuard(options: BearerGuardOptions): BearerGuard {
   return {
     realm,
     authenticateCached(request) {
-      let token: string;
+      let token: string | undefined;
       try {
-        token = extractToken(request, realm);
+        token = extractToken(request, realm, authRequired);
       } catch (error) {
         return refused(error, undefined);
       }
-      if (cache === undefined) {
-        extracted.set(request, token);
+      if (token === undefined || cache === undefined) {
+        extracted.set(request, token ?? null);
         return undefined;
       }
       const result = cached(token);
@@ -489,9 +543,10 @@ function isFormEncoded(contentType: string | undefined): boolean {
 /**
  * RFC 6750 §2: the token from the header, a form-encoded body of a method other than GET or HEAD,
  * or the query; more than one place is a 400. A body's `access_token` in any other case (JSON, a
- * GET body) is not a token at all: it is ignored.
+ * GET body) is not a token at all: it is ignored. No token at all: the 401 when `required`, else
+ * `undefined`.
  */
-function extractToken(request: BearerRequest, realm: string): string {
+function extractToken(request: BearerRequest, realm: string, required: boolean): string | undefined {
   const authorization = headerValue(request.headers, 'authorization');
   const fromHeader = bearerToken(request.headers);
   const method = request.method?.toUpperCase();
@@ -512,7 +567,7 @@ function extractToken(request: BearerRequest, realm: string): string {
     }
   }
   const token = fromHeader ?? fromQuery ?? fromBody;
-  if (token === undefined) {
+  if (token === undefined && required) {
     throw InvalidTokenError.missing(realm, new Error('no access token'));
   }
   return token;
@@ -540,6 +595,83 @@ export function assertUser(auth: AuthResult | undefined, realm = 'api'): void {
   }
 }
 
+/** A JSON value a claim is compared with by {@link claimEqualsCheck} and {@link claimIncludesCheck}. */
+export type ClaimValue = string | number | boolean | null;
+
+/**
+ * A check of the verified token's claims, run after a guard on the same request (the bindings'
+ * `claimEquals`, `claimIncludes` and `claimCheck` wrap it): returns when the claims pass; throws 401
+ * `invalid_token` when they do not, or with the bare challenge when no guard authenticated the
+ * request.
+ */
+export type ClaimCheck = (auth: AuthResult | undefined, realm?: string) => void;
+
+/** What a claim check is given to decide: the verified claims, and the whole result (`isAnonymous`, `header`). */
+export type ClaimPredicate = (payload: JWTPayload, auth: AuthResult) => boolean;
+
+const isClaimValue = (value: unknown): value is ClaimValue =>
+  value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+
+function requireClaimName(claim: unknown): asserts claim is string {
+  if (typeof claim !== 'string' || claim.length === 0) throw new ConfigError([{ path: 'claim', message: 'must be a non-empty string' }]);
+}
+
+/** Builds a claim check from a test that returns the refusal's description, or `undefined` to pass. */
+function claimRule(refusal: (payload: JWTPayload, auth: AuthResult) => string | undefined): ClaimCheck {
+  return (auth, realm = 'api') => {
+    if (auth === undefined) throw InvalidTokenError.missing(realm);
+    const description = refusal(auth.payload, auth);
+    if (description !== undefined) throw InvalidTokenError.forBearer(realm, description);
+  };
+}
+
+/**
+ * The check behind `claimEquals(claim, expected)`, as in `express-oauth2-jwt-bearer`: the token's
+ * `claim` must be exactly `expected` (401 `invalid_token` "Missing 'claim' claim" or "Unexpected
+ * 'claim' value" otherwise).
+ *
+ * @throws ConfigError for an empty claim name or a non-JSON-primitive `expected`, at start-up.
+ */
+export function claimEqualsCheck(claim: string, expected: ClaimValue): ClaimCheck {
+  requireClaimName(claim);
+  if (!isClaimValue(expected)) throw new ConfigError([{ path: 'expected', message: 'must be a string, number, boolean or null' }]);
+  return claimRule((payload) => {
+    if (!Object.hasOwn(payload, claim)) return `Missing '${claim}' claim`;
+    return payload[claim] === expected ? undefined : `Unexpected '${claim}' value`;
+  });
+}
+
+/**
+ * The check behind `claimIncludes(claim, ...expected)`, as in `express-oauth2-jwt-bearer`: the
+ * token's `claim` — an array, or a space-separated string such as `scope` — must include every one
+ * of `expected`.
+ *
+ * @throws ConfigError for an empty claim name, no expected value, or a non-JSON-primitive one.
+ */
+export function claimIncludesCheck(claim: string, ...expected: ClaimValue[]): ClaimCheck {
+  requireClaimName(claim);
+  if (expected.length === 0) throw new ConfigError([{ path: 'expected', message: 'name at least one value' }]);
+  if (!expected.every(isClaimValue)) throw new ConfigError([{ path: 'expected', message: 'must be strings, numbers, booleans or null' }]);
+  return claimRule((payload) => {
+    if (!Object.hasOwn(payload, claim)) return `Missing '${claim}' claim`;
+    const value = payload[claim];
+    const actual: unknown[] | undefined = typeof value === 'string' ? value.split(' ') : Array.isArray(value) ? value : undefined;
+    return actual !== undefined && expected.every((wanted) => actual.includes(wanted)) ? undefined : `Unexpected '${claim}' value`;
+  });
+}
+
+/**
+ * The check behind `claimCheck(predicate, description)`, as in `express-oauth2-jwt-bearer`: the
+ * host's `predicate` must return true for the verified claims (it also gets the whole result, so it
+ * can tell guests from users); otherwise 401 `invalid_token` with `description`.
+ *
+ * @throws ConfigError when `predicate` is not a function.
+ */
+export function claimPredicateCheck(predicate: ClaimPredicate, description = 'Unexpected claim value'): ClaimCheck {
+  if (typeof predicate !== 'function') throw new ConfigError([{ path: 'predicate', message: 'must be a function (payload, auth) => boolean' }]);
+  return claimRule((payload, auth) => (predicate(payload, auth) === true ? undefined : description));
+}
+
 /** What discovery tells the guard. */
 interface Discovery {
   issuer: string;
@@ -547,19 +679,73 @@ interface Discovery {
   algorithms: string[];
 }
 
-/** Reads an OpenID / RFC 8414 discovery document; throws when it is not one. */
-function parseDiscovery(json: unknown, configured: string[] | undefined): Discovery {
-  const document = json as { issuer?: unknown; jwks_uri?: unknown; id_token_signing_alg_values_supported?: unknown } | null;
+/**
+ * Reads an OpenID / RFC 8414 discovery document; throws when it is not one. The algorithms are the
+ * configured ones, else those the document advertises in `advertisedIn` (asymmetric only).
+ */
+function parseDiscovery(
+  json: unknown,
+  configured: string[] | undefined,
+  advertisedIn: 'id_token_signing_alg_values_supported' | 'access_token_signing_alg_values_supported' = 'id_token_signing_alg_values_supported',
+): Discovery {
+  const document = json as ({ issuer?: unknown; jwks_uri?: unknown } & Record<string, unknown>) | null;
   if (typeof document !== 'object' || document === null || typeof document.issuer !== 'string' || !isHttpUrl(document.jwks_uri)) {
     throw new Error('the answer is not a discovery document with issuer and jwks_uri');
   }
-  const advertised = Array.isArray(document.id_token_signing_alg_values_supported)
-    ? document.id_token_signing_alg_values_supported.filter((alg): alg is string => typeof alg === 'string')
-    : ASYMMETRIC_ALGORITHMS;
+  const list = document[advertisedIn] ?? document.id_token_signing_alg_values_supported;
+  const advertised = Array.isArray(list) ? list.filter((alg): alg is string => typeof alg === 'string') : ASYMMETRIC_ALGORITHMS;
   return {
     issuer: document.issuer,
     jwksUri: new URL(document.jwks_uri as string),
     algorithms: (configured ?? advertised).filter((alg) => ASYMMETRIC_ALGORITHMS.includes(alg)),
+  };
+}
+
+/** An issuer URL without its trailing slashes, for comparing `issuerBaseURL` with an `iss`. */
+const withoutSlash = (url: string): string => url.replace(/\/+$/, '');
+
+/**
+ * A verifier for a remote anonymous issuer found by discovery (`anonymous: { issuerBaseURL }`).
+ * Returns `undefined` for a token whose `iss` is not that issuer (so discovery is only fetched for
+ * tokens that claim it), the claims when valid, and throws when invalid — an
+ * {@link IssuerUnavailableError} when discovery or the JWKS cannot be had (503). The discovery
+ * document's `issuer` must be `issuerBaseURL` (a trailing slash aside), and the token's `iss` must
+ * be exactly that `issuer`; the token is then checked as every anonymous access token is (`typ:
+ * at+jwt`, asymmetric algorithms the document advertises, audience, strict anonymous claims).
+ */
+function discoveredIssuerVerifier(
+  issuerBaseURL: string,
+  audiences: string[],
+  fetching: RemoteDocumentOptions,
+  clockTolerance: number,
+): (token: string, issuer: string) => Promise<JWTPayload | undefined> {
+  const expected = withoutSlash(issuerBaseURL);
+  const discovery = new RemoteDocument(
+    new URL('.well-known/openid-configuration', withSlash(issuerBaseURL)),
+    (json) => {
+      const found = parseDiscovery(json, undefined, 'access_token_signing_alg_values_supported');
+      if (withoutSlash(found.issuer) !== expected) {
+        throw new Error(`the document's issuer ${JSON.stringify(found.issuer)} is not issuerBaseURL ${JSON.stringify(issuerBaseURL)}`);
+      }
+      return found;
+    },
+    fetching,
+  );
+  let keys: { url: string; getKey: JWTVerifyGetKey } | undefined;
+  return async (token, issuer) => {
+    if (withoutSlash(issuer) !== expected) return undefined;
+    const found = await discovery.get();
+    if (issuer !== found.issuer) throw new Error(`iss ${JSON.stringify(issuer)} is not the discovered issuer ${JSON.stringify(found.issuer)}`);
+    if (keys?.url !== found.jwksUri.href) keys = { url: found.jwksUri.href, getKey: remoteKeySet(found.jwksUri, fetching) };
+    const { payload } = await jwtVerify(token, keys.getKey, {
+      issuer: found.issuer,
+      audience: audiences,
+      typ: ACCESS_TOKEN_TYPE,
+      algorithms: found.algorithms,
+      clockTolerance,
+    });
+    assertAnonymousAccessClaims(payload, clockTolerance);
+    return payload;
   };
 }
 

@@ -21,7 +21,7 @@ import { errorResponse, NO_STORE, NOSNIFF } from '../exchange/error-response.js'
 import { bearerToken, headerValue, type HttpRequest, type HttpResponse } from '../exchange/http-exchange.js';
 import { DEFAULT_BODY_LIMIT, normaliseParsedBody, parsedBodySize, parseBodyText, readBodyText } from './request-body.js';
 import { isSameOrigin, isSameOriginOrAllowed } from './request-origin.js';
-import { cookieCodec, type SessionCookie, type SessionCookieOptions } from './session-cookie.js';
+import { engineSessionCookie, type SessionCookie, type SessionCookieOptions } from '../engine/session-cookie.js';
 import { sessionExpiresAt } from '../tokens/session-token.js';
 
 /** The paths the router serves, relative to where it is mounted. */
@@ -64,8 +64,8 @@ export function matchEndpoint(method: string, path: string): EndpointName | unde
 
 const optionsSchema = z
   .object({
-    /** The session cookie; `false` turns cookies off (tokens only in bodies and headers). */
-    cookie: z.union([z.literal(false), z.record(z.string(), z.unknown())]).default({}),
+    /** `false` turns cookies off (tokens only in bodies and headers); an object overrides the engine's `cookie` (deprecated). */
+    cookie: z.union([z.literal(false), z.record(z.string(), z.unknown())]).optional(),
     /** Cap on request bodies, in bytes. Default 16 KiB. */
     bodyLimit: z.number().int().positive().max(1_048_576).default(DEFAULT_BODY_LIMIT),
     /** `max-age` of the JWKS and discovery responses, in seconds. Default 300. */
@@ -75,7 +75,13 @@ const optionsSchema = z
 
 /** Options of the token router (Express and Koa alike). */
 export interface TokenEndpointsOptions {
-  /** The session cookie's options, or `false` for no cookie. Default: `anon`, HttpOnly, Secure, Lax. */
+  /**
+   * `false`: this router sets and reads no cookie (tokens only in bodies and headers). Default: the
+   * engine's `cookie`. An object is laid over the engine's cookie for this router only.
+   *
+   * @deprecated as an object: set `cookie` once on `createAnonymousSessions`, so the cookie
+   * extractor, the login binding and the transfer use the same cookie. Removed in the next major.
+   */
   cookie?: SessionCookieOptions | false;
   /** Cap on request bodies, in bytes. Default 16 KiB. */
   bodyLimit?: number;
@@ -101,6 +107,12 @@ export interface TokenEndpoints {
   readonly cookie: SessionCookie | undefined;
 }
 
+/** The 403 for a cross-site cookie request; it names the usual cause of refusing the app's own pages. */
+const CROSS_SITE_REFUSED =
+  'Cross-site request refused: the session cookie is only set or read for the app’s own origin and allowed origins. ' +
+  'If this came from the app’s own pages, the app does not see its public origin: behind a proxy, let the framework trust it ' +
+  '(Express trust proxy, Koa app.proxy) and forward Host or X-Forwarded-Host and X-Forwarded-Proto.';
+
 /**
  * Builds the endpoint handlers for an engine. Options are validated once, here.
  *
@@ -109,8 +121,30 @@ export interface TokenEndpoints {
 export function createEndpoints(anon: AnonymousSessions, options: TokenEndpointsOptions = {}): TokenEndpoints {
   const parsed = parseOptions(optionsSchema, options);
   const { bodyLimit, jwksMaxAge } = parsed;
-  const cookie = parsed.cookie === false ? undefined : cookieCodec(parsed.cookie as SessionCookieOptions);
+  const cookie = parsed.cookie === false ? undefined : engineSessionCookie(anon.config, parsed.cookie as SessionCookieOptions | undefined);
   const logger = anon.config.logger;
+  // Public documents, readable from any origin without credentials (a browser-side client may
+  // fetch the JWKS or discovery of another origin).
+  const publicDocument = { 'Cache-Control': `public, max-age=${jwksMaxAge}`, 'Access-Control-Allow-Origin': '*', ...NOSNIFF };
+  let warnedAboutProxy = false;
+
+  /**
+   * A refused request that carried `X-Forwarded-Host` or `X-Forwarded-Proto` the framework did not
+   * follow (its proxy trust is off) names the likely cause in the log, once: the app's own pages
+   * are refused too when the app does not see its public origin.
+   */
+  const warnAboutProxy = (request: HttpRequest): void => {
+    if (warnedAboutProxy) return;
+    const forwardedHost = headerValue(request.headers, 'x-forwarded-host')?.split(',')[0]?.trim();
+    const forwardedProto = headerValue(request.headers, 'x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase();
+    const protocol = request.protocol?.replace(/:$/, '').toLowerCase();
+    const ignored = (forwardedHost !== undefined && forwardedHost !== request.host) || (forwardedProto !== undefined && forwardedProto !== protocol);
+    if (!ignored) return;
+    warnedAboutProxy = true;
+    logger.warn(
+      `A cookie request was refused as cross-site: the app's own origin came out as ${protocol ?? '?'}://${request.host ?? '?'}, while the request carried X-Forwarded-Host/X-Forwarded-Proto the framework did not follow. If the app runs behind a proxy, let the framework trust exactly that proxy (Express: app.set('trust proxy', 1); Koa: new Koa({ proxy: true, maxIpsCount: 1 })) and have the proxy set X-Forwarded-Host and X-Forwarded-Proto (or pass the original Host). Without a proxy, leave the trust off: a client sent those headers itself. Logged once.`,
+    );
+  };
 
   const readFields = async (request: HttpRequest): Promise<Record<string, unknown>> => {
     const contentType = headerValue(request.headers, 'content-type');
@@ -149,7 +183,8 @@ export function createEndpoints(anon: AnonymousSessions, options: TokenEndpoints
    */
   const assertNotCrossSite = async (request: HttpRequest, clients: RequestClients, clientId: string | undefined): Promise<void> => {
     if (await isSameOriginOrAllowed(request, clients.isAllowedOrigin, clientId)) return;
-    throw new AccessDeniedError('Cross-site request refused: the session cookie is only set or read for the app’s own origin and allowed origins.');
+    warnAboutProxy(request);
+    throw new AccessDeniedError(CROSS_SITE_REFUSED);
   };
 
   const withCors = async (
@@ -211,7 +246,7 @@ export function createEndpoints(anon: AnonymousSessions, options: TokenEndpoints
         const { response, session } = await anon.issueToken(fields, { ip: request.ip, cookieSessionToken: cookieToken, clients });
         const headers: Record<string, string | string[]> = { ...NO_STORE, ...NOSNIFF };
         if (cookie) {
-          const setCookie = cookie.serialize(response.session_token, sessionExpiresAt(session));
+          const setCookie = cookie.serialize(response.session_token, sessionExpiresAt(session), request);
           if (setCookie === undefined) {
             throw new MetadataTooLargeError('The session token would be larger than a browser keeps in a cookie (4096 bytes).');
           }
@@ -224,7 +259,7 @@ export function createEndpoints(anon: AnonymousSessions, options: TokenEndpoints
       cookieAwarePost(request, async (fields, cookieToken, clients) => {
         await anon.logoutRequest(fields, cookieToken, clients);
         const headers: Record<string, string | string[]> = { ...NO_STORE };
-        if (cookie) headers['Set-Cookie'] = cookie.clear();
+        if (cookie) headers['Set-Cookie'] = cookie.clear(request);
         return { status: 204, headers };
       }),
 
@@ -244,24 +279,16 @@ export function createEndpoints(anon: AnonymousSessions, options: TokenEndpoints
       } catch (error) {
         // A dead cookie is cleared so the browser stops sending it (never for a refused cross-site request: 403).
         const clear = fromCookie !== undefined && cookie && toAnonymousSessionError(error).status === 401;
-        return fail(request, clients, undefined, error, clear ? { 'Set-Cookie': cookie.clear() } : {});
+        return fail(request, clients, undefined, error, clear ? { 'Set-Cookie': cookie.clear(request) } : {});
       }
     },
 
     async jwks() {
-      return {
-        status: 200,
-        headers: { 'Cache-Control': `public, max-age=${jwksMaxAge}`, ...NOSNIFF },
-        body: anon.jwks(),
-      };
+      return { status: 200, headers: publicDocument, body: anon.jwks() };
     },
 
-    async discovery() {
-      return {
-        status: 200,
-        headers: { 'Cache-Control': `public, max-age=${jwksMaxAge}`, ...NOSNIFF },
-        body: anon.metadataDocument(),
-      };
+    async discovery(request) {
+      return { status: 200, headers: publicDocument, body: anon.metadataDocument(request.mountPath) };
     },
 
     async preflight(request) {

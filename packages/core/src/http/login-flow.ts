@@ -8,7 +8,7 @@
  */
 import type { AnonymousSessions } from '../engine/engine.js';
 import { headerValue, type HttpHeaders } from '../exchange/http-exchange.js';
-import { cookieCodec, type SessionCookieOptions } from './session-cookie.js';
+import { engineSessionCookie, type SessionCookieOptions } from '../engine/session-cookie.js';
 import { LOGIN_BINDING_LIFETIME } from '../tokens/login-binding.js';
 import type { AnonymousSession } from '../tokens/session-token.js';
 import type { TransferHook, TransferResult, UsersAdapter } from '../transfer/transfer.js';
@@ -18,10 +18,25 @@ export const LOGIN_BINDING_COOKIE = 'anon_login';
 
 /** Cookie options shared by the login-start and callback sides. */
 export interface LoginFlowCookieOptions {
-  /** The session cookie (name and attributes, as given to the router). */
+  /**
+   * Laid over the engine's `cookie` for this middleware only (the binding cookie takes the same
+   * attributes). Default: the engine's cookie.
+   *
+   * @deprecated set `cookie` once on `createAnonymousSessions`. Removed in the next major.
+   */
   cookie?: SessionCookieOptions;
   /** The binding cookie's name. Default `anon_login`. */
   bindingCookieName?: string;
+}
+
+/** What the login-start step reads from a request. */
+export interface LoginBinderRequest {
+  /** Request headers, names in lower case. */
+  headers: HttpHeaders;
+  /** The session already extracted (e.g. by the cookie extractor); else the cookie is read. */
+  session?: AnonymousSession | undefined;
+  /** `http` or `https` as the framework reports it, for the engine's `cookie.secure: 'auto'`. */
+  protocol?: string | undefined;
 }
 
 /** What the login-start side produced. */
@@ -37,9 +52,9 @@ export interface LoginBindingOutcome {
  * and binds it. A bad or expired session binds nothing; a store outage throws (503).
  */
 export function createLoginBinder(anon: AnonymousSessions, options: LoginFlowCookieOptions = {}) {
-  const session = cookieCodec(options.cookie);
-  const binding = cookieCodec({ ...options.cookie, name: options.bindingCookieName ?? LOGIN_BINDING_COOKIE });
-  return async (request: { headers: HttpHeaders; session?: AnonymousSession | undefined }): Promise<LoginBindingOutcome> => {
+  const session = engineSessionCookie(anon.config, options.cookie);
+  const binding = engineSessionCookie(anon.config, { ...options.cookie, name: options.bindingCookieName ?? LOGIN_BINDING_COOKIE });
+  return async (request: LoginBinderRequest): Promise<LoginBindingOutcome> => {
     let sessionId = request.session?.session_id;
     if (sessionId === undefined) {
       const token = session.read(headerValue(request.headers, 'cookie'));
@@ -55,7 +70,7 @@ export function createLoginBinder(anon: AnonymousSessions, options: LoginFlowCoo
     }
     if (sessionId === undefined) return { setCookies: [] };
     const value = await anon.createLoginBinding(sessionId);
-    const header = binding.serialize(value, Math.floor(Date.now() / 1000) + LOGIN_BINDING_LIFETIME);
+    const header = binding.serialize(value, Math.floor(Date.now() / 1000) + LOGIN_BINDING_LIFETIME, request);
     return { binding: value, setCookies: header === undefined ? [] : [header] };
   };
 }
@@ -86,6 +101,8 @@ export interface TransferStepRequest {
   headers: HttpHeaders;
   /** The client address. */
   ip?: string | undefined;
+  /** `http` or `https` as the framework reports it, for the engine's `cookie.secure: 'auto'`. */
+  protocol?: string | undefined;
   /** Who authenticated. */
   user: AuthenticatedUser;
   /** A session token already extracted (e.g. by the cookie extractor); else the cookie is read. */
@@ -113,8 +130,8 @@ export interface TransferStepOutcome {
  * names the session, unless the transfer then fails), says which cookies to clear.
  */
 export function createTransferStep(anon: AnonymousSessions, options: TransferStepOptions) {
-  const session = cookieCodec(options.cookie);
-  const binding = cookieCodec({ ...options.cookie, name: options.bindingCookieName ?? LOGIN_BINDING_COOKIE });
+  const session = engineSessionCookie(anon.config, options.cookie);
+  const binding = engineSessionCookie(anon.config, { ...options.cookie, name: options.bindingCookieName ?? LOGIN_BINDING_COOKIE });
   return async (request: TransferStepRequest): Promise<TransferStepOutcome> => {
     const cookieHeader = headerValue(request.headers, 'cookie');
     const result = await anon.transfer({
@@ -129,8 +146,8 @@ export function createTransferStep(anon: AnonymousSessions, options: TransferSte
       onPostLogin: options.onPostLogin,
       endAnonymousSession: options.endAnonymousSession === true,
     });
-    const setCookies = [binding.clear()];
-    if (result.ended_anonymous_session) setCookies.push(session.clear());
+    const setCookies = [binding.clear(request)];
+    if (result.ended_anonymous_session) setCookies.push(session.clear(request));
     return { result, setCookies };
   };
 }
@@ -153,7 +170,7 @@ export interface TransferRouteOptions<R> extends TransferStepOptions {
 }
 
 /** What a binding hands {@link createTransferRoute}'s step besides its own request object. */
-export type TransferRouteRequest = Pick<TransferStepRequest, 'headers' | 'ip' | 'sessionToken'>;
+export type TransferRouteRequest = Pick<TransferStepRequest, 'headers' | 'ip' | 'protocol' | 'sessionToken'>;
 
 /**
  * Builds the callback step a binding's `sessionTransfer` middleware runs: asks the host who

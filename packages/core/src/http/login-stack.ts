@@ -33,7 +33,7 @@ import {
 } from './login-flow.js';
 import { LOGIN_BINDING_LIFETIME } from '../tokens/login-binding.js';
 import { safeRedirectTarget } from './redirect.js';
-import { cookieCodec } from './session-cookie.js';
+import { cookieCodec } from '../engine/session-cookie.js';
 import { DEFAULT_SESSION_QUERY_PARAM } from './session-extractor.js';
 import { sessionExpiresAt, type AnonymousSession } from '../tokens/session-token.js';
 
@@ -335,16 +335,20 @@ export interface IdTokenClaims {
 }
 
 /**
- * What a login callback answers when the OAuth library refused it (`openid-client`,
- * `oauth4webapi`: their errors carry a `code` starting `OAUTH_`, and the provider's own `error`):
- * 403 `access_denied` when the user cancelled or refused at the provider, else 400
- * `invalid_request` ("start it again") — a swapped or replayed `state`, a used code, a PKCE
- * mismatch. Nothing of the callback URL or the provider's answer is echoed. Anything else (the
- * provider unreachable, a bug) is returned as it is, for the error handler's 500.
+ * What a login callback answers when the OAuth library refused it — `openid-client` and
+ * `oauth4webapi` (their errors carry a `code` starting `OAUTH_`, and the provider's own `error`), or
+ * `express-openid-connect`, which wraps those into an `http-errors` 400 whose `error` is the
+ * provider's code or the library's `OAUTH_…` code: 403 `access_denied` when the user cancelled or
+ * refused at the provider, else 400 `invalid_request` ("start it again") — a swapped or replayed
+ * `state`, a used code, a PKCE mismatch. Nothing of the callback URL or the provider's answer is
+ * echoed. Anything else (the provider unreachable, a bug) is returned as it is, for the host's error
+ * handler.
  */
 export function loginCallbackError(error: unknown): unknown {
-  const { code, error: oauthError } = (error ?? {}) as { code?: unknown; error?: unknown };
-  if (typeof code !== 'string' || !code.startsWith('OAUTH_')) return error;
+  const { code, error: oauthError, status } = (error ?? {}) as { code?: unknown; error?: unknown; status?: unknown };
+  const fromOAuthLibrary = typeof code === 'string' && code.startsWith('OAUTH_');
+  const wrappedRefusal = status === 400 && typeof oauthError === 'string' && oauthError.length > 0;
+  if (!fromOAuthLibrary && !wrappedRefusal) return error;
   if (oauthError === 'access_denied') {
     return new AccessDeniedError('The sign-in was cancelled or refused at the identity provider.', { cause: error });
   }

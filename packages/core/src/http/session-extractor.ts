@@ -17,7 +17,7 @@
  * @packageDocumentation
  */
 import type { AnonymousSessions } from '../engine/engine.js';
-import { cookieCodec, type SessionCookieOptions } from './session-cookie.js';
+import { engineSessionCookie, type SessionCookieOptions } from '../engine/session-cookie.js';
 import { headerValue, type HttpHeaders, type HttpResponse } from '../exchange/http-exchange.js';
 import { InvalidRequestError, toAnonymousSessionError } from '../errors/errors.js';
 import { assertKnownOptions } from '../errors/parse-options.js';
@@ -26,7 +26,11 @@ import { sessionExpiresAt, type AnonymousSession } from '../tokens/session-token
 
 /** Options of the session extractor. */
 export interface SessionExtractorOptions {
-  /** The session cookie's options (at least its name must match the router's). Default `anon`. */
+  /**
+   * Laid over the engine's `cookie` for this extractor only. Default: the engine's cookie.
+   *
+   * @deprecated set `cookie` once on `createAnonymousSessions`. Removed in the next major.
+   */
   cookie?: SessionCookieOptions;
   /** The query parameter that may carry a session token. Default `anonymous_session_token`; `false` = off. */
   queryParam?: string | false;
@@ -70,7 +74,7 @@ export type SessionExtractor = (request: SessionExtractorRequest) => Promise<Ext
 /** Builds a session extractor. Options are validated once. */
 export function createSessionExtractor(anon: AnonymousSessions, options: SessionExtractorOptions = {}): SessionExtractor {
   assertKnownOptions(options, SESSION_EXTRACTOR_OPTION_KEYS);
-  const cookie = cookieCodec(options.cookie);
+  const cookie = engineSessionCookie(anon.config, options.cookie);
   const queryParam = options.queryParam ?? DEFAULT_SESSION_QUERY_PARAM;
   const isAllowed = (origin: string, clientId?: string): Promise<boolean> => anon.isAllowedOrigin(origin, clientId);
 
@@ -105,7 +109,7 @@ export function createSessionExtractor(anon: AnonymousSessions, options: Session
       'Cache-Control': 'no-store',
     };
     if (querySession !== undefined && cookieSession === undefined && (await isSameOriginOrAllowed(request, isAllowed))) {
-      const setCookie = cookie.serialize(inUrl.token!, sessionExpiresAt(querySession));
+      const setCookie = cookie.serialize(inUrl.token!, sessionExpiresAt(querySession), request);
       if (setCookie !== undefined) headers['Set-Cookie'] = setCookie;
     }
     return { ...fromCookie, response: { status: method === 'GET' || method === 'HEAD' ? 303 : 307, headers } };
@@ -162,7 +166,11 @@ export const DEFAULT_SESSION_QUERY_PARAM = 'anonymous_session_token';
 
 /** Options of a binding's `anonCookieExtractor` (Express and Koa alike). */
 export interface CookieExtractorOptions {
-  /** The session cookie's name. Default `anon` (must match the router's). */
+  /**
+   * The session cookie's name. Default: the engine's `cookie.name`.
+   *
+   * @deprecated set `cookie: { name }` once on `createAnonymousSessions`. Removed in the next major.
+   */
   cookieName?: string;
   /**
    * The query parameter that may carry a session token. A page reached with it is redirected to the
@@ -171,7 +179,11 @@ export interface CookieExtractorOptions {
    * `anonymous_session_token`; `false` turns it off.
    */
   queryParam?: string | false;
-  /** The cookie's other attributes, used when a query token is moved into it (match the router's). */
+  /**
+   * The cookie's other attributes, used when a query token is moved into it. Default: the engine's.
+   *
+   * @deprecated set `cookie` once on `createAnonymousSessions`. Removed in the next major.
+   */
   cookie?: Omit<SessionCookieOptions, 'name'>;
 }
 
@@ -181,8 +193,9 @@ export interface CookieExtractorOptions {
  */
 export function createCookieExtractor(anon: AnonymousSessions, options: CookieExtractorOptions = {}): SessionExtractor {
   assertKnownOptions(options, COOKIE_EXTRACTOR_OPTION_KEYS);
+  const overrides = { ...options.cookie, ...(options.cookieName === undefined ? {} : { name: options.cookieName }) };
   return createSessionExtractor(anon, {
-    cookie: { ...options.cookie, name: options.cookieName ?? 'anon' },
+    ...(Object.keys(overrides).length === 0 ? {} : { cookie: overrides }),
     queryParam: options.queryParam ?? DEFAULT_SESSION_QUERY_PARAM,
   });
 }
