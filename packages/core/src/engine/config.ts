@@ -48,6 +48,14 @@ const origin = z
 const seconds = z.number().int().nonnegative();
 
 /**
+ * The error of a required option: when it is missing, a message saying what belongs there (instead
+ * of zod's bare "Invalid input"); any other bad value keeps the schema's own message.
+ */
+const requiredOption = (what: string) => ({
+  error: (issue: { input?: unknown }) => (issue.input === undefined ? `is required: ${what}` : undefined),
+});
+
+/**
  * The session cookie's attributes, defined once: the engine's `cookie` option, which every
  * middleware (token router, cookie extractor, login binding, session transfer) reads.
  */
@@ -214,7 +222,9 @@ const storeSchema = z.custom<SessionStore>(
 export const configSchema = z
   .object({
     /** `iss` of every token and base of discovery; an absolute URL. */
-    issuer: httpUrl,
+    issuer: z
+      .string(requiredOption("the absolute URL of your token issuer, e.g. 'https://shop.example.com/'"))
+      .pipe(httpUrl),
     /** Where the JWKS is served. Default `<issuer>.well-known/jwks.json`. */
     jwksUri: httpUrl.optional(),
     /**
@@ -248,12 +258,22 @@ export const configSchema = z
     /** The client applications, or a lookup by `client_id`. */
     // Listed in the config: strict, so a misspelt option (`allowAnonymousAcess`) is an error, not a
     // silently kept default. Objects returned by a resolver may carry extra fields (database rows).
-    clients: z.union([z.array(clientSchema.strict()), z.custom<ClientResolver>(isFunction)]),
+    clients: z.union(
+      [z.array(clientSchema.strict()), z.custom<ClientResolver>(isFunction)],
+      requiredOption(
+        "a list of the apps that may create sessions, e.g. [{ clientId: 'shop-web', canCreateAnonymousSessions: true }], or a resolver function (clientId) => client",
+      ),
+    ),
     /** The APIs guests may call, or a lookup by `audience`. */
-    resourceServers: z.union([
-      z.array(resourceServerSchema.strict()).min(1, 'at least one resource server is required'),
-      z.custom<ResourceServerResolver>(isFunction),
-    ]),
+    resourceServers: z.union(
+      [
+        z.array(resourceServerSchema.strict()).min(1, 'at least one resource server is required'),
+        z.custom<ResourceServerResolver>(isFunction),
+      ],
+      requiredOption(
+        "a list of the APIs guests may call, e.g. [{ audience: 'https://api.shop.example.com', allowAnonymousAccess: true }], or a resolver function (audience) => resource server",
+      ),
+    ),
     /**
      * Server-side state: revocations, rate-limit counters, transfer marks, the linked-session
      * registry and, with `metadataStorage: 'store'`, metadata. Default `memoryStore()` (per process).
