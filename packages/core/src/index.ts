@@ -88,6 +88,7 @@ export type {
   TransferParameters,
   TransferResult,
   TransferSkipReason,
+  StoredUser,
   TransferUser,
   UsersAdapter,
 } from './transfer/transfer.js';
