@@ -21,7 +21,7 @@ import {
   type PrivateJwkSet,
   type SessionStore,
 } from '@anonymous-sessions/core';
-import { anonymousErrorHandler, anonymousTokenRouter, requireAnonymousOrUser } from '@anonymous-sessions/express';
+import { anonymousErrorHandler, anonymousTokenRouter, isAnonymous, requireAnonymousOrUser } from '@anonymous-sessions/express';
 import { AUDIENCE, CLIENT_ID, GUARDED_PATH, HOST, SCOPES, type ServerLaunch, type ServerMessage, type ServerSpec } from './shared.js';
 import { loadKoaBinding, loadKoa, loadRedisStore, type KoaMiddleware } from './optional.js';
 
@@ -96,7 +96,7 @@ async function expressApp(spec: ServerSpec, ownIssuer: string): Promise<Handler>
       const anon = await engine(trusted);
       const options = { anonymous: anon, audience: AUDIENCE, checkRevocation: spec.checkRevocation, ...(spec.cache ? {} : { cache: false as const }) };
       app.get(GUARDED_PATH, requireAnonymousOrUser(options), (req, res) => {
-        res.json({ guest: req.auth?.isAnonymous === true });
+        res.json({ guest: isAnonymous(req) });
       });
       app.use(anonymousErrorHandler({ logger: quietLogger }));
       break;

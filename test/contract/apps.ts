@@ -250,7 +250,7 @@ function buildExpress(anon: AnonymousSessions, options: ContractAppOptions, logg
     app.get('/api/scoped', guard, b.requireScopes(...(options.scopes ?? ['read:products'])), echo);
     app.get('/api/admin', guard, b.requireScopes('admin'), echo);
     app.get('/api/escalate', guard, (req, res) => {
-      res.json(escalate(req.auth));
+      res.json(escalate(expressBinding.getAuth(req)));
     });
     for (const [name, route] of Object.entries(options.claimRoutes ?? {})) {
       const check = 'equals' in route ? b.claimEquals(...route.equals) : 'includes' in route ? b.claimIncludes(...route.includes) : b.claimCheck(...route.check);

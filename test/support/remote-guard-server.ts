@@ -11,7 +11,7 @@
  */
 import express from 'express';
 import { Redis } from 'ioredis';
-import { anonymousErrorHandler, requireAnonymousOrUser } from '@anonymous-sessions/express';
+import { anonymousErrorHandler, getAuth, isAnonymous, requireAnonymousOrUser } from '@anonymous-sessions/express';
 import { redisStore } from '@anonymous-sessions/redis';
 
 const required = (name: string): string => {
@@ -35,11 +35,11 @@ app.get(
   '/api',
   requireAnonymousOrUser({ anonymous: { ...remote, store: redisStore({ client, prefix: required('ANON_REDIS_PREFIX') }) }, audience, logger: quiet }),
   (req, res) => {
-    res.json({ guest: req.auth?.isAnonymous === true, sid: req.auth?.payload.sid });
+    res.json({ guest: isAnonymous(req), sid: getAuth(req)?.payload.sid });
   },
 );
 app.get('/api/storeless', requireAnonymousOrUser({ anonymous: remote, audience, logger: quiet }), (req, res) => {
-  res.json({ guest: req.auth?.isAnonymous === true });
+  res.json({ guest: isAnonymous(req) });
 });
 app.use(anonymousErrorHandler({ logger: quiet }));
 

@@ -21,6 +21,7 @@ import {
   linkSessions,
   mergeCart,
   copyPreferences,
+  isAnonymous,
   requireAnonymousOrUser,
   requireScopes,
   requireUser,
@@ -152,7 +153,7 @@ export async function createShopApp(options: ShopOptions): Promise<Shop> {
   });
 
   app.get('/api/products', guard, requireScopes('read:products'), (req, res) => {
-    res.json({ products: PRODUCTS, guest: req.auth!.isAnonymous });
+    res.json({ products: PRODUCTS, guest: isAnonymous(req) });
   });
 
   // Login start: bind the guest session to this login (session fixation defence).

@@ -23,7 +23,9 @@ export type {
   Client,
   ClientInput,
   ClientResolver,
+  MetadataOptions,
   OriginCheck,
+  RateLimitOptions,
   ResolvedConfig,
   ResourceServer,
   ResourceServerInput,
@@ -88,6 +90,7 @@ export type {
   TransferParameters,
   TransferResult,
   TransferSkipReason,
+  StoredUser,
   TransferUser,
   UsersAdapter,
 } from './transfer/transfer.js';

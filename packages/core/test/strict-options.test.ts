@@ -1,6 +1,6 @@
 /** Every factory refuses an option it does not know, naming it: a typo is never a silent default. */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, type AnonymousSessions } from '@anonymous-sessions/core';
+import { ConfigError, createAnonymousSessions, type AnonymousSessions, type AnonymousSessionsOptions } from '@anonymous-sessions/core';
 import { cookieCodec, createBearerGuard, createCookieExtractor, createEndpoints, createSessionExtractor } from '@anonymous-sessions/core/http';
 import { AUDIENCE, buildEngine } from './fixtures.js';
 
@@ -40,5 +40,61 @@ describe('strict options', () => {
     });
     expect(() => createBearerGuard({ anonymous: anon, audience: AUDIENCE, cache: { maxEntries: 5 } })).not.toThrow();
     expect(() => createCookieExtractor(anon, { cookieName: 'sid', queryParam: false })).not.toThrow();
+  });
+});
+
+/** A required option left out says what belongs there, never a bare "Invalid input". */
+describe('required options', () => {
+  const full = {
+    issuer: 'https://shop.example.com/',
+    keys: 'development',
+    clients: [{ clientId: 'shop-web', canCreateAnonymousSessions: true }],
+    resourceServers: [{ audience: AUDIENCE, allowAnonymousAccess: true }],
+  } as const;
+
+  async function missing(key: keyof typeof full): Promise<ConfigError> {
+    const options: Record<string, unknown> = { ...full };
+    delete options[key];
+    const error: unknown = await createAnonymousSessions(options as unknown as AnonymousSessionsOptions).then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+
+  it('clients', async () => {
+    const error = await missing('clients');
+    expect(error.issues).toHaveLength(1);
+    expect(error.issues[0]!.path).toBe('clients');
+    expect(error.issues[0]!.message).toMatch(/^is required: a list of the apps that may create sessions, e\.g\. \[\{ clientId: 'shop-web', canCreateAnonymousSessions: true \}\], or a resolver function/);
+    expect(error.message).toContain('clients: is required');
+    expect(error.message).not.toContain('Invalid input');
+  });
+
+  it('resourceServers', async () => {
+    const error = await missing('resourceServers');
+    expect(error.issues).toHaveLength(1);
+    expect(error.issues[0]!.path).toBe('resourceServers');
+    expect(error.issues[0]!.message).toMatch(/^is required: a list of the APIs guests may call, e\.g\. .*allowAnonymousAccess: true.*, or a resolver function/);
+  });
+
+  it('issuer', async () => {
+    const error = await missing('issuer');
+    expect(error.issues).toHaveLength(1);
+    expect(error.issues[0]!.path).toBe('issuer');
+    expect(error.issues[0]!.message).toMatch(/^is required: the absolute URL of your token issuer/);
+  });
+
+  it('every missing one at once, and a present but bad value keeps its own message', async () => {
+    const error: unknown = await createAnonymousSessions({} as unknown as AnonymousSessionsOptions).catch((thrown: unknown) => thrown);
+    expect((error as ConfigError).issues.map((issue) => issue.path)).toEqual(['issuer', 'clients', 'resourceServers']);
+    const bad: unknown = await createAnonymousSessions({ ...full, issuer: 'not a url', clients: 'shop-web', resourceServers: [] } as unknown as AnonymousSessionsOptions).catch(
+      (thrown: unknown) => thrown,
+    );
+    const issues = (bad as ConfigError).issues;
+    expect(issues).toContainEqual({ path: 'issuer', message: 'must be an absolute http(s) URL' });
+    expect(issues).toContainEqual({ path: 'resourceServers', message: 'at least one resource server is required' });
+    expect(issues.find((issue) => issue.path === 'clients')?.message).not.toMatch(/is required/);
   });
 });

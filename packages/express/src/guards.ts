@@ -13,14 +13,70 @@ import {
   type ClaimValue,
 } from '@anonymous-sessions/core/http';
 
+/**
+ * What `requireAnonymousOrUser` leaves on `req.auth`, as the request type declares it: the token,
+ * its header and payload, and `isAnonymous`.
+ *
+ * `isAnonymous` is optional here, and the property is declared through this base interface rather
+ * than on `Express.Request` itself, so that an app also using `express-oauth2-jwt-bearer` (which
+ * declares `Request.auth` as its own `AuthResult`) compiles with `skipLibCheck: false`: TypeScript
+ * refuses two different types for one property (TS2717), but lets `Request`'s own declaration
+ * narrow an inherited one. In such an app `req.auth` is typed as theirs; read ours, typed in full,
+ * with {@link getAuth} or {@link RequestWithAuth}.
+ */
+export interface RequestAuth {
+  /** The raw access token. Never log it. */
+  token: string;
+  /** Its protected header (`alg` as a plain string, as other verifiers report it). */
+  header: RequestAuthHeader;
+  /** Its verified claims. */
+  payload: AuthResult['payload'];
+  /** True for our anonymous issuer's tokens; false for the host's identity provider's. */
+  isAnonymous?: boolean;
+}
+
+/** A JWS protected header as {@link RequestAuth} declares it. */
+export interface RequestAuthHeader {
+  /** The signing algorithm. */
+  alg?: string;
+  /** The key's id. */
+  kid?: string;
+  /** The token type (`at+jwt` for access tokens). */
+  typ?: string;
+  /** Any other header parameter. */
+  [parameter: string]: unknown;
+}
+
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
-    interface Request {
+    /** The `auth` property `requireAnonymousOrUser` sets (see {@link RequestAuth}). */
+    interface AnonymousSessionsRequest {
       /** Set by `requireAnonymousOrUser`: the verified token, guest or user. */
-      auth?: AuthResult;
+      auth?: RequestAuth;
     }
+    // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- merged into Express's Request
+    interface Request extends AnonymousSessionsRequest {}
   }
+}
+
+/** A request that went through `requireAnonymousOrUser` with a token: `req.auth` typed in full. */
+export type RequestWithAuth = Request & { auth: AuthResult };
+
+/** `req.auth` as the guard set it, whatever type the app's other libraries declare for it. */
+const authOf = (req: Request): AuthResult | undefined => (req as { auth?: AuthResult }).auth;
+
+/**
+ * The verified token `requireAnonymousOrUser` left on the request, typed in full (`isAnonymous`
+ * included), also in an app where another library declares `req.auth` with its own type.
+ *
+ * @returns the result, or `undefined` when the guard did not run, let a request without a token
+ *   through (`authRequired: false`), or `req.auth` was set by some other middleware (it then has no
+ *   boolean `isAnonymous`).
+ */
+export function getAuth(req: Request): AuthResult | undefined {
+  const auth = authOf(req);
+  return auth !== undefined && typeof auth === 'object' && typeof auth.isAnonymous === 'boolean' ? auth : undefined;
 }
 
 /** Options of {@link requireAnonymousOrUser}. */
@@ -70,7 +126,7 @@ export function requireAnonymousOrUser(options: RequireAnonymousOrUserOptions): 
 export function requireUser(): RequestHandler {
   return (req, _res, next) => {
     try {
-      assertUser(req.auth, realmOf(req));
+      assertUser(authOf(req), realmOf(req));
       next();
     } catch (error) {
       next(error);
@@ -82,7 +138,7 @@ export function requireUser(): RequestHandler {
 export function requireScopes(...scopes: string[]): RequestHandler {
   return (req, _res, next) => {
     try {
-      assertScopes(req.auth, scopes, realmOf(req));
+      assertScopes(authOf(req), scopes, realmOf(req));
       next();
     } catch (error) {
       next(error);
@@ -95,7 +151,7 @@ const toHandler =
   (check: ClaimCheck): RequestHandler =>
   (req, _res, next) => {
     try {
-      check(req.auth, realmOf(req));
+      check(authOf(req), realmOf(req));
       next();
     } catch (error) {
       next(error);
@@ -129,5 +185,5 @@ export function claimCheck(predicate: ClaimPredicate, description?: string): Req
 
 /** Whether the request was authenticated with an anonymous (guest) token. */
 export function isAnonymous(req: Request): boolean {
-  return req.auth?.isAnonymous === true;
+  return getAuth(req)?.isAnonymous === true;
 }

@@ -6,8 +6,8 @@
 import express from 'express';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { anonymousTokenRouter } from '@anonymous-sessions/express';
-import { CLIENT_ID, expectError, expectTokens, quickStart, TOKEN_PATH, tokenRequest } from './helpers.js';
+import { anonymousTokenRouter, getAuth, isAnonymous, requireAnonymousOrUser, requireUser } from '@anonymous-sessions/express';
+import { AUDIENCE, CLIENT_ID, expectError, expectTokens, quickStart, TOKEN_PATH, tokenRequest } from './helpers.js';
 
 describe('Express specifics', () => {
   it('anonymousTokenRouter returns an Express Router', async () => {
@@ -34,5 +34,45 @@ describe('Express specifics', () => {
     // …trusting loopback takes its first value.
     const loopback = await quickStart({ before: (app) => app.set('trust proxy', 'loopback') });
     expectTokens(await viaProxy(loopback.app, token));
+  });
+
+  it('getAuth reads the guard’s result in full; a req.auth some other middleware set is not taken for ours', async () => {
+    const { app } = await quickStart({
+      routes: (host, anon) => {
+        const guard = requireAnonymousOrUser({ anonymous: anon, audience: AUDIENCE });
+        host.get('/ours', guard, (req, res) => {
+          const auth = getAuth(req);
+          res.json({ isAnonymous: auth?.isAnonymous, sub: auth?.payload.sub, typ: auth?.header.typ, guest: isAnonymous(req) });
+        });
+        // express-oauth2-jwt-bearer's shape: token, header, payload, no isAnonymous.
+        host.get(
+          '/theirs',
+          (req, _res, next) => {
+            req.auth = { token: 't', header: { alg: 'RS256' }, payload: { sub: 'auth0|x' } };
+            next();
+          },
+          (req, res) => res.json({ found: getAuth(req) !== undefined, guest: isAnonymous(req) }),
+        );
+        host.get('/none', (req, res) => res.json({ found: getAuth(req) !== undefined }));
+        // requireUser after a foreign req.auth behaves as before (the token is not a guest's).
+        host.get(
+          '/theirs-user',
+          (req, _res, next) => {
+            req.auth = { token: 't', header: { alg: 'RS256' }, payload: { sub: 'auth0|x' } };
+            next();
+          },
+          requireUser(),
+          (_req, res) => res.json({ ok: true }),
+        );
+      },
+    });
+    const tokens = expectTokens(await request(app).post(TOKEN_PATH).send(tokenRequest()));
+    const ours = await request(app).get('/ours').set('Authorization', `Bearer ${tokens.access_token}`);
+    expect(ours.status).toBe(200);
+    expect(ours.body).toMatchObject({ isAnonymous: true, typ: 'at+jwt', guest: true });
+    expect(typeof ours.body.sub).toBe('string');
+    expect((await request(app).get('/theirs')).body).toEqual({ found: false, guest: false });
+    expect((await request(app).get('/none')).body).toEqual({ found: false });
+    expect((await request(app).get('/theirs-user')).body).toEqual({ ok: true });
   });
 });

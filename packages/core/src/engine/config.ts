@@ -1,7 +1,9 @@
 /**
  * Every option of `createAnonymousSessions`, defined once: one zod schema with its defaults and a
- * doc comment per field. `AnonymousSessionsOptions` (the input) and `ResolvedConfig` (the frozen
- * output) are derived from it, and it is parsed exactly once, at start-up.
+ * doc comment per field, parsed exactly once, at start-up. `ResolvedConfig` (the frozen output) is
+ * derived from it; `AnonymousSessionsOptions` (the input) and its nested types are written out by
+ * hand with TSDoc per field, so the docs reach the editor from the shipped `.d.ts`, and
+ * packages/core/test/options-types.test.ts keeps them equal to the schema's input type.
  *
  * @packageDocumentation
  */
@@ -46,6 +48,14 @@ const origin = z
   }, 'must be an exact origin such as https://shop.example.com (scheme, host and port; no path or trailing slash)');
 
 const seconds = z.number().int().nonnegative();
+
+/**
+ * The error of a required option: when it is missing, a message saying what belongs there (instead
+ * of zod's bare "Invalid input"); any other bad value keeps the schema's own message.
+ */
+const requiredOption = (what: string) => ({
+  error: (issue: { input?: unknown }) => (issue.input === undefined ? `is required: ${what}` : undefined),
+});
 
 /**
  * The session cookie's attributes, defined once: the engine's `cookie` option, which every
@@ -95,8 +105,38 @@ export const cookieOptionsSchema = z
     }
   });
 
-/** Options of the session cookie (the engine's `cookie`). */
-export type SessionCookieOptions = z.input<typeof cookieOptionsSchema>;
+/**
+ * Options of the session cookie (the engine's `cookie`), read by every middleware (token router,
+ * cookie extractor, login binding, session transfer). Written out by hand for the editor; a test
+ * keeps it equal to `z.input<typeof cookieOptionsSchema>`.
+ */
+export interface SessionCookieOptions {
+  /**
+   * Cookie name. Default `anon`. A `__Host-` name needs `secure: true`, `path: '/'` and no
+   * `domain`; a `__Secure-` name needs `secure: true`.
+   */
+  name?: string | undefined;
+  /** Default `true`: scripts cannot read the session token. */
+  httpOnly?: boolean | undefined;
+  /**
+   * Default `true`: only sent over HTTPS. `'auto'`: `Secure` when the request is HTTPS as the
+   * framework reports it (Express `req.protocol`, Koa `ctx.protocol`, which follow
+   * `X-Forwarded-Proto` only from a trusted proxy), and whenever the protocol is unknown; not
+   * `Secure` on plain http (local development). `false`: never `Secure`.
+   */
+  secure?: boolean | 'auto' | undefined;
+  /** Default `'lax'`. `'none'` needs `secure: true`. */
+  sameSite?: 'lax' | 'strict' | 'none' | undefined;
+  /** Default `/`. */
+  path?: string | undefined;
+  /** Cookie domain. Default: none (host-only). */
+  domain?: string | undefined;
+  /**
+   * `Partitioned` (CHIPS): the cookie is kept per top-level site, for an app embedded in other
+   * sites' pages. Needs `secure: true` and `sameSite: 'none'`, as browsers do. Default `false`.
+   */
+  partitioned?: boolean | undefined;
+}
 /** The session cookie's options after defaults. */
 export type ResolvedSessionCookieOptions = z.output<typeof cookieOptionsSchema>;
 
@@ -158,12 +198,43 @@ const resourceServerSchema = z.object({
   claimsMapping: claimsMappingSchema,
 });
 
-/** A client application, as configured. */
-export type ClientInput = z.input<typeof clientSchema>;
+/** A client application, as configured (an entry of `clients`, or what a {@link ClientResolver} returns). */
+export interface ClientInput {
+  /** The `client_id` a front end sends. Required. */
+  clientId: string;
+  /** May this client create (and continue) anonymous sessions? Auth0's `can_create_anonymous_sessions`. Default `false`. */
+  canCreateAnonymousSessions?: boolean | undefined;
+  /** Exact origins allowed to call the endpoints cross-origin, with credentials (CORS). Default none. */
+  allowedOrigins?: string[] | undefined;
+  /**
+   * May this client choose the `user_id` of a session it creates (`anon|` + 8–128 of
+   * `[A-Za-z0-9_-]`)? Default `false`: a token request with a `user_id` is refused with 400
+   * `invalid_request`, so no caller can pick (and so predict or collide with) another guest's id.
+   */
+  allowUserId?: boolean | undefined;
+}
 /** A client application after defaults. */
 export type Client = z.output<typeof clientSchema>;
-/** A resource server (API), as configured. */
-export type ResourceServerInput = z.input<typeof resourceServerSchema>;
+/** A resource server (API), as configured (an entry of `resourceServers`, or what a {@link ResourceServerResolver} returns). */
+export interface ResourceServerInput {
+  /** The API's identifier: the access token's `aud`. Required. */
+  audience: string;
+  /** May guests get access tokens for this API? Auth0's `allow_anonymous_access`. Default `false`. */
+  allowAnonymousAccess?: boolean | undefined;
+  /** The scopes a guest may ask for (RFC 6749 scope tokens). Default `['anon']`. */
+  anonymousScopes?: string[] | undefined;
+  /**
+   * Access-token lifetime in seconds (at most one year). Auth0's
+   * `token_lifetime_for_anonymous_access`. Default 86400 (one day).
+   */
+  tokenLifetimeForAnonymousAccess?: number | undefined;
+  /**
+   * Claim name → dot path into `anonymous_session` (`anonymous_session.user_id`, `.session_id`,
+   * `.created_at` or `.metadata.<key>…`), added to this API's access tokens. At most 10; reserved
+   * names ({@link RESERVED_CLAIMS}) are refused. Default `{}`.
+   */
+  claimsMapping?: Record<string, string> | undefined;
+}
 /** A resource server (API) after defaults. */
 export type ResourceServer = z.output<typeof resourceServerSchema>;
 
@@ -214,7 +285,9 @@ const storeSchema = z.custom<SessionStore>(
 export const configSchema = z
   .object({
     /** `iss` of every token and base of discovery; an absolute URL. */
-    issuer: httpUrl,
+    issuer: z
+      .string(requiredOption("the absolute URL of your token issuer, e.g. 'https://shop.example.com/'"))
+      .pipe(httpUrl),
     /** Where the JWKS is served. Default `<issuer>.well-known/jwks.json`. */
     jwksUri: httpUrl.optional(),
     /**
@@ -248,12 +321,22 @@ export const configSchema = z
     /** The client applications, or a lookup by `client_id`. */
     // Listed in the config: strict, so a misspelt option (`allowAnonymousAcess`) is an error, not a
     // silently kept default. Objects returned by a resolver may carry extra fields (database rows).
-    clients: z.union([z.array(clientSchema.strict()), z.custom<ClientResolver>(isFunction)]),
+    clients: z.union(
+      [z.array(clientSchema.strict()), z.custom<ClientResolver>(isFunction)],
+      requiredOption(
+        "a list of the apps that may create sessions, e.g. [{ clientId: 'shop-web', canCreateAnonymousSessions: true }], or a resolver function (clientId) => client",
+      ),
+    ),
     /** The APIs guests may call, or a lookup by `audience`. */
-    resourceServers: z.union([
-      z.array(resourceServerSchema.strict()).min(1, 'at least one resource server is required'),
-      z.custom<ResourceServerResolver>(isFunction),
-    ]),
+    resourceServers: z.union(
+      [
+        z.array(resourceServerSchema.strict()).min(1, 'at least one resource server is required'),
+        z.custom<ResourceServerResolver>(isFunction),
+      ],
+      requiredOption(
+        "a list of the APIs guests may call, e.g. [{ audience: 'https://api.shop.example.com', allowAnonymousAccess: true }], or a resolver function (audience) => resource server",
+      ),
+    ),
     /**
      * Server-side state: revocations, rate-limit counters, transfer marks, the linked-session
      * registry and, with `metadataStorage: 'store'`, metadata. Default `memoryStore()` (per process).
@@ -382,8 +465,127 @@ export const configSchema = z
     }
   });
 
-/** Options of `createAnonymousSessions` (every field documented on {@link configSchema}). */
-export type AnonymousSessionsOptions = z.input<typeof configSchema>;
+/** Limits on session metadata (the engine's `metadata`). */
+export interface MetadataOptions {
+  /** Maximum size of the merged metadata as JSON, in UTF-8 bytes. Default 2048. */
+  maxBytes?: number | undefined;
+  /** Maximum nesting depth (an object of scalars is depth 1), at most 64. Default 8. */
+  maxDepth?: number | undefined;
+  /** A Standard Schema (for example a zod schema) the merged metadata must pass. Default none. */
+  schema?: MetadataSchema | undefined;
+}
+
+/** Rate limits (the engine's `rateLimit`), each a fixed one-minute window in the store. */
+export interface RateLimitOptions {
+  /**
+   * New sessions per minute per client address (an IPv6 address counts per /64; a request without
+   * an address is not counted against anyone else's). Default 60.
+   */
+  createPerMinute?: number | undefined;
+  /** Continues of one session per minute, whatever the address. Default 60. */
+  continuePerMinute?: number | undefined;
+}
+
+/**
+ * Options of `createAnonymousSessions`. Written out by hand so every field's docs reach the editor;
+ * a test keeps it equal to `z.input<typeof configSchema>`, the schema that validates them.
+ */
+export interface AnonymousSessionsOptions {
+  /** `iss` of every token and base of discovery: an absolute http(s) URL. Required. */
+  issuer: string;
+  /** Where the JWKS is served. Default `<issuer>.well-known/jwks.json`. */
+  jwksUri?: string | undefined;
+  /**
+   * The session cookie, once for every middleware: the token router sets it, the cookie extractor
+   * and the login binding read it, the transfer clears it. Default `{ name: 'anon', httpOnly:
+   * true, secure: true, sameSite: 'lax', path: '/', partitioned: false }`; `secure: 'auto'` for
+   * an app served over HTTPS in production and plain http in development.
+   */
+  cookie?: SessionCookieOptions | undefined;
+  /**
+   * Origins allowed in requests that name no client — CORS preflights (a browser sends no
+   * `client_id` there) and `GET /anonymous/session` — on top of every listed client's
+   * `allowedOrigins`: exact origins, or a function of the origin. With `clients` as a resolver,
+   * list here the origins of your clients, or browsers never send their cross-origin token
+   * requests. A request that names a client is still answered only for that client's origins.
+   * Wildcards are refused. Default none.
+   */
+  allowedOrigins?: string[] | OriginCheck | undefined;
+  /** Session lifetime in seconds. Default 2592000 (30 days). `0` = never expires (a warning is logged). */
+  sessionLifetime?: number | undefined;
+  /** `'jwe'` (dir + A256GCM, default): encrypted. `'jwt'`: signed and readable by anyone holding it. */
+  sessionTokenFormat?: 'jwe' | 'jwt' | undefined;
+  /**
+   * The private key set (a JWKS object or its JSON text). Without it (or with `'development'`),
+   * ephemeral development keys are generated and a warning is logged; in production (see
+   * `production`) leaving it out is a `ConfigError`, and only an explicit `'development'` opts into
+   * throwaway keys.
+   */
+  keys?: string | { keys: { [parameter: string]: unknown; kty: string }[] } | undefined;
+  /** Algorithm of the ephemeral development signing key. Default `'RS256'`. Ignored when `keys` is set. */
+  developmentSigningAlgorithm?: (typeof SIGNING_ALGORITHMS)[number] | undefined;
+  /**
+   * The client applications that may use the endpoints, or a lookup by `client_id`
+   * ({@link ClientResolver}). Required.
+   */
+  clients: ClientInput[] | ClientResolver;
+  /** The APIs guests may call (at least one), or a lookup by `audience` ({@link ResourceServerResolver}). Required. */
+  resourceServers: ResourceServerInput[] | ResourceServerResolver;
+  /**
+   * Server-side state: revocations, rate-limit counters, transfer marks, the linked-session
+   * registry and, with `metadataStorage: 'store'`, metadata. Default `memoryStore()` (per process).
+   */
+  store?: SessionStore | undefined;
+  /** Limits on session metadata. Default `{ maxBytes: 2048, maxDepth: 8 }`. */
+  metadata?: MetadataOptions | undefined;
+  /**
+   * `'token'` (default): metadata travels in the session token only; concurrent updates from two
+   * tabs are last-writer-wins. `'store'`: the store holds each session's metadata and merges every
+   * patch atomically, so concurrent updates all apply and an old session token cannot roll the
+   * metadata back; tokens carry a snapshot and its `metadata_version`. Needs a store with the
+   * metadata operations (`readMetadata`, `mergeMetadata`).
+   */
+  metadataStorage?: 'token' | 'store' | undefined;
+  /**
+   * How long, in seconds, the linked-session registry keeps each transfer (`anon.linkedSessions`).
+   * Default 7776000 (90 days). `false`: record nothing.
+   */
+  linkedSessionRetention?: false | number | undefined;
+  /**
+   * What happens to a session issued before the store lost its data (its epoch marker changed:
+   * every logout recorded before the loss is gone, so a logged-out token looks live again). The
+   * engine logs an error either way, once per lost epoch.
+   * `'accept'` (default): such sessions are accepted as before, logged-out ones included.
+   * `'reject'`: they fail closed: a revocation check refuses them (401), and continuing one at the
+   * token endpoint starts a fresh session (new `user_id` and `session_id`) that carries the old
+   * token's metadata. Needs a store with `epoch()` and shared by every instance.
+   */
+  revocationLoss?: 'accept' | 'reject' | undefined;
+  /** `true`: each continue renews `exp` to now + `sessionLifetime`. Default `false` (absolute expiry). */
+  slidingExpiration?: boolean | undefined;
+  /** Seconds of clock skew tolerated on every verification, at most 300. Default 15. */
+  clockTolerance?: number | undefined;
+  /**
+   * Rate limits, each a fixed one-minute window in the store; `false` turns them all off. Over a
+   * limit: 429 `too_many_requests` with `Retry-After`. Default `{ createPerMinute: 60,
+   * continuePerMinute: 60 }`.
+   */
+  rateLimit?: false | RateLimitOptions | undefined;
+  /**
+   * How long, in milliseconds, a request may wait on the store, counted from its first store call
+   * (later calls get what is left); then it fails closed with 503. At most 60000. Default 2000.
+   */
+  storeTimeoutMs?: number | undefined;
+  /** Where warnings and unexpected errors go (`warn(message)`, `error(message, error)`). Default `console`. */
+  logger?: Logger | undefined;
+  /**
+   * Production mode: starting without `keys` is a `ConfigError` (tokens signed with throwaway
+   * keys die on every restart and differ per instance), and a `memoryStore()` logs once that it
+   * is per process. Default: whether `NODE_ENV` is `production`, read once when the engine is
+   * created. Set it explicitly where there is no `NODE_ENV`.
+   */
+  production?: boolean | undefined;
+}
 /** The resolved, frozen configuration. */
 export type ResolvedConfig = Readonly<Omit<z.output<typeof configSchema>, 'store'> & { store: SessionStore }>;
 

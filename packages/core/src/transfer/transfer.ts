@@ -40,10 +40,26 @@ export interface TransferUser {
   [field: string]: unknown;
 }
 
+/**
+ * A user record as the host's store returns it from {@link UsersAdapter.get}: ordinary
+ * `Record<string, unknown>` metadata is accepted, and any other fields (email, name…) may come
+ * along. The hooks see a structured clone of it as a {@link TransferUser}; values that are not JSON
+ * are not converted (a `Date` stays a `Date`, a function makes the transfer fail before anything
+ * is applied), so keep the metadata JSON as Auth0 does.
+ */
+export interface StoredUser {
+  /** The account's id. */
+  user_id: string;
+  /** Data only the app writes (roles, plans, migrated carts). */
+  app_metadata?: Record<string, unknown> | undefined;
+  /** Data the user may edit (preferences). */
+  user_metadata?: Record<string, unknown> | undefined;
+}
+
 /** The host's user store, as transfer needs it. */
 export interface UsersAdapter {
   /** The user, or `undefined` when unknown. */
-  get(userId: string): Promise<TransferUser | undefined> | TransferUser | undefined;
+  get(userId: string): Promise<StoredUser | undefined> | StoredUser | undefined;
   /**
    * Applies one update: each object holds only the top-level keys the hooks set; merge them into
    * the stored metadata (a `null` value deletes the key), as Auth0's PATCH /users does. Reject only
@@ -292,7 +308,8 @@ async function applyTransfer(engine: TransferEngine, parameters: TransferParamet
   const hook = parameters.isNewUser ? parameters.onPreRegistration : parameters.onPostLogin;
   const event: TransferEvent = {
     anonymous_session: session,
-    user: structuredClone(user),
+    // A copy, so a hook cannot change the host's record; typed as the hooks' JSON view of it.
+    user: structuredClone(user) as TransferUser,
     request: parameters.request ?? {},
     transaction: { flow },
   };
