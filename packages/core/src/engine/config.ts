@@ -441,7 +441,7 @@ export const configSchema = z
           code: 'custom',
           path: ['keys'],
           message:
-            "is required in production (NODE_ENV=production): generate a key set with `npx anonymous-sessions keys generate` and pass it in, or set keys: 'development' to run on throwaway keys anyway",
+            "is required in production (NODE_ENV=production): generate a key set with `npx -p @anonymous-sessions/core anonymous-sessions keys generate` and pass it in, or set keys: 'development' to run on throwaway keys anyway",
         });
       }
     },

@@ -860,7 +860,7 @@ export async function createAnonymousSessions(options: AnonymousSessionsOptions)
   if (config.keys === undefined || config.keys === DEVELOPMENT_KEYS) {
     keys = await developmentKeyRing(config.developmentSigningAlgorithm);
     config.logger.warn(
-      'No keys configured: using ephemeral development keys. Tokens die on restart and cannot be shared between instances. Generate a key set with `npx anonymous-sessions keys generate`.',
+      'No keys configured: using ephemeral development keys. Tokens die on restart and cannot be shared between instances. Generate a key set with `npx -p @anonymous-sessions/core anonymous-sessions keys generate`.',
     );
   } else {
     keys = await importKeyRing(config.keys, { requireEncryptionKey: config.sessionTokenFormat === 'jwe' });
