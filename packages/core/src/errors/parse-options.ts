@@ -1,12 +1,21 @@
 /**
  * Options parsing, written once: every factory (the engine, the router, the cookie codec, the
  * extractors, the guard, the login flow, the stores) parses its options with one strict zod schema
- * through {@link parseOptions}, so a bad or unknown option is a {@link ConfigError} naming its path.
+ * (`zod/mini`, or classic zod: both are typed on zod's core) through {@link parseOptions}, so a bad
+ * or unknown option is a {@link ConfigError} naming its path.
  *
  * @packageDocumentation
  */
-import type { z } from 'zod';
+import { safeParse, type $ZodIssue, type $ZodType, type output } from 'zod/v4/core';
+import { en } from 'zod/v4/locales';
 import { ConfigError, type ConfigIssue } from './errors.js';
+
+/**
+ * zod's English messages (`Too small: expected number to be >0`, …), passed to every parse: the
+ * `zod/mini` schemas load no locale of their own, and the host's global zod configuration (another
+ * locale, a custom error map) must not change the messages of our `ConfigError`s.
+ */
+export const ENGLISH_MESSAGES = en().localeError;
 
 /**
  * Refuses keys a factory does not know (for factories whose options are functions and objects a
@@ -33,14 +42,14 @@ export function assertKnownOptions(options: object, known: readonly string[], pa
  * @returns the parsed (defaulted) options.
  * @throws ConfigError naming every bad or unknown key.
  */
-export function parseOptions<S extends z.ZodType>(schema: S, options: unknown, path = ''): z.output<S> {
-  const result = schema.safeParse(options);
+export function parseOptions<S extends $ZodType>(schema: S, options: unknown, path = ''): output<S> {
+  const result = safeParse(schema, options, { error: ENGLISH_MESSAGES });
   if (!result.success) throw new ConfigError(toConfigIssues(result.error.issues, path));
   return result.data;
 }
 
 /** Converts zod issues into {@link ConfigIssue}s with dotted paths like `resourceServers[0].audience`. */
-export function toConfigIssues(issues: readonly z.core.$ZodIssue[], prefix = ''): ConfigIssue[] {
+export function toConfigIssues(issues: readonly $ZodIssue[], prefix = ''): ConfigIssue[] {
   return issues.flatMap((issue) => specificIssues(issue, [])).map((issue) => ({
     path: formatPath(prefix, issue.path),
     message: issue.message,
@@ -54,7 +63,7 @@ export function toConfigIssues(issues: readonly z.core.$ZodIssue[], prefix = '')
  * bare "Invalid input" on the union.
  */
 function specificIssues(
-  issue: z.core.$ZodIssue,
+  issue: $ZodIssue,
   parent: readonly PropertyKey[],
 ): { path: readonly PropertyKey[]; message: string }[] {
   const path = [...parent, ...issue.path];
