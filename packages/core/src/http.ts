@@ -13,6 +13,8 @@ export type { AnonymousSession } from './tokens/session-token.js';
 export type { TransferResult } from './transfer/transfer.js';
 export { AnonymousSessionError, ConfigError, InvalidRequestError, toAnonymousSessionError } from './errors/errors.js';
 export type { ConfigIssue, ErrorResponseBody } from './errors/errors.js';
+// Options parsing for a binding's or a store adapter's own factory: one ConfigError shape everywhere.
+export { parseOptions } from './errors/parse-options.js';
 
 // The exchange between a binding and core.
 export { bearerToken, headerValue } from './exchange/http-exchange.js';
@@ -81,6 +83,7 @@ export {
   LOGIN_RETURN_COOKIE,
   LOGIN_SEED_COOKIE,
   LOGIN_STACK_OPTION_KEYS,
+  parseLoginStackOptions,
   sameOriginReturnTo,
   stripQueryParameter,
 } from './http/login-stack.js';

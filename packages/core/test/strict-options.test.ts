@@ -1,8 +1,25 @@
 /** Every factory refuses an option it does not know, naming it: a typo is never a silent default. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, createAnonymousSessions, type AnonymousSessions, type AnonymousSessionsOptions } from '@anonymous-sessions/core';
-import { cookieCodec, createBearerGuard, createCookieExtractor, createEndpoints, createSessionExtractor } from '@anonymous-sessions/core/http';
+import {
+  cookieCodec,
+  createBearerGuard,
+  createCookieExtractor,
+  createEndpoints,
+  createLoginBinder,
+  createLoginFinish,
+  createLoginStart,
+  createSessionExtractor,
+  createTransferRoute,
+  createTransferStep,
+  parseLoginStackOptions,
+} from '@anonymous-sessions/core/http';
+import { memoryStore } from '@anonymous-sessions/core';
+import { z } from 'zod/mini';
 import { AUDIENCE, buildEngine } from './fixtures.js';
+
+const isFunction = (value: unknown): boolean => typeof value === 'function';
+const users = { get: async () => undefined, update: async () => undefined };
 
 function configIssues(build: () => unknown): { path: string; message: string }[] {
   try {
@@ -29,6 +46,13 @@ describe('strict options', () => {
     ['the cookie extractor', () => createCookieExtractor(anon, { cookiename: 'sid' } as never), 'cookiename'],
     ['the guard', () => createBearerGuard({ anonymous: anon, audience: AUDIENCE, scoeps: [] } as never), 'scoeps'],
     ['the guard’s cache', () => createBearerGuard({ anonymous: anon, audience: AUDIENCE, cache: { maxEntrys: 10 } } as never), 'cache.maxEntrys'],
+    ['the memory store', () => memoryStore({ maxEntires: 10 } as never), 'memoryStore.maxEntires'],
+    ['the login binder', () => createLoginBinder(anon, { bindingCookiName: 'x' } as never), 'bindingCookiName'],
+    ['the transfer step', () => createTransferStep(anon, { users, onPostlogin: () => undefined } as never), 'onPostlogin'],
+    ['the transfer route', () => createTransferRoute(anon, { users, getUser: () => undefined, getLoginBindng: () => 'x' } as never), 'getLoginBindng'],
+    ['the login start', () => createLoginStart(anon, { seedCookiName: 'x' } as never), 'seedCookiName'],
+    ['the login finish', () => createLoginFinish(anon, { users, returnToCookiName: 'x' } as never), 'returnToCookiName'],
+    ['a binding’s login stack', () => parseLoginStackOptions({ users, getUser: () => undefined, stateKy: 'x' }, {}), 'stateKy'],
   ])('%s', (_name, build, path) => {
     expect(configIssues(build)).toContainEqual({ path, message: 'is not a known option' });
   });
@@ -40,6 +64,36 @@ describe('strict options', () => {
     });
     expect(() => createBearerGuard({ anonymous: anon, audience: AUDIENCE, cache: { maxEntries: 5 } })).not.toThrow();
     expect(() => createCookieExtractor(anon, { cookieName: 'sid', queryParam: false })).not.toThrow();
+  });
+
+  it('the login flow checks what each known option holds, every problem at once', () => {
+    expect(configIssues(() => createTransferRoute(anon, { users: {}, getUser: 'me', endAnonymousSession: 'yes', flow: 3 } as never))).toEqual([
+      { path: 'users', message: 'must be an object with get(userId) and update(userId, changes)' },
+      { path: 'endAnonymousSession', message: 'must be a boolean' },
+      { path: 'getUser', message: 'must be a function' },
+      { path: 'flow', message: 'must be a string or a function of the request' },
+    ]);
+    expect(configIssues(() => createTransferRoute(anon, { users } as never))).toEqual([{ path: 'getUser', message: 'is required: a function' }]);
+    expect(configIssues(() => createLoginStart(anon, { queryParam: 'a b' }))).toEqual([{ path: 'queryParam', message: 'must be a query parameter name or false' }]);
+    expect(configIssues(() => createSessionExtractor(anon, { queryParam: '' }))).toEqual([{ path: 'queryParam', message: 'must be a query parameter name or false' }]);
+    expect(() => createTransferRoute(anon, { users, getUser: () => undefined, flow: () => 'login' })).not.toThrow();
+    expect(() => createLoginFinish(anon, { users, queryParam: false, seedCookieName: 'seed' })).not.toThrow();
+  });
+
+  it('a binding’s extra login-stack options are validated once, then known to the login start and finish', () => {
+    const extra = { getUser: z.custom(isFunction), stateKey: z.optional(z.string()) };
+    const options = parseLoginStackOptions({ users, getUser: () => undefined, stateKey: 'anon', queryParam: false as const }, extra);
+    expect(() => createLoginStart(anon, options)).not.toThrow();
+    expect(() => createLoginFinish(anon, options)).not.toThrow();
+    // A copy was never parsed with the binding's keys: for the login finish they are unknown.
+    expect(configIssues(() => createLoginFinish(anon, { ...options }))).toEqual([
+      { path: 'getUser', message: 'is not a known option' },
+      { path: 'stateKey', message: 'is not a known option' },
+    ]);
+    expect(configIssues(() => parseLoginStackOptions({ users, stateKey: 7 }, extra))).toEqual([
+      { path: 'getUser', message: 'Invalid input' },
+      { path: 'stateKey', message: 'Invalid input: expected string, received number' },
+    ]);
   });
 });
 

@@ -21,8 +21,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
+import { z } from 'zod/mini';
+import { parseOptions } from '@anonymous-sessions/core/http';
 import {
-  ConfigError,
   mergeMetadataWithinLimits,
   type CounterState,
   type JsonObject,
@@ -46,27 +47,18 @@ export interface PostgresStoreOptions {
    * Each part must be a lowercase SQL identifier (`[a-z_][a-z0-9_]*`), the table name at most 48
    * characters so its index names fit PostgreSQL's 63. Default `anonymous_sessions`.
    */
-  tableName?: string;
+  tableName?: string | undefined;
   /** Run {@link PostgresSessionStore.migrate} before returning. Default false. */
-  migrate?: boolean;
+  migrate?: boolean | undefined;
   /**
    * Delete expired rows every this many seconds, on a timer that never keeps the process alive
    * (`unref`). Default: no timer; call {@link PostgresSessionStore.sweepExpired} yourself (from a
    * cron job, say). Expired rows are ignored by every read either way.
    */
-  sweepIntervalSeconds?: number;
+  sweepIntervalSeconds?: number | undefined;
   /** Called when a timed sweep fails. Default: `console.error`. */
-  onSweepError?: (error: unknown) => void;
+  onSweepError?: ((error: unknown) => void) | undefined;
 }
-
-/** The options {@link postgresStore} knows; any other key is a ConfigError (a typo is never ignored). */
-const POSTGRES_STORE_OPTION_KEYS: readonly string[] = [
-  'pool',
-  'tableName',
-  'migrate',
-  'sweepIntervalSeconds',
-  'onSweepError',
-] satisfies readonly (keyof PostgresStoreOptions)[];
 
 /** The PostgreSQL {@link SessionStore}, with its maintenance operations. */
 export interface PostgresSessionStore extends Required<SessionStore> {
@@ -91,18 +83,49 @@ export interface PostgresSessionStore extends Required<SessionStore> {
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 const MAX_TABLE_LENGTH = 48;
 
-/** Splits and checks a `[schema.]table` name; throws {@link ConfigError}. */
-function parseTableName(tableName: unknown): { schema: string | undefined; table: string } {
-  const problem = (message: string): ConfigError => new ConfigError([{ path: 'tableName', message }]);
-  if (typeof tableName !== 'string') throw problem('must be a string');
+/** A table name's schema (when qualified) and table; valid by {@link postgresStoreOptionsSchema}. */
+function splitTableName(tableName: string): { schema: string | undefined; table: string } {
+  const parts = tableName.split('.');
+  return { schema: parts.length === 2 ? parts[0] : undefined, table: parts.at(-1) as string };
+}
+
+/** What is wrong with a table name, or `undefined` when it is good. */
+function tableNameProblem(tableName: string): string | undefined {
   const parts = tableName.split('.');
   if (parts.length > 2 || !parts.every((part) => IDENTIFIER.test(part) && part.length <= 63)) {
-    throw problem('must be a lowercase SQL identifier ([a-z_][a-z0-9_]*), optionally schema-qualified as schema.table');
+    return 'must be a lowercase SQL identifier ([a-z_][a-z0-9_]*), optionally schema-qualified as schema.table';
   }
-  const table = parts.at(-1) as string;
-  if (table.length > MAX_TABLE_LENGTH) throw problem(`the table name may have at most ${MAX_TABLE_LENGTH} characters`);
-  return { schema: parts.length === 2 ? parts[0] : undefined, table };
+  if ((parts.at(-1) as string).length > MAX_TABLE_LENGTH) return `the table name may have at most ${MAX_TABLE_LENGTH} characters`;
+  return undefined;
 }
+
+/** The schema of {@link PostgresStoreOptions}: any other key is a ConfigError naming it. */
+export const postgresStoreOptionsSchema = z.strictObject({
+  pool: z.custom<Pool>(
+    (value) =>
+      typeof value === 'object' &&
+      value !== null &&
+      typeof (value as Partial<Pool>).query === 'function' &&
+      typeof (value as Partial<Pool>).connect === 'function',
+    'must be a pg.Pool',
+  ),
+  tableName: z._default(
+    z.string({ error: 'must be a string' }).check(
+      z.superRefine((tableName, ctx) => {
+        const problem = tableNameProblem(tableName);
+        if (problem !== undefined) ctx.issues.push({ code: 'custom', message: problem, input: tableName });
+      }),
+    ),
+    'anonymous_sessions',
+  ),
+  migrate: z.optional(z.boolean({ error: 'must be a boolean' })),
+  sweepIntervalSeconds: z.optional(
+    z.number({ error: 'must be a positive number of seconds' }).check(
+      z.refine((seconds) => Number.isFinite(seconds) && seconds > 0, 'must be a positive number of seconds'),
+    ),
+  ),
+  onSweepError: z.optional(z.custom<(error: unknown) => void>((value) => typeof value === 'function', 'must be a function')),
+});
 
 const quote = (identifier: string): string => `"${identifier}"`;
 /** Epoch seconds → a `to_timestamp` argument; `null` = never. */
@@ -128,18 +151,11 @@ const MAX_ATTEMPTS = 5;
  * @throws ConfigError for a bad table name or pool, at start-up.
  */
 export async function postgresStore(options: PostgresStoreOptions): Promise<PostgresSessionStore> {
-  const unknown = Object.keys(options).filter((key) => !POSTGRES_STORE_OPTION_KEYS.includes(key));
-  if (unknown.length > 0) throw new ConfigError(unknown.map((key) => ({ path: key, message: 'is not a known option' })));
-  const { pool } = options;
-  if (pool === undefined || pool === null || typeof pool.query !== 'function' || typeof pool.connect !== 'function') {
-    throw new ConfigError([{ path: 'pool', message: 'must be a pg.Pool' }]);
-  }
-  const { schema, table: bareTable } = parseTableName(options.tableName ?? 'anonymous_sessions');
+  const parsed = parseOptions(postgresStoreOptionsSchema, options);
+  const { pool } = parsed;
+  const { schema, table: bareTable } = splitTableName(parsed.tableName);
   const table = schema === undefined ? quote(bareTable) : `${quote(schema)}.${quote(bareTable)}`;
-  const sweepInterval = options.sweepIntervalSeconds;
-  if (sweepInterval !== undefined && !(Number.isFinite(sweepInterval) && sweepInterval > 0)) {
-    throw new ConfigError([{ path: 'sweepIntervalSeconds', message: 'must be a positive number of seconds' }]);
-  }
+  const sweepInterval = parsed.sweepIntervalSeconds;
 
   const transaction = async <T>(work: (client: PoolClient) => Promise<T>): Promise<T> => {
     const client = await pool.connect();
@@ -371,9 +387,9 @@ export async function postgresStore(options: PostgresStoreOptions): Promise<Post
     },
   };
 
-  if (options.migrate === true) await store.migrate();
+  if (parsed.migrate === true) await store.migrate();
   if (sweepInterval !== undefined) {
-    const onError = options.onSweepError ?? ((error: unknown) => console.error('[anonymous-sessions/postgres] expiry sweep failed', error));
+    const onError = parsed.onSweepError ?? ((error: unknown) => console.error('[anonymous-sessions/postgres] expiry sweep failed', error));
     let sweeping = false;
     timer = setInterval(() => {
       if (sweeping) return;

@@ -20,9 +20,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { ConfigError } from '@anonymous-sessions/core';
+import { z } from 'zod/mini';
+import { parseOptions } from '@anonymous-sessions/core/http';
 import type {
-  ConfigIssue,
   CounterState,
   JsonObject,
   LinkedSession,
@@ -47,8 +47,19 @@ export interface RedisStoreOptions {
    * Prepended to every key, so several apps (or test runs) can share one Redis. Default `anon:`.
    * It may not contain `{` or `}` (they would change the Cluster hash tag).
    */
-  prefix?: string;
+  prefix?: string | undefined;
 }
+
+const PREFIX_MESSAGE = 'must be a string without { or } (they would change the Cluster hash tag)';
+
+/** The schema of {@link RedisStoreOptions}: any other key is a ConfigError (a typo is never ignored). */
+export const redisStoreOptionsSchema = z.strictObject({
+  client: z.custom<Redis | Cluster>(
+    (value) => typeof value === 'object' && value !== null && typeof (value as Partial<Redis>).evalsha === 'function',
+    'must be a connected ioredis client (new Redis(url) or new Redis.Cluster([...]))',
+  ),
+  prefix: z._default(z.string({ error: PREFIX_MESSAGE }).check(z.refine((prefix) => !/[{}]/.test(prefix), PREFIX_MESSAGE)), 'anon:'),
+});
 
 /** A {@link SessionStore} on Redis, with the full contract (metadata and linked sessions included). */
 export type RedisSessionStore = Required<SessionStore>;
@@ -73,9 +84,6 @@ const SCRIPTS = {
 const expiryArgument = (expiresAt: number | undefined): string =>
   expiresAt === undefined ? '' : String(Math.round(expiresAt * 1000));
 
-/** The options {@link redisStore} knows; any other key is a ConfigError (a typo is never ignored). */
-const REDIS_STORE_OPTION_KEYS: readonly string[] = ['client', 'prefix'] satisfies readonly (keyof RedisStoreOptions)[];
-
 const isNoScript = (error: unknown): boolean => error instanceof Error && error.message.startsWith('NOSCRIPT');
 
 /**
@@ -94,18 +102,7 @@ const isNoScript = (error: unknown): boolean => error instanceof Error && error.
  *   `}`, a misspelt key.
  */
 export function redisStore(options: RedisStoreOptions): RedisSessionStore {
-  const { client } = options;
-  const prefix = options.prefix ?? 'anon:';
-  const issues: ConfigIssue[] = Object.keys(options)
-    .filter((key) => !REDIS_STORE_OPTION_KEYS.includes(key))
-    .map((key) => ({ path: key, message: 'is not a known option' }));
-  if (client === undefined || client === null || typeof client.evalsha !== 'function') {
-    issues.push({ path: 'client', message: 'must be a connected ioredis client (new Redis(url) or new Redis.Cluster([...]))' });
-  }
-  if (typeof prefix !== 'string' || /[{}]/.test(prefix)) {
-    issues.push({ path: 'prefix', message: 'must be a string without { or } (they would change the Cluster hash tag)' });
-  }
-  if (issues.length > 0) throw new ConfigError(issues);
+  const { client, prefix } = parseOptions(redisStoreOptionsSchema, options);
 
   const tagged = (id: string, suffix: string): string => `${prefix}{${encodeURIComponent(id)}}:${suffix}`;
   const linkKeys = (userId: string): [string, string] => {

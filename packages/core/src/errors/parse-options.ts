@@ -6,6 +6,7 @@
  *
  * @packageDocumentation
  */
+import { z } from 'zod/mini';
 import { safeParse, type $ZodIssue, type $ZodType, type output } from 'zod/v4/core';
 import { en } from 'zod/v4/locales';
 import { ConfigError, type ConfigIssue } from './errors.js';
@@ -16,6 +17,36 @@ import { ConfigError, type ConfigIssue } from './errors.js';
  * locale, a custom error map) must not change the messages of our `ConfigError`s.
  */
 export const ENGLISH_MESSAGES = en().localeError;
+
+/** The message of an option a factory does not know. */
+const UNKNOWN_OPTION = 'is not a known option';
+
+/** Whether `value` is a function. */
+export const isFunction = (value: unknown): value is (...args: never[]) => unknown => typeof value === 'function';
+
+/** Whether `value` is a plain object (not `null`, not an array). */
+export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * A function-valued option (a hook, a resolver), typed as `F`. Missing, when the option is
+ * required, is reported as `is required: a function`.
+ *
+ * @param message - what is wrong when it is not a function. Default `must be a function`.
+ */
+export function functionOption<F extends (...args: never[]) => unknown>(message = 'must be a function') {
+  return z.custom<F>(isFunction, { error: (issue) => (issue.input === undefined ? 'is required: a function' : message) });
+}
+
+/**
+ * An object-valued option whose own fields are validated by the factory it is passed on to (e.g.
+ * the cookie options, parsed by the cookie codec), typed as `T`.
+ *
+ * @param message - what is wrong when it is not an object.
+ */
+export function objectOption<T extends object>(message = 'must be an object') {
+  return z.custom<T>(isPlainObject, message);
+}
 
 /**
  * Refuses keys a factory does not know (for factories whose options are functions and objects a
@@ -29,7 +60,7 @@ export const ENGLISH_MESSAGES = en().localeError;
 export function assertKnownOptions(options: object, known: readonly string[], path = ''): void {
   const unknown = Object.keys(options).filter((key) => !known.includes(key));
   if (unknown.length > 0) {
-    throw new ConfigError(unknown.map((key) => ({ path: path === '' ? key : `${path}.${key}`, message: 'is not a known option' })));
+    throw new ConfigError(unknown.map((key) => ({ path: path === '' ? key : `${path}.${key}`, message: UNKNOWN_OPTION })));
   }
 }
 
@@ -48,9 +79,14 @@ export function parseOptions<S extends $ZodType>(schema: S, options: unknown, pa
   return result.data;
 }
 
-/** Converts zod issues into {@link ConfigIssue}s with dotted paths like `resourceServers[0].audience`. */
+/**
+ * Converts zod issues into {@link ConfigIssue}s with dotted paths like `resourceServers[0].audience`.
+ * Unknown keys come first (a misspelt option often explains the other issues, e.g. a required one
+ * "missing"); the rest keep the schema's order.
+ */
 export function toConfigIssues(issues: readonly $ZodIssue[], prefix = ''): ConfigIssue[] {
-  return issues.flatMap((issue) => specificIssues(issue, [])).map((issue) => ({
+  const specific = issues.flatMap((issue) => specificIssues(issue, []));
+  return [...specific.filter((issue) => issue.unknown), ...specific.filter((issue) => !issue.unknown)].map((issue) => ({
     path: formatPath(prefix, issue.path),
     message: issue.message,
   }));
@@ -65,10 +101,10 @@ export function toConfigIssues(issues: readonly $ZodIssue[], prefix = ''): Confi
 function specificIssues(
   issue: $ZodIssue,
   parent: readonly PropertyKey[],
-): { path: readonly PropertyKey[]; message: string }[] {
+): { path: readonly PropertyKey[]; message: string; unknown?: true }[] {
   const path = [...parent, ...issue.path];
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => ({ path: [...path, key], message: 'is not a known option' }));
+    return issue.keys.map((key) => ({ path: [...path, key], message: UNKNOWN_OPTION, unknown: true as const }));
   }
   if (issue.code === 'invalid_union') {
     const reachedInside = issue.errors.filter(

@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { z } from 'zod';
+import { z } from 'zod/mini';
 import type { AnonymousSessions } from '../engine/engine.js';
 import type { RequestClients } from '../engine/registry.js';
 import {
@@ -16,7 +16,7 @@ import {
   RequestTooLargeError,
   toAnonymousSessionError,
 } from '../errors/errors.js';
-import { parseOptions } from '../errors/parse-options.js';
+import { objectOption, parseOptions } from '../errors/parse-options.js';
 import { errorResponse, NO_STORE, NOSNIFF } from '../exchange/error-response.js';
 import { bearerToken, headerValue, type HttpRequest, type HttpResponse } from '../exchange/http-exchange.js';
 import { DEFAULT_BODY_LIMIT, normaliseParsedBody, parsedBodySize, parseBodyText, readBodyText } from './request-body.js';
@@ -62,16 +62,16 @@ export function matchEndpoint(method: string, path: string): EndpointName | unde
   return ENDPOINT_ROUTES.find((route) => route.method === wanted && route.path.toLowerCase() === normalised)?.name;
 }
 
-const optionsSchema = z
-  .object({
-    /** `false` turns cookies off (tokens only in bodies and headers); an object overrides the engine's `cookie` (deprecated). */
-    cookie: z.union([z.literal(false), z.record(z.string(), z.unknown())]).optional(),
-    /** Cap on request bodies, in bytes. Default 16 KiB. */
-    bodyLimit: z.number().int().positive().max(1_048_576).default(DEFAULT_BODY_LIMIT),
-    /** `max-age` of the JWKS and discovery responses, in seconds. Default 300. */
-    jwksMaxAge: z.number().int().nonnegative().default(300),
-  })
-  .strict();
+const optionsSchema = z.strictObject({
+  /** `false` turns cookies off (tokens only in bodies and headers); an object overrides the engine's `cookie` (deprecated). */
+  cookie: z.optional(z.union([z.literal(false), objectOption<SessionCookieOptions>()])),
+  /** Cap on request bodies, in bytes. Default 16 KiB. */
+  bodyLimit: z._default(z.int().check(z.positive(), z.lte(1_048_576)), DEFAULT_BODY_LIMIT),
+  /** `max-age` of the JWKS and discovery responses, in seconds. Default 300. */
+  jwksMaxAge: z._default(z.int().check(z.nonnegative()), 300),
+});
+/** The schema of {@link TokenEndpointsOptions} (an object `cookie` is parsed by the cookie codec). */
+export const endpointsOptionsSchema = optionsSchema;
 
 /** Options of the token router (Express and Koa alike). */
 export interface TokenEndpointsOptions {
@@ -82,11 +82,11 @@ export interface TokenEndpointsOptions {
    * @deprecated as an object: set `cookie` once on `createAnonymousSessions`, so the cookie
    * extractor, the login binding and the transfer use the same cookie. Removed in the next major.
    */
-  cookie?: SessionCookieOptions | false;
+  cookie?: SessionCookieOptions | false | undefined;
   /** Cap on request bodies, in bytes. Default 16 KiB. */
-  bodyLimit?: number;
+  bodyLimit?: number | undefined;
   /** `max-age` of the JWKS and discovery responses, in seconds. Default 300. */
-  jwksMaxAge?: number;
+  jwksMaxAge?: number | undefined;
 }
 
 /** The endpoints' handlers. Each always resolves: errors become their documented response. */

@@ -6,9 +6,11 @@
  *
  * @packageDocumentation
  */
+import { z } from 'zod/mini';
 import type { AnonymousSessions } from '../engine/engine.js';
 import { headerValue, type HttpHeaders } from '../exchange/http-exchange.js';
 import { engineSessionCookie, type SessionCookieOptions } from '../engine/session-cookie.js';
+import { functionOption, objectOption, parseOptions } from '../errors/parse-options.js';
 import { LOGIN_BINDING_LIFETIME } from '../tokens/login-binding.js';
 import type { AnonymousSession } from '../tokens/session-token.js';
 import type { TransferHook, TransferResult, UsersAdapter } from '../transfer/transfer.js';
@@ -24,10 +26,21 @@ export interface LoginFlowCookieOptions {
    *
    * @deprecated set `cookie` once on `createAnonymousSessions`. Removed in the next major.
    */
-  cookie?: SessionCookieOptions;
+  cookie?: SessionCookieOptions | undefined;
   /** The binding cookie's name. Default `anon_login`. */
-  bindingCookieName?: string;
+  bindingCookieName?: string | undefined;
 }
+
+/**
+ * The fields of {@link LoginFlowCookieOptions}. The cookie options themselves (and the cookie
+ * names) are parsed by the cookie codec when the factory builds its cookies.
+ */
+export const loginFlowCookieShape = {
+  cookie: z.optional(objectOption<SessionCookieOptions>('must be an object of cookie options')),
+  bindingCookieName: z.optional(z.string()),
+};
+/** The schema of {@link LoginFlowCookieOptions} ({@link createLoginBinder}'s options). */
+export const loginFlowCookieOptionsSchema = z.strictObject(loginFlowCookieShape);
 
 /** What the login-start step reads from a request. */
 export interface LoginBinderRequest {
@@ -52,6 +65,11 @@ export interface LoginBindingOutcome {
  * and binds it. A bad or expired session binds nothing; a store outage throws (503).
  */
 export function createLoginBinder(anon: AnonymousSessions, options: LoginFlowCookieOptions = {}) {
+  return loginBinder(anon, parseOptions(loginFlowCookieOptionsSchema, options));
+}
+
+/** {@link createLoginBinder} on options already parsed. */
+export function loginBinder(anon: AnonymousSessions, options: LoginFlowCookieOptions) {
   const session = engineSessionCookie(anon.config, options.cookie);
   const binding = engineSessionCookie(anon.config, { ...options.cookie, name: options.bindingCookieName ?? LOGIN_BINDING_COOKIE });
   return async (request: LoginBinderRequest): Promise<LoginBindingOutcome> => {
@@ -95,6 +113,24 @@ export interface TransferStepOptions extends LoginFlowCookieOptions {
   endAnonymousSession?: boolean | undefined;
 }
 
+/** The fields of {@link TransferStepOptions}. */
+export const transferStepShape = {
+  ...loginFlowCookieShape,
+  users: z.custom<UsersAdapter>(
+    (value) =>
+      typeof value === 'object' &&
+      value !== null &&
+      typeof (value as Partial<UsersAdapter>).get === 'function' &&
+      typeof (value as Partial<UsersAdapter>).update === 'function',
+    'must be an object with get(userId) and update(userId, changes)',
+  ),
+  onPreRegistration: z.optional(functionOption<TransferHook>()),
+  onPostLogin: z.optional(functionOption<TransferHook>()),
+  endAnonymousSession: z.optional(z.boolean({ error: 'must be a boolean' })),
+};
+/** The schema of {@link TransferStepOptions} ({@link createTransferStep}'s options). */
+export const transferStepOptionsSchema = z.strictObject(transferStepShape);
+
 /** What the callback step needs from the request. */
 export interface TransferStepRequest {
   /** Request headers, names in lower case. */
@@ -130,6 +166,11 @@ export interface TransferStepOutcome {
  * names the session, unless the transfer then fails), says which cookies to clear.
  */
 export function createTransferStep(anon: AnonymousSessions, options: TransferStepOptions) {
+  return transferStep(anon, parseOptions(transferStepOptionsSchema, options));
+}
+
+/** {@link createTransferStep} on options already parsed. */
+export function transferStep(anon: AnonymousSessions, options: TransferStepOptions) {
   const session = engineSessionCookie(anon.config, options.cookie);
   const binding = engineSessionCookie(anon.config, { ...options.cookie, name: options.bindingCookieName ?? LOGIN_BINDING_COOKIE });
   return async (request: TransferStepRequest): Promise<TransferStepOutcome> => {
@@ -169,6 +210,14 @@ export interface TransferRouteOptions<R> extends TransferStepOptions {
   getLoginBinding?: (request: R) => string | undefined;
 }
 
+/** The schema of {@link TransferRouteOptions} (with the request type left open). */
+export const transferRouteOptionsSchema = z.strictObject({
+  ...transferStepShape,
+  getUser: functionOption<TransferRouteOptions<unknown>['getUser']>(),
+  flow: z.optional(z.union([z.string(), functionOption<(request: unknown) => string>()], { error: 'must be a string or a function of the request' })),
+  getLoginBinding: z.optional(functionOption<(request: unknown) => string | undefined>()),
+});
+
 /** What a binding hands {@link createTransferRoute}'s step besides its own request object. */
 export type TransferRouteRequest = Pick<TransferStepRequest, 'headers' | 'ip' | 'protocol' | 'sessionToken'>;
 
@@ -178,7 +227,8 @@ export type TransferRouteRequest = Pick<TransferStepRequest, 'headers' | 'ip' | 
  * then runs {@link createTransferStep}. Generic over the framework's request type.
  */
 export function createTransferRoute<R>(anon: AnonymousSessions, options: TransferRouteOptions<R>) {
-  const step = createTransferStep(anon, options);
+  parseOptions(transferRouteOptionsSchema, options);
+  const step = transferStep(anon, options);
   return async (request: R, http: TransferRouteRequest): Promise<TransferStepOutcome | undefined> => {
     const user = await options.getUser(request);
     if (user === undefined) return undefined;

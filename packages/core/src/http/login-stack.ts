@@ -20,13 +20,17 @@
  *
  * @packageDocumentation
  */
+import { z } from 'zod/mini';
+import type { $ZodType } from 'zod/v4/core';
 import type { AnonymousSessions } from '../engine/engine.js';
 import { headerValue, type HttpHeaders } from '../exchange/http-exchange.js';
-import { AccessDeniedError, ConfigError, InvalidRequestError, type ConfigIssue } from '../errors/errors.js';
+import { AccessDeniedError, InvalidRequestError } from '../errors/errors.js';
+import { functionOption, parseOptions } from '../errors/parse-options.js';
 import {
-  createLoginBinder,
-  createTransferStep,
+  loginBinder,
   LOGIN_BINDING_COOKIE,
+  transferStep,
+  transferStepShape,
   type AuthenticatedUser,
   type TransferStepOptions,
   type TransferStepOutcome,
@@ -34,7 +38,7 @@ import {
 import { LOGIN_BINDING_LIFETIME } from '../tokens/login-binding.js';
 import { safeRedirectTarget } from './redirect.js';
 import { cookieCodec } from '../engine/session-cookie.js';
-import { DEFAULT_SESSION_QUERY_PARAM } from './session-extractor.js';
+import { DEFAULT_SESSION_QUERY_PARAM, queryParamOption } from './session-extractor.js';
 import { sessionExpiresAt, type AnonymousSession } from '../tokens/session-token.js';
 
 /** The default name of the cookie keeping a query-given session token until the callback. */
@@ -59,57 +63,79 @@ export interface LoginStackOptions extends TransferStepOptions {
 /** What the login start needs of {@link LoginStackOptions}: the cookies and the query parameter. */
 export type LoginStartOptions = Pick<LoginStackOptions, 'cookie' | 'bindingCookieName' | 'queryParam' | 'seedCookieName' | 'returnToCookieName'>;
 
-/** The option names of {@link LoginStackOptions}, for strict validation in the bindings. */
-export const LOGIN_STACK_OPTION_KEYS: readonly string[] = Object.freeze([
-  'users',
-  'onPreRegistration',
-  'onPostLogin',
-  'endAnonymousSession',
-  'cookie',
-  'bindingCookieName',
-  'queryParam',
-  'seedCookieName',
-  'returnToCookieName',
-]);
+/** The fields of {@link LoginStackOptions}. */
+const loginStackShape = {
+  ...transferStepShape,
+  queryParam: z.optional(queryParamOption),
+  seedCookieName: z.optional(z.string()),
+  returnToCookieName: z.optional(z.string()),
+};
+/** The schema of {@link LoginStackOptions} ({@link createLoginFinish}'s options). */
+export const loginStackOptionsSchema = z.strictObject(loginStackShape);
+/** The schema of {@link LoginStartOptions} ({@link createLoginStart}'s options). */
+export const loginStartOptionsSchema = z.strictObject({
+  cookie: loginStackShape.cookie,
+  bindingCookieName: loginStackShape.bindingCookieName,
+  queryParam: loginStackShape.queryParam,
+  seedCookieName: loginStackShape.seedCookieName,
+  returnToCookieName: loginStackShape.returnToCookieName,
+});
 
 /**
- * Validates a login-stack helper's options: unknown keys (a misspelt `onPostlogin` would silently
- * transfer nothing) and ill-typed known ones are a {@link ConfigError} naming them.
+ * Option objects a binding already parsed with {@link parseLoginStackOptions} (with its own extra
+ * options): {@link createLoginStart} and {@link createLoginFinish} take them as they are, so each
+ * is validated once, with the binding's keys known.
+ */
+const parsedByBinding = new WeakSet<object>();
+
+/**
+ * Parses a login-stack helper's options once, strictly: the {@link LoginStackOptions} plus the
+ * helper's own (`extra`, a schema per key: `getUser`, `flow`, `stateKey`, …). An unknown key (a
+ * misspelt `onPostlogin` would silently transfer nothing), an ill-typed known one or bad cookie
+ * options are one {@link ConfigError} naming them. The same object may then be passed to
+ * {@link createLoginStart} and {@link createLoginFinish}, which do not parse it again.
  *
  * @param options - what the host passed.
- * @param extraKeys - the helper's own option names, besides {@link LOGIN_STACK_OPTION_KEYS}.
- * @param functionKeys - which of those must be functions when given (`getUser` is always required).
+ * @param extra - the helper's own options and their schemas.
+ * @throws ConfigError listing every bad option.
+ */
+export function parseLoginStackOptions<T extends object>(options: T, extra: Readonly<Record<string, $ZodType>> = {}): T {
+  parseOptions(z.strictObject({ ...loginStackShape, ...extra }), options);
+  const record = options as LoginStackOptions;
+  // Cookie names and attributes: the cookie codec's own validation (ConfigError naming the key).
+  for (const name of [record.bindingCookieName, record.seedCookieName, record.returnToCookieName]) {
+    if (name !== undefined) cookieCodec({ ...record.cookie, name });
+  }
+  cookieCodec(record.cookie);
+  parsedByBinding.add(options);
+  return options;
+}
+
+/**
+ * The option names of {@link LoginStackOptions}.
+ *
+ * @deprecated the options are a schema now ({@link parseLoginStackOptions}). Removed in the next major.
+ */
+export const LOGIN_STACK_OPTION_KEYS: readonly string[] = Object.freeze(Object.keys(loginStackShape));
+
+/**
+ * Validates a login-stack helper's options.
+ *
+ * @deprecated use {@link parseLoginStackOptions}, which takes a schema per extra key. Removed in
+ * the next major.
+ * @param options - what the host passed.
+ * @param extraKeys - the helper's own option names (`getUser` is required and a function; the
+ *   others are known and not checked here).
+ * @param functionKeys - which of those must be functions when given.
  * @throws ConfigError listing every bad option.
  */
 export function assertLoginStackOptions(options: unknown, extraKeys: readonly string[] = [], functionKeys: readonly string[] = []): void {
-  const issues: ConfigIssue[] = [];
-  if (typeof options !== 'object' || options === null) throw new ConfigError([{ path: '', message: 'options must be an object' }]);
-  const record = options as Record<string, unknown>;
-  const known = new Set([...LOGIN_STACK_OPTION_KEYS, ...extraKeys]);
-  for (const key of Object.keys(record)) {
-    if (!known.has(key)) issues.push({ path: key, message: `unknown option "${key}"` });
+  const extra: Record<string, $ZodType> = {};
+  for (const key of extraKeys) {
+    extra[key] = key === 'getUser' ? functionOption() : functionKeys.includes(key) ? z.optional(functionOption()) : z.optional(z.unknown());
   }
-  const users = record.users as { get?: unknown; update?: unknown } | undefined;
-  if (typeof users !== 'object' || users === null || typeof users.get !== 'function' || typeof users.update !== 'function') {
-    issues.push({ path: 'users', message: 'must be an object with get(userId) and update(userId, changes)' });
-  }
-  for (const key of ['onPreRegistration', 'onPostLogin', ...functionKeys]) {
-    if (record[key] !== undefined && typeof record[key] !== 'function') issues.push({ path: key, message: 'must be a function' });
-  }
-  if (extraKeys.includes('getUser') && typeof record.getUser !== 'function') issues.push({ path: 'getUser', message: 'is required: a function' });
-  if (record.endAnonymousSession !== undefined && typeof record.endAnonymousSession !== 'boolean') {
-    issues.push({ path: 'endAnonymousSession', message: 'must be a boolean' });
-  }
-  if (record.queryParam !== undefined && record.queryParam !== false && !(typeof record.queryParam === 'string' && /^[\w.-]+$/.test(record.queryParam))) {
-    issues.push({ path: 'queryParam', message: 'must be a query parameter name or false' });
-  }
-  if (issues.length > 0) throw new ConfigError(issues);
-  // Cookie names and attributes: the session cookie's own validation (ConfigError naming the key).
-  for (const name of ['bindingCookieName', 'seedCookieName', 'returnToCookieName'] as const) {
-    const value = record[name];
-    if (value !== undefined) cookieCodec({ ...(record.cookie as object | undefined), name: value as string });
-  }
-  cookieCodec(record.cookie as Parameters<typeof cookieCodec>[0]);
+  for (const key of functionKeys) extra[key] ??= z.optional(functionOption());
+  parseLoginStackOptions(options as object, extra);
 }
 
 /**
@@ -195,7 +221,8 @@ export interface LoginStartOutcome {
  * @throws ConfigError for bad cookie options, at start-up.
  */
 export function createLoginStart(anon: AnonymousSessions, options: LoginStartOptions = {}) {
-  const bind = createLoginBinder(anon, options);
+  if (!parsedByBinding.has(options)) parseOptions(loginStartOptionsSchema, options);
+  const bind = loginBinder(anon, options);
   const queryParam = options.queryParam ?? DEFAULT_SESSION_QUERY_PARAM;
   const bindingName = options.bindingCookieName ?? LOGIN_BINDING_COOKIE;
   const bindingCookie = cookieCodec({ ...options.cookie, name: bindingName });
@@ -293,7 +320,8 @@ export interface LoginFinishOutcome {
  * @throws ConfigError for bad cookie options, at start-up.
  */
 export function createLoginFinish(anon: AnonymousSessions, options: LoginStackOptions) {
-  const step = createTransferStep(anon, options);
+  if (!parsedByBinding.has(options)) parseOptions(loginStackOptionsSchema, options);
+  const step = transferStep(anon, options);
   const sessionCookieClear = cookieCodec(options.cookie).clear();
   const bindingCookie = cookieCodec({ ...options.cookie, name: options.bindingCookieName ?? LOGIN_BINDING_COOKIE });
   const seedCookie = cookieCodec({ ...options.cookie, name: options.seedCookieName ?? LOGIN_SEED_COOKIE });

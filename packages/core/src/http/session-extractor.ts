@@ -20,7 +20,8 @@ import type { AnonymousSessions } from '../engine/engine.js';
 import { engineSessionCookie, type SessionCookieOptions } from '../engine/session-cookie.js';
 import { headerValue, type HttpHeaders, type HttpResponse } from '../exchange/http-exchange.js';
 import { InvalidRequestError, toAnonymousSessionError } from '../errors/errors.js';
-import { assertKnownOptions } from '../errors/parse-options.js';
+import { objectOption, parseOptions } from '../errors/parse-options.js';
+import { z } from 'zod/mini';
 import { isSameOriginOrAllowed } from './request-origin.js';
 import { sessionExpiresAt, type AnonymousSession } from '../tokens/session-token.js';
 
@@ -31,10 +32,25 @@ export interface SessionExtractorOptions {
    *
    * @deprecated set `cookie` once on `createAnonymousSessions`. Removed in the next major.
    */
-  cookie?: SessionCookieOptions;
+  cookie?: SessionCookieOptions | undefined;
   /** The query parameter that may carry a session token. Default `anonymous_session_token`; `false` = off. */
-  queryParam?: string | false;
+  queryParam?: string | false | undefined;
 }
+
+/**
+ * A query parameter that may carry a session token: a name (letters, digits, `_`, `.`, `-`), or
+ * `false` for none. Shared by the extractors and the login stacks.
+ */
+const QUERY_PARAM_MESSAGE = 'must be a query parameter name or false';
+export const queryParamOption = z.union([z.string().check(z.regex(/^[\w.-]+$/, QUERY_PARAM_MESSAGE)), z.literal(false)], {
+  error: QUERY_PARAM_MESSAGE,
+});
+
+/** The schema of {@link SessionExtractorOptions} (the cookie is parsed by the cookie codec). */
+export const sessionExtractorOptionsSchema = z.strictObject({
+  cookie: z.optional(objectOption<SessionCookieOptions>('must be an object of cookie options')),
+  queryParam: z.optional(queryParamOption),
+});
 
 /** What the extractor found. */
 export interface ExtractedSession {
@@ -73,9 +89,9 @@ export type SessionExtractor = (request: SessionExtractorRequest) => Promise<Ext
 
 /** Builds a session extractor. Options are validated once. */
 export function createSessionExtractor(anon: AnonymousSessions, options: SessionExtractorOptions = {}): SessionExtractor {
-  assertKnownOptions(options, SESSION_EXTRACTOR_OPTION_KEYS);
-  const cookie = engineSessionCookie(anon.config, options.cookie);
-  const queryParam = options.queryParam ?? DEFAULT_SESSION_QUERY_PARAM;
+  const parsed = parseOptions(sessionExtractorOptionsSchema, options);
+  const cookie = engineSessionCookie(anon.config, parsed.cookie);
+  const queryParam = parsed.queryParam ?? DEFAULT_SESSION_QUERY_PARAM;
   const isAllowed = (origin: string, clientId?: string): Promise<boolean> => anon.isAllowedOrigin(origin, clientId);
 
   /** The live session behind a token, or `undefined` for a bad, expired or ended one; 5xx is thrown. */
@@ -171,34 +187,38 @@ export interface CookieExtractorOptions {
    *
    * @deprecated set `cookie: { name }` once on `createAnonymousSessions`. Removed in the next major.
    */
-  cookieName?: string;
+  cookieName?: string | undefined;
   /**
    * The query parameter that may carry a session token. A page reached with it is redirected to the
    * same URL without it, and the token is moved into the cookie when that is safe (a live session,
    * no other live session in the cookie, not a cross-site request). Default
    * `anonymous_session_token`; `false` turns it off.
    */
-  queryParam?: string | false;
+  queryParam?: string | false | undefined;
   /**
    * The cookie's other attributes, used when a query token is moved into it. Default: the engine's.
    *
    * @deprecated set `cookie` once on `createAnonymousSessions`. Removed in the next major.
    */
-  cookie?: Omit<SessionCookieOptions, 'name'>;
+  cookie?: Omit<SessionCookieOptions, 'name'> | undefined;
 }
+
+/** The schema of {@link CookieExtractorOptions} (the cookie is parsed by the cookie codec). */
+export const cookieExtractorOptionsSchema = z.strictObject({
+  cookieName: z.optional(z.string()),
+  queryParam: z.optional(queryParamOption),
+  cookie: z.optional(objectOption<Omit<SessionCookieOptions, 'name'>>('must be an object of cookie options')),
+});
 
 /**
  * The extractor behind each binding's `anonCookieExtractor`: {@link createSessionExtractor} with
  * the binding-level options.
  */
 export function createCookieExtractor(anon: AnonymousSessions, options: CookieExtractorOptions = {}): SessionExtractor {
-  assertKnownOptions(options, COOKIE_EXTRACTOR_OPTION_KEYS);
-  const overrides = { ...options.cookie, ...(options.cookieName === undefined ? {} : { name: options.cookieName }) };
+  const parsed = parseOptions(cookieExtractorOptionsSchema, options);
+  const overrides = { ...parsed.cookie, ...(parsed.cookieName === undefined ? {} : { name: parsed.cookieName }) };
   return createSessionExtractor(anon, {
     ...(Object.keys(overrides).length === 0 ? {} : { cookie: overrides }),
-    queryParam: options.queryParam ?? DEFAULT_SESSION_QUERY_PARAM,
+    queryParam: parsed.queryParam ?? DEFAULT_SESSION_QUERY_PARAM,
   });
 }
-
-const SESSION_EXTRACTOR_OPTION_KEYS = ['cookie', 'queryParam'] as const satisfies readonly (keyof SessionExtractorOptions)[];
-const COOKIE_EXTRACTOR_OPTION_KEYS = ['cookieName', 'cookie', 'queryParam'] as const satisfies readonly (keyof CookieExtractorOptions)[];

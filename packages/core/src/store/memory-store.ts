@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import { ConfigError } from '../errors/errors.js';
+import { z } from 'zod/mini';
+import { parseOptions } from '../errors/parse-options.js';
 import { mergeMetadataWithinLimits, type JsonObject } from '../metadata/metadata.js';
 import { randomId } from '../internal/random.js';
 import type { CounterState, LinkedSession, MetadataMergeResult, SeedMetadataResult, SessionStore, StoredMetadata } from './store.js';
@@ -13,7 +13,7 @@ export interface MemoryStoreOptions {
    * How often, in seconds, expired entries are swept out (lazily, on the next write after the
    * interval has passed; no timer keeps the process alive). Default 60.
    */
-  sweepIntervalSeconds?: number;
+  sweepIntervalSeconds?: number | undefined;
   /**
    * The most live entries the store holds, of every kind together (revocations, rate-limit
    * counters, transfer marks, metadata documents, linked sessions). Default 100,000 (a revocation
@@ -26,15 +26,14 @@ export interface MemoryStoreOptions {
    * from many addresses cannot stop logouts. Updating an entry that is already there (a counter, a
    * longer revocation, a metadata merge) always works.
    */
-  maxEntries?: number;
+  maxEntries?: number | undefined;
 }
 
-const optionsSchema = z
-  .object({
-    sweepIntervalSeconds: z.number().nonnegative().default(60),
-    maxEntries: z.number().int().positive().default(DEFAULT_MEMORY_STORE_MAX_ENTRIES),
-  })
-  .strict();
+/** The schema of {@link MemoryStoreOptions}. */
+export const memoryStoreOptionsSchema = z.strictObject({
+  sweepIntervalSeconds: z._default(z.number().check(z.nonnegative()), 60),
+  maxEntries: z._default(z.int().check(z.positive()), DEFAULT_MEMORY_STORE_MAX_ENTRIES),
+});
 
 /** Refusal of a write that needs a new entry in a full {@link memoryStore}. */
 class MemoryStoreFullError extends Error {
@@ -100,18 +99,9 @@ const toMs = (expiresAt: number | undefined): number =>
  * @throws ConfigError for an unknown or invalid option.
  */
 export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.flatMap((issue) =>
-        issue.code === 'unrecognized_keys'
-          ? issue.keys.map((key) => ({ path: `memoryStore.${key}`, message: 'is not a known option' }))
-          : [{ path: ['memoryStore', ...issue.path.map(String)].join('.'), message: issue.message }],
-      ),
-    );
-  }
-  const { maxEntries } = parsed.data;
-  const sweepIntervalMs = parsed.data.sweepIntervalSeconds * 1000;
+  const parsed = parseOptions(memoryStoreOptionsSchema, options, 'memoryStore');
+  const { maxEntries } = parsed;
+  const sweepIntervalMs = parsed.sweepIntervalSeconds * 1000;
   /** Every kind but revocations stops here, keeping the rest of the capacity for logouts. */
   const otherEntriesLimit = maxEntries - Math.floor(maxEntries / 10);
   const revocations = new Map<string, Entry>();
