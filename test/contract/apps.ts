@@ -17,12 +17,12 @@ import {
   type AnonymousSession,
   type AnonymousSessions,
   type AnonymousSessionsOptions,
-  type BearerGuardOptions,
   type TransferHook,
   type TransferResult,
   type UsersAdapter,
 } from '@anonymous-sessions/core';
 import {
+  type BearerGuardOptions,
   safeRedirectTarget,
   type AuthenticatedUser,
   type AuthResult,

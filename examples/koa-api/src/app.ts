@@ -5,7 +5,6 @@ import {
   memoryStore,
   type AnonymousSessions,
   type AnonymousSessionsOptions,
-  type BearerGuardOptions,
 } from '@anonymous-sessions/core';
 import {
   anonymousErrorHandler,
@@ -14,6 +13,7 @@ import {
   requireAnonymousOrUser,
   requireScopes,
   requireUser,
+  type RequireAnonymousOrUserOptions,
 } from '@anonymous-sessions/koa';
 
 /** The API every token is for. */
@@ -33,7 +33,7 @@ export interface ApiOptions {
   /** A private JWK Set (JSON text or object); development keys when absent. */
   keys?: AnonymousSessionsOptions['keys'];
   /** The host's identity provider for signed-in users (`{ issuerBaseURL }` or `{ verify }`); guests only without it. */
-  user?: BearerGuardOptions['user'];
+  user?: RequireAnonymousOrUserOptions['user'];
   /** Set the session cookie's Secure flag (true behind HTTPS). */
   secureCookie?: boolean;
   /** Where warnings and unexpected errors go. */

@@ -8,11 +8,24 @@
  * @packageDocumentation
  */
 // What a binding passes around from the engine, re-exported so this entry stands on its own.
-export type { AnonymousSessions } from './engine/engine.js';
-export type { AnonymousSession } from './tokens/session-token.js';
-export type { TransferResult } from './transfer/transfer.js';
-export { AnonymousSessionError, ConfigError, InvalidRequestError, toAnonymousSessionError } from './errors/errors.js';
-export type { ConfigIssue, ErrorResponseBody } from './errors/errors.js';
+export type { AnonymousSessions, IssuedTokens, LogoutParameters, RequestContext, TokenResponse, VerifyAccessTokenOptions } from './engine/engine.js';
+export type { AuthorizationServerMetadata } from './engine/discovery.js';
+export type { Client, ResolvedConfig, ResourceServer } from './engine/config.js';
+export { RESERVED_CLAIMS } from './engine/config.js';
+export { clientAddressBucket } from './engine/rate-limit.js';
+export type { AnonymousSession, SessionTokenPayload } from './tokens/session-token.js';
+export { ANONYMOUS_USER_ID, MAX_SESSION_TOKEN_LENGTH, SESSION_TOKEN_TYPE } from './tokens/session-token.js';
+export { ACCESS_TOKEN_TYPE } from './tokens/access-token.js';
+export type { TransferParameters, TransferResult } from './transfer/transfer.js';
+export { UNSUPPORTED_TRANSFER_FLOWS } from './transfer/transfer.js';
+
+// Errors: every class core throws in a request, the code lists, and rendering foreign errors.
+export * from './errors/errors.js';
+
+// What a store adapter returns, and the metadata rules it applies (JSON Merge Patch, the limits).
+export type { CounterState, MetadataMergeOptions, MetadataMergeResult, SeedMetadataResult, StoredMetadata } from './store/store.js';
+export { applyMetadataPatch, mergePatch, mergeMetadataWithinLimits, jsonByteLength, jsonDepth, FORBIDDEN_METADATA_KEYS } from './metadata/metadata.js';
+export type { MetadataLimits } from './metadata/metadata.js';
 // Options parsing for a binding's or a store adapter's own factory: one ConfigError shape everywhere.
 export { parseOptions } from './errors/parse-options.js';
 
@@ -43,7 +56,6 @@ export type {
 
 // The bearer guard.
 export { createBearerGuard, assertScopes, assertUser, claimEqualsCheck, claimIncludesCheck, claimPredicateCheck } from './guard/bearer-guard.js';
-export { bearerChallenge } from './errors/errors.js';
 export type {
   AuthResult,
   BearerGuard,

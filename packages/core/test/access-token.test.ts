@@ -1,6 +1,7 @@
 import { SignJWT, base64url, createLocalJWKSet, exportSPKI, importJWK, jwtVerify, type CryptoKey } from 'jose';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ACCESS_TOKEN_TYPE, generateKeySet, type AnonymousSessions, type PrivateJwkSet } from '@anonymous-sessions/core';
+import { generateKeySet, type AnonymousSessions, type PrivateJwkSet } from '@anonymous-sessions/core';
+import { ACCESS_TOKEN_TYPE } from '@anonymous-sessions/core/http';
 import {
   ANONYMOUS_SCOPES,
   AUDIENCE,

@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ConfigError, memoryStore, type AnonymousSessions, type BearerGuardOptions } from '@anonymous-sessions/core';
-import { createBearerGuard } from '@anonymous-sessions/core/http';
+import { ConfigError, memoryStore, type AnonymousSessions } from '@anonymous-sessions/core';
+import { type BearerGuardOptions, createBearerGuard } from '@anonymous-sessions/core/http';
 import { AUDIENCE, buildEngine, CLIENT_ID } from './fixtures.js';
 
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });

@@ -1,12 +1,12 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   ConfigError,
-  RESERVED_CLAIMS,
   createAnonymousSessions,
   generateKeySet,
   memoryStore,
   type PrivateJwkSet,
 } from '@anonymous-sessions/core';
+import { RESERVED_CLAIMS } from '@anonymous-sessions/core/http';
 import { resolveConfig } from '../src/engine/config.js';
 import {
   AUDIENCE,

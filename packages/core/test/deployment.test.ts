@@ -4,8 +4,13 @@
  * `allowedOrigins`, and the error renderer that answers only this suite's errors.
  */
 import { describe, expect, it } from 'vitest';
-import { InvalidTokenError, TemporarilyUnavailableError } from '@anonymous-sessions/core';
-import { createErrorRenderer, engineSessionCookie, sessionCookie } from '@anonymous-sessions/core/http';
+import {
+  InvalidTokenError,
+  TemporarilyUnavailableError,
+  createErrorRenderer,
+  engineSessionCookie,
+  sessionCookie,
+} from '@anonymous-sessions/core/http';
 import { resolveConfig } from '../src/engine/config.js';
 import { buildEngine, ISSUER, quickStartOptions, silentLogger } from './fixtures.js';
 

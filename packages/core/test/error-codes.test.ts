@@ -1,16 +1,14 @@
 /** The error codes are one list, feeding the type union and the runtime checks, and the classes a union discriminated by `code`. */
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import { isKnownError, type AnonymousSessionErrorCode, type KnownAnonymousSessionError } from '@anonymous-sessions/core';
 import {
-  CLIENT_ERROR_CODES,
   InsufficientScopeError,
   InvalidClientError,
-  isKnownError,
-  SERVER_ERROR_CODES,
   TooManyRequestsError,
+  CLIENT_ERROR_CODES,
+  SERVER_ERROR_CODES,
   toAnonymousSessionError,
-  type AnonymousSessionErrorCode,
-  type KnownAnonymousSessionError,
-} from '@anonymous-sessions/core';
+} from '@anonymous-sessions/core/http';
 
 describe('error codes, defined once', () => {
   it('the union is exactly the two lists', () => {

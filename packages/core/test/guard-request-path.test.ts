@@ -4,14 +4,18 @@
  * error class builds.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { type AnonymousSessions } from '@anonymous-sessions/core';
 import {
   InsufficientScopeError,
   InsufficientUserAuthenticationError,
   InvalidBearerRequestError,
   InvalidTokenError,
-  type AnonymousSessions,
-} from '@anonymous-sessions/core';
-import { assertScopes, assertUser, createBearerGuard, type AuthResult, type BearerRequest } from '@anonymous-sessions/core/http';
+  assertScopes,
+  assertUser,
+  createBearerGuard,
+  type AuthResult,
+  type BearerRequest,
+} from '@anonymous-sessions/core/http';
 import { AUDIENCE, buildEngine, CLIENT_ID } from './fixtures.js';
 
 /** A request that counts how often the guard reads it (`method` is read once per extraction). */

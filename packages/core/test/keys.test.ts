@@ -4,13 +4,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   createAnonymousSessions,
   generateKeySet,
-  importKeyRing,
   rotateKeySet,
   type AnonymousSessions,
   type PrivateJwk,
   type PrivateJwkSet,
   type SigningAlgorithm,
 } from '@anonymous-sessions/core';
+import { importKeyRing } from '../src/keys/keys.js';
 import {
   AUDIENCE,
   CLIENT_ID,

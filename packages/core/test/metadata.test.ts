@@ -1,14 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { type JsonObject, type JsonValue, type MetadataSchema } from '@anonymous-sessions/core';
 import {
   FORBIDDEN_METADATA_KEYS,
   applyMetadataPatch,
   mergePatch,
-  type JsonObject,
-  type JsonValue,
   type MetadataLimits,
-  type MetadataSchema,
-} from '@anonymous-sessions/core';
+} from '@anonymous-sessions/core/http';
 import { jsonByteLength, jsonDepth } from '../src/metadata/metadata.js';
 import { expectAnonymousError } from './fixtures.js';
 

@@ -4,7 +4,6 @@
  */
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
-  clientAddressBucket,
   createAnonymousSessions,
   generateKeySet,
   memoryStore,
@@ -12,6 +11,7 @@ import {
   type AnonymousSessionsOptions,
   type PrivateJwkSet,
 } from '@anonymous-sessions/core';
+import { clientAddressBucket } from '@anonymous-sessions/core/http';
 import { resolveConfig } from '../src/engine/config.js';
 import { CLIENT_ID, T0, buildEngine, expectAnonymousError, expectConfigError, issuePaths, quickStartOptions } from './fixtures.js';
 

@@ -3,8 +3,14 @@
  * contract suite's cases on each) rest on.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { createSessionExtractor, isSameOrigin, isSameOriginOrAllowed, parsedBodySize } from '@anonymous-sessions/core/http';
-import { MAX_SESSION_TOKEN_LENGTH, type AnonymousSessions } from '@anonymous-sessions/core';
+import {
+  createSessionExtractor,
+  isSameOrigin,
+  isSameOriginOrAllowed,
+  parsedBodySize,
+  MAX_SESSION_TOKEN_LENGTH,
+} from '@anonymous-sessions/core/http';
+import { type AnonymousSessions } from '@anonymous-sessions/core';
 import { buildEngine, CLIENT_ID, expectAnonymousError } from './fixtures.js';
 
 describe('isSameOrigin', () => {

@@ -8,7 +8,6 @@ import {
   composeHooks,
   copyPreferences,
   linkSessions,
-  MAX_CART_ITEMS,
   mergeCart,
   mergeMetadata,
   sumCartsBySku,
@@ -19,6 +18,7 @@ import {
   type TransferHook,
   type TransferUser,
 } from '@anonymous-sessions/core';
+import { MAX_CART_ITEMS } from '../src/transfer/transfer-recipes.js';
 import { T0 } from './fixtures.js';
 
 /** What a hook wrote through the api. */

@@ -10,20 +10,22 @@ import {
   memoryStore,
   mergeCart,
   mergeMetadata,
-  TemporarilyUnavailableError,
-  UNSUPPORTED_TRANSFER_FLOWS,
   type AnonymousSession,
   type AnonymousSessions,
-  type CounterState,
   type JsonObject,
   type JsonValue,
   type SessionStore,
   type TransferEvent,
   type TransferHook,
-  type TransferParameters,
   type TransferUser,
   type UsersAdapter,
 } from '@anonymous-sessions/core';
+import {
+  TemporarilyUnavailableError,
+  UNSUPPORTED_TRANSFER_FLOWS,
+  type CounterState,
+  type TransferParameters,
+} from '@anonymous-sessions/core/http';
 import { AUDIENCE, buildEngine, CLIENT_ID, expectAnonymousError, quickStartOptions, T0, T0_SECONDS } from './fixtures.js';
 
 /** An in-memory user store the way a host writes one: `update` merges top-level keys, `null` deletes. */

@@ -12,7 +12,7 @@ export { anonymousErrorHandler } from './error-handler.js';
 export type { AnonymousErrorHandlerOptions } from './error-handler.js';
 export { requireAnonymousOrUser, requireUser, requireScopes, claimEquals, claimIncludes, claimCheck, isAnonymous, getAuth } from './guards.js';
 export type { RequireAnonymousOrUserOptions, RequestAuth, RequestAuthHeader, RequestWithAuth } from './guards.js';
-export type { ClaimPredicate, ClaimValue } from '@anonymous-sessions/core';
+export type { ClaimPredicate, ClaimValue } from '@anonymous-sessions/core/http';
 export { sessionTransfer, anonymousLoginBinding, LOGIN_BINDING_COOKIE } from './session-transfer.js';
 export type { AnonymousLoginBindingOptions, AuthenticatedUser, SessionTransferOptions } from './session-transfer.js';
 export { safeRedirectTarget, loginCallbackError } from '@anonymous-sessions/core/http';

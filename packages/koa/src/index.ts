@@ -13,7 +13,7 @@ export { anonymousErrorHandler } from './error-handler.js';
 export type { AnonymousErrorHandlerOptions } from './error-handler.js';
 export { requireAnonymousOrUser, requireUser, requireScopes, claimEquals, claimIncludes, claimCheck, isAnonymous } from './guards.js';
 export type { RequireAnonymousOrUserOptions } from './guards.js';
-export type { ClaimPredicate, ClaimValue } from '@anonymous-sessions/core';
+export type { ClaimPredicate, ClaimValue } from '@anonymous-sessions/core/http';
 export { sessionTransfer, anonymousLoginBinding } from './session-transfer.js';
 export type { AnonymousLoginBindingOptions, SessionTransferOptions } from './session-transfer.js';
 export type { AuthenticatedUser } from '@anonymous-sessions/core/http';

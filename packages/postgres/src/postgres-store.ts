@@ -22,17 +22,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { z } from 'zod/mini';
-import { parseOptions } from '@anonymous-sessions/core/http';
 import {
+  parseOptions,
   mergeMetadataWithinLimits,
   type CounterState,
-  type JsonObject,
-  type LinkedSession,
   type MetadataMergeResult,
   type SeedMetadataResult,
-  type SessionStore,
   type StoredMetadata,
-} from '@anonymous-sessions/core';
+} from '@anonymous-sessions/core/http';
+import { type JsonObject, type LinkedSession, type SessionStore } from '@anonymous-sessions/core';
 
 /** Options of {@link postgresStore}. */
 export interface PostgresStoreOptions {

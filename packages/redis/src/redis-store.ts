@@ -22,16 +22,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { z } from 'zod/mini';
 import { parseOptions } from '@anonymous-sessions/core/http';
+import type { JsonObject, LinkedSession, SessionStore } from '@anonymous-sessions/core';
 import type {
   CounterState,
-  JsonObject,
-  LinkedSession,
   MetadataMergeOptions,
   MetadataMergeResult,
   SeedMetadataResult,
-  SessionStore,
   StoredMetadata,
-} from '@anonymous-sessions/core';
+} from '@anonymous-sessions/core/http';
 import { EPOCH, INCREMENT, LIST_LINKS, MERGE_METADATA, RECORD_LINK, REVOKE, SEED_METADATA } from './internal/scripts.js';
 
 /** Options of {@link redisStore}. */

@@ -5,7 +5,8 @@
  */
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, jsonByteLength, mergePatch, type JsonObject, type JsonValue } from '@anonymous-sessions/core';
+import { ConfigError, type JsonObject, type JsonValue } from '@anonymous-sessions/core';
+import { jsonByteLength, mergePatch } from '@anonymous-sessions/core/http';
 import { redisStore, type RedisSessionStore } from '@anonymous-sessions/redis';
 import { describeWithService, randomSuffix } from '../../../test/support/services.js';
 import { deleteKeys, probeRedis, REDIS_URL, testClient } from './redis-service.js';

@@ -16,9 +16,9 @@ import {
   createAnonymousSessions,
   generateKeySet,
   memoryStore,
-  type CounterState,
   type SessionStore,
 } from '@anonymous-sessions/core';
+import { type CounterState } from '@anonymous-sessions/core/http';
 import { advanceDate, AUDIENCE, CLIENT_ID, expectError, freezeDate, silentLogger } from '../assertions.js';
 import {
   hs256WithPublicKey,

@@ -11,8 +11,7 @@ import { EncryptJWT, importJWK, type JWK } from 'jose';
 import type { Response } from 'supertest';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { MAX_COOKIE_BYTES } from '@anonymous-sessions/core/http';
-import { MAX_SESSION_TOKEN_LENGTH } from '@anonymous-sessions/core';
+import { MAX_COOKIE_BYTES, MAX_SESSION_TOKEN_LENGTH } from '@anonymous-sessions/core/http';
 import {
   AUDIENCE,
   CLIENT_ID,

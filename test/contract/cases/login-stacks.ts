@@ -16,14 +16,13 @@ import {
   ConfigError,
   createAnonymousSessions,
   mergeCart,
-  TemporarilyUnavailableError,
   type AnonymousSessions,
   type JsonObject,
   type TransferResult,
   type TransferUser,
   type UsersAdapter,
 } from '@anonymous-sessions/core';
-import { type AuthenticatedUser } from '@anonymous-sessions/core/http';
+import { TemporarilyUnavailableError, type AuthenticatedUser } from '@anonymous-sessions/core/http';
 import { expectError, expectNoLeak, expectTokens, parseSetCookie, quickStartEngineOptions, setCookies, silentLogger, tokenRequest } from '../assertions.js';
 import { close, listen } from '../guard-helpers.js';
 import { BINDINGS, type Framework } from '../apps.js';
