@@ -2,7 +2,15 @@ import { z } from 'zod/mini';
 import { parseOptions } from '../errors/parse-options.js';
 import { mergeMetadataWithinLimits, type JsonObject } from '../metadata/metadata.js';
 import { randomId } from '../internal/random.js';
-import type { CounterState, LinkedSession, MetadataMergeResult, SeedMetadataResult, SessionStore, StoredMetadata } from './store.js';
+import type {
+  CounterState,
+  LinkedSession,
+  MetadataMergeOptions,
+  MetadataMergeResult,
+  SeedMetadataResult,
+  SessionStore,
+  StoredMetadata,
+} from './store.js';
 
 /** Default of {@link MemoryStoreOptions.maxEntries}: 100,000 entries, about 50 MiB of revocations. */
 export const DEFAULT_MEMORY_STORE_MAX_ENTRIES = 100_000;
@@ -100,25 +108,59 @@ const toMs = (expiresAt: number | undefined): number =>
  */
 export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   const parsed = parseOptions(memoryStoreOptionsSchema, options, 'memoryStore');
-  const { maxEntries } = parsed;
-  const sweepIntervalMs = parsed.sweepIntervalSeconds * 1000;
-  /** Every kind but revocations stops here, keeping the rest of the capacity for logouts. */
-  const otherEntriesLimit = maxEntries - Math.floor(maxEntries / 10);
-  const revocations = new Map<string, Entry>();
-  const marks = new Map<string, Entry>();
-  const counters = new Map<string, Counter>();
-  const documents = new Map<string, MetadataEntry>();
+  const state = new MemoryState(parsed.maxEntries, parsed.sweepIntervalSeconds * 1000);
+  // Each operation is bound to this store's state, so a method taken off the store still works.
+  const store: SessionStore = {
+    revokeSession: (sessionId, expiresAt) => revokeSession(state, sessionId, expiresAt),
+    isSessionRevoked: async (sessionId) => state.live(state.revocations, sessionId, Date.now()) !== undefined,
+    markOnce: (key, expiresAt) => markOnce(state, key, expiresAt),
+    releaseMark: async (key) => {
+      state.marks.delete(key);
+    },
+    increment: (key, windowSeconds) => increment(state, key, windowSeconds),
+    readMetadata: (sessionId) => readMetadata(state, sessionId),
+    mergeMetadata: (sessionId, patch, mergeOptions) => mergeMetadata(state, sessionId, patch, mergeOptions),
+    seedMetadata: (sessionId, document, expiresAt) => seedMetadata(state, sessionId, document, expiresAt),
+    epoch: async () => (state.epoch ??= `mem.${randomId(16)}`),
+    recordLink: (link, expiresAt) => recordLink(state, link, expiresAt),
+    listLinks: (userId) => listLinks(state, userId),
+  };
+  memoryStores.add(store);
+  return store;
+}
+
+/** What a write needs room for, as named in the "full" error. */
+type EntryKind = 'revocation' | 'rate-limit counter' | 'mark' | 'metadata document' | 'linked session';
+
+/** The entries of one {@link memoryStore}, with expiry and the capacity rule. */
+class MemoryState {
+  readonly revocations = new Map<string, Entry>();
+  readonly marks = new Map<string, Entry>();
+  readonly counters = new Map<string, Counter>();
+  readonly documents = new Map<string, MetadataEntry>();
   /** user id → (session id → entry). */
-  const links = new Map<string, Map<string, LinkEntry>>();
-  let linkCount = 0;
-  let lastSweep = Date.now();
-  let lastForcedSweep = Number.NEGATIVE_INFINITY;
-
-  const size = (): number => revocations.size + marks.size + counters.size + documents.size + linkCount;
+  readonly links = new Map<string, Map<string, LinkEntry>>();
+  linkCount = 0;
   /** The epoch marker: written on first use, gone with the process. */
-  let epoch: string | undefined;
+  epoch: string | undefined;
+  private lastSweep = Date.now();
+  private lastForcedSweep = Number.NEGATIVE_INFINITY;
+  /** Every kind but revocations stops here, keeping the rest of the capacity for logouts. */
+  private readonly otherEntriesLimit: number;
 
-  const live = <T extends Entry>(map: Map<string, T>, key: string, now: number): T | undefined => {
+  constructor(
+    readonly maxEntries: number,
+    private readonly sweepIntervalMs: number,
+  ) {
+    this.otherEntriesLimit = maxEntries - Math.floor(maxEntries / 10);
+  }
+
+  size(): number {
+    return this.revocations.size + this.marks.size + this.counters.size + this.documents.size + this.linkCount;
+  }
+
+  /** The entry under `key` unless it has expired (an expired one is dropped). */
+  live<T extends Entry>(map: Map<string, T>, key: string, now: number): T | undefined {
     const entry = map.get(key);
     if (entry === undefined) return undefined;
     if (entry.expiresAtMs <= now) {
@@ -126,157 +168,151 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       return undefined;
     }
     return entry;
-  };
+  }
 
-  const sweep = (now: number): void => {
-    lastSweep = now;
-    for (const map of [revocations, marks, counters, documents] as Map<string, Entry>[]) {
+  sweep(now: number): void {
+    this.lastSweep = now;
+    for (const map of [this.revocations, this.marks, this.counters, this.documents] as Map<string, Entry>[]) {
       for (const [key, entry] of map) if (entry.expiresAtMs <= now) map.delete(key);
     }
-    for (const [userId, entries] of links) {
+    for (const [userId, entries] of this.links) {
       for (const [sessionId, entry] of entries) {
         if (entry.expiresAtMs <= now) {
           entries.delete(sessionId);
-          linkCount -= 1;
+          this.linkCount -= 1;
         }
       }
-      if (entries.size === 0) links.delete(userId);
+      if (entries.size === 0) this.links.delete(userId);
     }
-  };
+  }
 
-  const sweepIfDue = (now: number): void => {
-    if (now - lastSweep >= sweepIntervalMs) sweep(now);
-  };
+  sweepIfDue(now: number): void {
+    if (now - this.lastSweep >= this.sweepIntervalMs) this.sweep(now);
+  }
 
   /**
    * Makes sure one more entry of `kind` fits: when the store is at its limit, expired entries are
    * swept out first (at most once a second, so a full store does not rescan on every request); if
    * that frees nothing, the write is refused. Nothing is ever evicted.
    */
-  const makeRoom = (kind: 'revocation' | 'rate-limit counter' | 'mark' | 'metadata document' | 'linked session', now: number): void => {
-    const limit = kind === 'revocation' ? maxEntries : otherEntriesLimit;
-    if (size() < limit) return;
-    if (now - lastForcedSweep >= 1000) {
-      lastForcedSweep = now;
-      sweep(now);
-      if (size() < limit) return;
+  makeRoom(kind: EntryKind, now: number): void {
+    const limit = kind === 'revocation' ? this.maxEntries : this.otherEntriesLimit;
+    if (this.size() < limit) return;
+    if (now - this.lastForcedSweep >= 1000) {
+      this.lastForcedSweep = now;
+      this.sweep(now);
+      if (this.size() < limit) return;
     }
-    throw new MemoryStoreFullError(kind, maxEntries);
-  };
+    throw new MemoryStoreFullError(kind, this.maxEntries);
+  }
+}
 
-  const store: SessionStore = {
-    async revokeSession(sessionId, expiresAt) {
-      const now = Date.now();
-      sweepIfDue(now);
-      const expiresAtMs = toMs(expiresAt);
-      if (expiresAtMs <= now) return;
-      const existing = live(revocations, sessionId, now);
-      if (existing === undefined) makeRoom('revocation', now);
-      revocations.set(sessionId, {
-        expiresAtMs: Math.max(expiresAtMs, existing?.expiresAtMs ?? 0),
-      });
-    },
+// The operations. Each is async (a refused write rejects) and runs to completion without an
+// `await`, which is what makes it atomic.
 
-    async isSessionRevoked(sessionId) {
-      return live(revocations, sessionId, Date.now()) !== undefined;
-    },
+async function revokeSession(state: MemoryState, sessionId: string, expiresAt: number | undefined): Promise<void> {
+  const now = Date.now();
+  state.sweepIfDue(now);
+  const expiresAtMs = toMs(expiresAt);
+  if (expiresAtMs <= now) return;
+  const existing = state.live(state.revocations, sessionId, now);
+  if (existing === undefined) state.makeRoom('revocation', now);
+  state.revocations.set(sessionId, { expiresAtMs: Math.max(expiresAtMs, existing?.expiresAtMs ?? 0) });
+}
 
-    async markOnce(key, expiresAt) {
-      const now = Date.now();
-      sweepIfDue(now);
-      if (live(marks, key, now) !== undefined) return false;
-      makeRoom('mark', now);
-      marks.set(key, { expiresAtMs: toMs(expiresAt) });
-      return true;
-    },
+async function markOnce(state: MemoryState, key: string, expiresAt: number | undefined): Promise<boolean> {
+  const now = Date.now();
+  state.sweepIfDue(now);
+  if (state.live(state.marks, key, now) !== undefined) return false;
+  state.makeRoom('mark', now);
+  state.marks.set(key, { expiresAtMs: toMs(expiresAt) });
+  return true;
+}
 
-    async releaseMark(key) {
-      marks.delete(key);
-    },
+async function increment(state: MemoryState, key: string, windowSeconds: number): Promise<CounterState> {
+  const now = Date.now();
+  state.sweepIfDue(now);
+  let counter = state.live(state.counters, key, now);
+  if (counter === undefined) {
+    state.makeRoom('rate-limit counter', now);
+    counter = { count: 0, expiresAtMs: now + windowSeconds * 1000 };
+    state.counters.set(key, counter);
+  }
+  counter.count += 1;
+  return { count: counter.count, resetAt: Math.ceil(counter.expiresAtMs / 1000) };
+}
 
-    async increment(key, windowSeconds): Promise<CounterState> {
-      const now = Date.now();
-      sweepIfDue(now);
-      let counter = live(counters, key, now);
-      if (counter === undefined) {
-        makeRoom('rate-limit counter', now);
-        counter = { count: 0, expiresAtMs: now + windowSeconds * 1000 };
-        counters.set(key, counter);
-      }
-      counter.count += 1;
-      return { count: counter.count, resetAt: Math.ceil(counter.expiresAtMs / 1000) };
-    },
+async function readMetadata(state: MemoryState, sessionId: string): Promise<StoredMetadata | undefined> {
+  const entry = state.live(state.documents, sessionId, Date.now());
+  if (entry === undefined) return undefined;
+  return { version: entry.version, metadata: JSON.parse(entry.json) as JsonObject };
+}
 
-    async readMetadata(sessionId): Promise<StoredMetadata | undefined> {
-      const entry = live(documents, sessionId, Date.now());
-      if (entry === undefined) return undefined;
-      return { version: entry.version, metadata: JSON.parse(entry.json) as JsonObject };
-    },
+async function mergeMetadata(
+  state: MemoryState,
+  sessionId: string,
+  patch: JsonObject,
+  options: MetadataMergeOptions,
+): Promise<MetadataMergeResult> {
+  const now = Date.now();
+  state.sweepIfDue(now);
+  const entry = state.live(state.documents, sessionId, now);
+  const current = entry === undefined ? {} : (JSON.parse(entry.json) as JsonObject);
+  const merged = mergeMetadataWithinLimits(current, patch, options);
+  if (!merged.ok) return merged;
+  const expiresAtMs = Math.max(toMs(options.expiresAt), entry?.expiresAtMs ?? 0);
+  if (expiresAtMs <= now) return { ok: true, version: (entry?.version ?? 0) + 1, metadata: merged.metadata };
+  if (entry === undefined) state.makeRoom('metadata document', now);
+  const version = (entry?.version ?? 0) + 1;
+  state.documents.set(sessionId, { version, json: JSON.stringify(merged.metadata), expiresAtMs });
+  return { ok: true, version, metadata: merged.metadata };
+}
 
-    async mergeMetadata(sessionId, patch, options): Promise<MetadataMergeResult> {
-      const now = Date.now();
-      sweepIfDue(now);
-      const entry = live(documents, sessionId, now);
-      const current = entry === undefined ? {} : (JSON.parse(entry.json) as JsonObject);
-      const merged = mergeMetadataWithinLimits(current, patch, options);
-      if (!merged.ok) return merged;
-      const expiresAtMs = Math.max(toMs(options.expiresAt), entry?.expiresAtMs ?? 0);
-      if (expiresAtMs <= now) return { ok: true, version: (entry?.version ?? 0) + 1, metadata: merged.metadata };
-      if (entry === undefined) makeRoom('metadata document', now);
-      const version = (entry?.version ?? 0) + 1;
-      documents.set(sessionId, { version, json: JSON.stringify(merged.metadata), expiresAtMs });
-      return { ok: true, version, metadata: merged.metadata };
-    },
+async function seedMetadata(
+  state: MemoryState,
+  sessionId: string,
+  document: StoredMetadata,
+  expiresAt: number | undefined,
+): Promise<SeedMetadataResult> {
+  const now = Date.now();
+  state.sweepIfDue(now);
+  const entry = state.live(state.documents, sessionId, now);
+  if (entry !== undefined) return { seeded: false, version: entry.version, metadata: JSON.parse(entry.json) as JsonObject };
+  const json = JSON.stringify(document.metadata);
+  const expiresAtMs = toMs(expiresAt);
+  if (expiresAtMs > now) state.documents.set(sessionId, { version: document.version, json, expiresAtMs });
+  return { seeded: true, version: document.version, metadata: JSON.parse(json) as JsonObject };
+}
 
-    async seedMetadata(sessionId, document, expiresAt): Promise<SeedMetadataResult> {
-      const now = Date.now();
-      sweepIfDue(now);
-      const entry = live(documents, sessionId, now);
-      if (entry !== undefined) return { seeded: false, version: entry.version, metadata: JSON.parse(entry.json) as JsonObject };
-      const json = JSON.stringify(document.metadata);
-      const expiresAtMs = toMs(expiresAt);
-      if (expiresAtMs > now) documents.set(sessionId, { version: document.version, json, expiresAtMs });
-      return { seeded: true, version: document.version, metadata: JSON.parse(json) as JsonObject };
-    },
+async function recordLink(state: MemoryState, link: LinkedSession, expiresAt: number | undefined): Promise<void> {
+  const now = Date.now();
+  state.sweepIfDue(now);
+  const expiresAtMs = toMs(expiresAt);
+  if (expiresAtMs <= now) return;
+  const replacing = state.links.get(link.user_id)?.has(link.session_id) === true;
+  if (!replacing) state.makeRoom('linked session', now);
+  let entries = state.links.get(link.user_id);
+  if (entries === undefined) {
+    entries = new Map();
+    state.links.set(link.user_id, entries);
+  }
+  // Delete first so a replaced entry moves to the end, like a new one.
+  entries.delete(link.session_id);
+  entries.set(link.session_id, { link: { ...link }, expiresAtMs });
+  if (!replacing) state.linkCount += 1;
+}
 
-    async epoch() {
-      epoch ??= `mem.${randomId(16)}`;
-      return epoch;
-    },
-
-    async recordLink(link, expiresAt) {
-      const now = Date.now();
-      sweepIfDue(now);
-      const expiresAtMs = toMs(expiresAt);
-      if (expiresAtMs <= now) return;
-      const replacing = links.get(link.user_id)?.has(link.session_id) === true;
-      if (!replacing) makeRoom('linked session', now);
-      let entries = links.get(link.user_id);
-      if (entries === undefined) {
-        entries = new Map();
-        links.set(link.user_id, entries);
-      }
-      // Delete first so a replaced entry moves to the end, like a new one.
-      entries.delete(link.session_id);
-      entries.set(link.session_id, { link: { ...link }, expiresAtMs });
-      if (!replacing) linkCount += 1;
-    },
-
-    async listLinks(userId): Promise<LinkedSession[]> {
-      const now = Date.now();
-      const entries = links.get(userId);
-      if (entries === undefined) return [];
-      const found: LinkedSession[] = [];
-      for (const [sessionId, entry] of entries) {
-        if (entry.expiresAtMs <= now) {
-          entries.delete(sessionId);
-          linkCount -= 1;
-        } else found.push({ ...entry.link });
-      }
-      if (entries.size === 0) links.delete(userId);
-      return found.sort((a, b) => (a.linked_at < b.linked_at ? -1 : a.linked_at > b.linked_at ? 1 : 0));
-    },
-  };
-  memoryStores.add(store);
-  return store;
+async function listLinks(state: MemoryState, userId: string): Promise<LinkedSession[]> {
+  const now = Date.now();
+  const entries = state.links.get(userId);
+  if (entries === undefined) return [];
+  const found: LinkedSession[] = [];
+  for (const [sessionId, entry] of entries) {
+    if (entry.expiresAtMs <= now) {
+      entries.delete(sessionId);
+      state.linkCount -= 1;
+    } else found.push({ ...entry.link });
+  }
+  if (entries.size === 0) state.links.delete(userId);
+  return found.sort((a, b) => (a.linked_at < b.linked_at ? -1 : a.linked_at > b.linked_at ? 1 : 0));
 }
