@@ -26,11 +26,12 @@ import {
   parseOptions,
   mergeMetadataWithinLimits,
   type CounterState,
+  type MetadataMergeOptions,
   type MetadataMergeResult,
   type SeedMetadataResult,
   type StoredMetadata,
 } from '@anonymous-sessions/core/http';
-import { type JsonObject, type LinkedSession, type SessionStore } from '@anonymous-sessions/core';
+import type { JsonObject, LinkedSession, SessionStore } from '@anonymous-sessions/core';
 
 /** Options of {@link postgresStore}. */
 export interface PostgresStoreOptions {
@@ -154,82 +155,15 @@ export async function postgresStore(options: PostgresStoreOptions): Promise<Post
   const { schema, table: bareTable } = splitTableName(parsed.tableName);
   const table = schema === undefined ? quote(bareTable) : `${quote(schema)}.${quote(bareTable)}`;
   const sweepInterval = parsed.sweepIntervalSeconds;
-
-  const transaction = async <T>(work: (client: PoolClient) => Promise<T>): Promise<T> => {
-    const client = await pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-      });
-      throw error;
-    } finally {
-      // A connection that could not even roll back is destroyed, not returned to the pool.
-      client.release(broken);
-    }
-  };
+  const t: StoreTable = { pool, table, schema, bareTable };
 
   let timer: ReturnType<typeof setInterval> | undefined;
   const store: PostgresSessionStore = {
     table,
 
-    async migrate() {
-      await transaction(async (client) => {
-        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`anonymous-sessions:${table}`]);
-        if (schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quote(schema)}`);
-        await client.query(`
-          CREATE TABLE IF NOT EXISTS ${table} (
-            kind text NOT NULL CHECK (kind IN ${KINDS}),
-            id text NOT NULL,
-            expires_at timestamptz,
-            counter bigint,
-            version bigint,
-            document json,
-            user_id text,
-            PRIMARY KEY (kind, id)
-          )`);
-        // A table made by an earlier version allows fewer kinds: widen its check (the old rows all
-        // pass the wider one, so NOT VALID skips a scan of the table).
-        const { rows: checks } = await client.query<{ name: string; definition: string }>(
-          `SELECT conname AS name, pg_get_constraintdef(oid) AS definition FROM pg_constraint
-           WHERE conrelid = $1::regclass AND contype = 'c'`,
-          [table],
-        );
-        for (const check of checks) {
-          if (!check.definition.includes('kind') || check.definition.includes("'epoch'")) continue;
-          await client.query(
-            `ALTER TABLE ${table} DROP CONSTRAINT ${quote(check.name)},
-             ADD CONSTRAINT ${quote(check.name)} CHECK (kind IN ${KINDS}) NOT VALID`,
-          );
-        }
-        await client.query(
-          `CREATE INDEX IF NOT EXISTS ${quote(`${bareTable}_expires_at_idx`)} ON ${table} (expires_at) WHERE expires_at IS NOT NULL`,
-        );
-        await client.query(
-          `CREATE INDEX IF NOT EXISTS ${quote(`${bareTable}_links_user_idx`)} ON ${table} (user_id) WHERE kind = 'link'`,
-        );
-      });
-    },
+    migrate: () => migrateTable(t),
 
-    async sweepExpired(batchSize = 5000) {
-      let total = 0;
-      for (;;) {
-        const { rowCount } = await pool.query(
-          `WITH doomed AS (
-             SELECT kind, id FROM ${table} WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED
-           )
-           DELETE FROM ${table} AS entry USING doomed WHERE entry.kind = doomed.kind AND entry.id = doomed.id`,
-          [batchSize],
-        );
-        total += rowCount ?? 0;
-        if ((rowCount ?? 0) < batchSize) return total;
-      }
-    },
+    sweepExpired: (batchSize = 5000) => sweepExpired(t, batchSize),
 
     close() {
       if (timer !== undefined) clearInterval(timer);
@@ -284,85 +218,13 @@ export async function postgresStore(options: PostgresStoreOptions): Promise<Post
       return { count: Number(row.counter), resetAt: Math.ceil(Number(row.reset_at)) };
     },
 
-    async readMetadata(sessionId): Promise<StoredMetadata | undefined> {
-      const { rows } = await pool.query<{ version: string; document: JsonObject }>(
-        `SELECT version, document FROM ${table} WHERE kind = 'metadata' AND id = $1 AND ${LIVE}`,
-        [sessionId],
-      );
-      const row = rows[0];
-      return row === undefined ? undefined : { version: Number(row.version), metadata: row.document };
-    },
+    readMetadata: (sessionId) => readMetadata(t, sessionId),
 
-    async mergeMetadata(sessionId, patch, mergeOptions): Promise<MetadataMergeResult> {
-      return transaction(async (client) => {
-        // Make sure a row exists to lock (born expired, so it reads as "no document"); a refused
-        // merge rolls this back too.
-        await client.query(
-          `INSERT INTO ${table} (kind, id, version, document, expires_at) VALUES ('metadata', $1, 0, '{}', now())
-           ON CONFLICT (kind, id) DO NOTHING`,
-          [sessionId],
-        );
-        const { rows } = await client.query<{ version: string; document: JsonObject; expired: boolean }>(
-          `SELECT version, document, (expires_at IS NOT NULL AND expires_at <= now()) AS expired
-           FROM ${table} WHERE kind = 'metadata' AND id = $1 FOR UPDATE`,
-          [sessionId],
-        );
-        const row = rows[0] as { version: string; document: JsonObject; expired: boolean };
-        const version = row.expired ? 0 : Number(row.version);
-        const merged = mergeMetadataWithinLimits(row.expired ? {} : row.document, patch, mergeOptions);
-        if (!merged.ok) {
-          throw new RefusedMerge(merged.reason);
-        }
-        await client.query(
-          `UPDATE ${table} SET version = $2, document = $3::json, expires_at = CASE
-             WHEN $5 THEN to_timestamp($4::float8)
-             WHEN expires_at IS NULL OR $4::float8 IS NULL THEN NULL
-             ELSE greatest(expires_at, to_timestamp($4::float8))
-           END
-           WHERE kind = 'metadata' AND id = $1`,
-          [sessionId, version + 1, JSON.stringify(merged.metadata), seconds(mergeOptions.expiresAt), row.expired],
-        );
-        return { ok: true as const, version: version + 1, metadata: merged.metadata };
-      }).catch((error: unknown) => {
-        if (error instanceof RefusedMerge) return { ok: false as const, reason: error.reason };
-        throw error;
-      });
-    },
+    mergeMetadata: (sessionId, patch, mergeOptions) => mergeMetadata(t, sessionId, patch, mergeOptions),
 
-    async seedMetadata(sessionId, document, expiresAt): Promise<SeedMetadataResult> {
-      for (let attempt = 1; ; attempt += 1) {
-        // Create-if-absent in one statement: an expired row is replaced, a live one kept.
-        const { rowCount } = await pool.query(
-          `INSERT INTO ${table} AS entry (kind, id, version, document, expires_at)
-           VALUES ('metadata', $1, $2, $3::json, to_timestamp($4::float8))
-           ON CONFLICT (kind, id) DO UPDATE SET
-             version = EXCLUDED.version, document = EXCLUDED.document, expires_at = EXCLUDED.expires_at
-             WHERE entry.expires_at IS NOT NULL AND entry.expires_at <= now()
-           RETURNING 1`,
-          [sessionId, document.version, JSON.stringify(document.metadata), seconds(expiresAt)],
-        );
-        if (rowCount === 1) return { seeded: true, version: document.version, metadata: structuredClone(document.metadata) };
-        const live = await store.readMetadata(sessionId);
-        if (live !== undefined) return { seeded: false, ...live };
-        // The live row vanished between the two statements (expired, deleted): try again.
-        if (attempt >= MAX_ATTEMPTS) throw new Error('seedMetadata: the document kept vanishing');
-      }
-    },
+    seedMetadata: (sessionId, document, expiresAt) => seedMetadata(t, sessionId, document, expiresAt),
 
-    async epoch() {
-      const candidate = JSON.stringify(`pg.${randomBytes(16).toString('base64url')}`);
-      for (let attempt = 1; ; attempt += 1) {
-        await pool.query(
-          `INSERT INTO ${table} (kind, id, document) VALUES ('epoch', 'epoch', $1::json) ON CONFLICT (kind, id) DO NOTHING`,
-          [candidate],
-        );
-        // A second statement, so it sees a marker that a concurrent first call committed meanwhile.
-        const { rows } = await pool.query<{ document: unknown }>(`SELECT document FROM ${table} WHERE kind = 'epoch' AND id = 'epoch'`);
-        const marker = rows[0]?.document;
-        if (typeof marker === 'string') return marker;
-        if (attempt >= MAX_ATTEMPTS) throw new Error('epoch: the marker kept vanishing');
-      }
-    },
+    epoch: () => readEpoch(t),
 
     async recordLink(link: LinkedSession, expiresAt) {
       await pool.query(
@@ -388,20 +250,206 @@ export async function postgresStore(options: PostgresStoreOptions): Promise<Post
   if (parsed.migrate === true) await store.migrate();
   if (sweepInterval !== undefined) {
     const onError = parsed.onSweepError ?? ((error: unknown) => console.error('[anonymous-sessions/postgres] expiry sweep failed', error));
-    let sweeping = false;
-    timer = setInterval(() => {
-      if (sweeping) return;
-      sweeping = true;
-      store
-        .sweepExpired()
-        .catch(onError)
-        .finally(() => {
-          sweeping = false;
-        });
-    }, sweepInterval * 1000);
-    timer.unref();
+    timer = startSweeping(t, sweepInterval, onError);
   }
   return store;
+}
+
+
+/** The table a store works on, and the pool it reaches it through. */
+interface StoreTable {
+  readonly pool: Pool;
+  /** The quoted, possibly schema-qualified name. */
+  readonly table: string;
+  /** The schema, when the name is qualified. */
+  readonly schema: string | undefined;
+  /** The table's own name, unquoted (for its index names). */
+  readonly bareTable: string;
+}
+
+/** Runs `work` in a transaction on one connection; a connection that cannot roll back is destroyed. */
+async function transaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+    });
+    throw error;
+  } finally {
+    // A connection that could not even roll back is destroyed, not returned to the pool.
+    client.release(broken);
+  }
+}
+
+/** {@link PostgresSessionStore.migrate}. */
+async function migrateTable(t: StoreTable): Promise<void> {
+  await transaction(t.pool, async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`anonymous-sessions:${t.table}`]);
+    if (t.schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quote(t.schema)}`);
+    await client.query(`
+      CREATE TABLE IF NOT EXISTS ${t.table} (
+        kind text NOT NULL CHECK (kind IN ${KINDS}),
+        id text NOT NULL,
+        expires_at timestamptz,
+        counter bigint,
+        version bigint,
+        document json,
+        user_id text,
+        PRIMARY KEY (kind, id)
+      )`);
+    // A table made by an earlier version allows fewer kinds: widen its check (the old rows all
+    // pass the wider one, so NOT VALID skips a scan of the table).
+    const { rows: checks } = await client.query<{ name: string; definition: string }>(
+      `SELECT conname AS name, pg_get_constraintdef(oid) AS definition FROM pg_constraint
+       WHERE conrelid = $1::regclass AND contype = 'c'`,
+      [t.table],
+    );
+    for (const check of checks) {
+      if (!check.definition.includes('kind') || check.definition.includes("'epoch'")) continue;
+      await client.query(
+        `ALTER TABLE ${t.table} DROP CONSTRAINT ${quote(check.name)},
+         ADD CONSTRAINT ${quote(check.name)} CHECK (kind IN ${KINDS}) NOT VALID`,
+      );
+    }
+    await client.query(
+      `CREATE INDEX IF NOT EXISTS ${quote(`${t.bareTable}_expires_at_idx`)} ON ${t.table} (expires_at) WHERE expires_at IS NOT NULL`,
+    );
+    await client.query(
+      `CREATE INDEX IF NOT EXISTS ${quote(`${t.bareTable}_links_user_idx`)} ON ${t.table} (user_id) WHERE kind = 'link'`,
+    );
+  });
+}
+
+/** {@link PostgresSessionStore.sweepExpired}. */
+async function sweepExpired(t: StoreTable, batchSize: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const { rowCount } = await t.pool.query(
+      `WITH doomed AS (
+         SELECT kind, id FROM ${t.table} WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED
+       )
+       DELETE FROM ${t.table} AS entry USING doomed WHERE entry.kind = doomed.kind AND entry.id = doomed.id`,
+      [batchSize],
+    );
+    total += rowCount ?? 0;
+    if ((rowCount ?? 0) < batchSize) return total;
+  }
+}
+
+/** The store's `readMetadata`. */
+async function readMetadata(t: StoreTable, sessionId: string): Promise<StoredMetadata | undefined> {
+  const { rows } = await t.pool.query<{ version: string; document: JsonObject }>(
+    `SELECT version, document FROM ${t.table} WHERE kind = 'metadata' AND id = $1 AND ${LIVE}`,
+    [sessionId],
+  );
+  const row = rows[0];
+  return row === undefined ? undefined : { version: Number(row.version), metadata: row.document };
+}
+
+/** The store's `mergeMetadata`: under a row lock, in a transaction. */
+async function mergeMetadata(
+  t: StoreTable,
+  sessionId: string,
+  patch: JsonObject,
+  mergeOptions: MetadataMergeOptions,
+): Promise<MetadataMergeResult> {
+  return transaction(t.pool, async (client) => {
+    // Make sure a row exists to lock (born expired, so it reads as "no document"); a refused
+    // merge rolls this back too.
+    await client.query(
+      `INSERT INTO ${t.table} (kind, id, version, document, expires_at) VALUES ('metadata', $1, 0, '{}', now())
+       ON CONFLICT (kind, id) DO NOTHING`,
+      [sessionId],
+    );
+    const { rows } = await client.query<{ version: string; document: JsonObject; expired: boolean }>(
+      `SELECT version, document, (expires_at IS NOT NULL AND expires_at <= now()) AS expired
+       FROM ${t.table} WHERE kind = 'metadata' AND id = $1 FOR UPDATE`,
+      [sessionId],
+    );
+    const row = rows[0] as { version: string; document: JsonObject; expired: boolean };
+    const version = row.expired ? 0 : Number(row.version);
+    const merged = mergeMetadataWithinLimits(row.expired ? {} : row.document, patch, mergeOptions);
+    if (!merged.ok) {
+      throw new RefusedMerge(merged.reason);
+    }
+    await client.query(
+      `UPDATE ${t.table} SET version = $2, document = $3::json, expires_at = CASE
+         WHEN $5 THEN to_timestamp($4::float8)
+         WHEN expires_at IS NULL OR $4::float8 IS NULL THEN NULL
+         ELSE greatest(expires_at, to_timestamp($4::float8))
+       END
+       WHERE kind = 'metadata' AND id = $1`,
+      [sessionId, version + 1, JSON.stringify(merged.metadata), seconds(mergeOptions.expiresAt), row.expired],
+    );
+    return { ok: true as const, version: version + 1, metadata: merged.metadata };
+  }).catch((error: unknown) => {
+    if (error instanceof RefusedMerge) return { ok: false as const, reason: error.reason };
+    throw error;
+  });
+}
+
+/** The store's `seedMetadata`: create-if-absent, retried while the live row vanishes under it. */
+async function seedMetadata(
+  t: StoreTable,
+  sessionId: string,
+  document: StoredMetadata,
+  expiresAt: number | undefined,
+): Promise<SeedMetadataResult> {
+  for (let attempt = 1; ; attempt += 1) {
+    // Create-if-absent in one statement: an expired row is replaced, a live one kept.
+    const { rowCount } = await t.pool.query(
+      `INSERT INTO ${t.table} AS entry (kind, id, version, document, expires_at)
+       VALUES ('metadata', $1, $2, $3::json, to_timestamp($4::float8))
+       ON CONFLICT (kind, id) DO UPDATE SET
+         version = EXCLUDED.version, document = EXCLUDED.document, expires_at = EXCLUDED.expires_at
+         WHERE entry.expires_at IS NOT NULL AND entry.expires_at <= now()
+       RETURNING 1`,
+      [sessionId, document.version, JSON.stringify(document.metadata), seconds(expiresAt)],
+    );
+    if (rowCount === 1) return { seeded: true, version: document.version, metadata: structuredClone(document.metadata) };
+    const live = await readMetadata(t, sessionId);
+    if (live !== undefined) return { seeded: false, ...live };
+    // The live row vanished between the two statements (expired, deleted): try again.
+    if (attempt >= MAX_ATTEMPTS) throw new Error('seedMetadata: the document kept vanishing');
+  }
+}
+
+/** The store's `epoch`: written once, read back in a second statement. */
+async function readEpoch(t: StoreTable): Promise<string> {
+  const candidate = JSON.stringify(`pg.${randomBytes(16).toString('base64url')}`);
+  for (let attempt = 1; ; attempt += 1) {
+    await t.pool.query(
+      `INSERT INTO ${t.table} (kind, id, document) VALUES ('epoch', 'epoch', $1::json) ON CONFLICT (kind, id) DO NOTHING`,
+      [candidate],
+    );
+    // A second statement, so it sees a marker that a concurrent first call committed meanwhile.
+    const { rows } = await t.pool.query<{ document: unknown }>(`SELECT document FROM ${t.table} WHERE kind = 'epoch' AND id = 'epoch'`);
+    const marker = rows[0]?.document;
+    if (typeof marker === 'string') return marker;
+    if (attempt >= MAX_ATTEMPTS) throw new Error('epoch: the marker kept vanishing');
+  }
+}
+
+/** Starts the sweep timer (never keeping the process alive); one sweep at a time. */
+function startSweeping(t: StoreTable, intervalSeconds: number, onError: (error: unknown) => void): ReturnType<typeof setInterval> {
+  let sweeping = false;
+  const timer = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    sweepExpired(t, 5000)
+      .catch(onError)
+      .finally(() => {
+        sweeping = false;
+      });
+  }, intervalSeconds * 1000);
+  timer.unref();
+  return timer;
 }
 
 /** Thrown inside the merge transaction to roll it back; turned into a refusal result. */
