@@ -21,7 +21,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
-import { z } from 'zod/mini';
+import * as z from 'zod/mini';
 import {
   parseOptions,
   mergeMetadataWithinLimits,

@@ -20,7 +20,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { z } from 'zod/mini';
+import * as z from 'zod/mini';
 import { parseOptions } from '@anonymous-sessions/core/http';
 import type { JsonObject, LinkedSession, SessionStore } from '@anonymous-sessions/core';
 import type {

@@ -7,9 +7,10 @@
  *
  * @packageDocumentation
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import type { output } from 'zod/v4/core';
 import type { ConfigIssue } from '../errors/errors.js';
-import { parseOptions, toConfigIssues } from '../errors/parse-options.js';
+import { ENGLISH_MESSAGES, isFunction, parseOptions, toConfigIssues } from '../errors/parse-options.js';
 import { consoleLogger, type Logger } from '../internal/logger.js';
 import { SIGNING_ALGORITHMS } from '../keys/keys.js';
 import type { MetadataSchema } from '../metadata/metadata.js';
@@ -23,31 +24,32 @@ const CLAIM_PATH = /^anonymous_session\.(user_id|session_id|created_at|metadata(
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/; // RFC 6749 §3.3 scope-token
 const MAX_CLAIMS = 10;
 
-const httpUrl = z
-  .string()
-  .refine((value) => {
+const httpUrl = z.string().check(
+  z.refine((value) => {
     try {
       const url = new URL(value);
       return url.protocol === 'https:' || url.protocol === 'http:';
     } catch {
       return false;
     }
-  }, 'must be an absolute http(s) URL');
+  }, 'must be an absolute http(s) URL'),
+);
 
-const origin = z
-  .string()
+const origin = z.string().check(
   // The URL parser accepts `*` in a host, but no browser ever sends such an Origin: a wildcard
   // (allowed in Auth0's allowed_origins) would silently match nothing.
-  .refine((value) => !value.includes('*'), { message: 'wildcards are not supported: list each exact origin', abort: true })
-  .refine((value) => {
+  z.refine((value) => !value.includes('*'), { error: 'wildcards are not supported: list each exact origin', abort: true }),
+  z.refine((value) => {
     try {
       return new URL(value).origin === value;
     } catch {
       return false;
     }
-  }, 'must be an exact origin such as https://shop.example.com (scheme, host and port; no path or trailing slash)');
+  }, 'must be an exact origin such as https://shop.example.com (scheme, host and port; no path or trailing slash)'),
+);
 
-const seconds = z.number().int().nonnegative();
+/** A whole number of seconds, at least 0 (and at most `max`). */
+const seconds = (max?: number) => (max === undefined ? z.int().check(z.nonnegative()) : z.int().check(z.nonnegative(), z.lte(max)));
 
 /**
  * The error of a required option: when it is missing, a message saying what belongs there (instead
@@ -62,32 +64,31 @@ const requiredOption = (what: string) => ({
  * middleware (token router, cookie extractor, login binding, session transfer) reads.
  */
 export const cookieOptionsSchema = z
-  .object({
+  .strictObject({
     /** Cookie name. Default `anon`. A `__Host-` name needs `secure: true`, `path: '/'` and no `domain`. */
-    name: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid cookie name').default('anon'),
+    name: z._default(z.string().check(z.regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid cookie name')), 'anon'),
     /** Default true: scripts cannot read the session token. */
-    httpOnly: z.boolean().default(true),
+    httpOnly: z._default(z.boolean(), true),
     /**
      * Default true: only sent over HTTPS. `'auto'`: `Secure` when the request is HTTPS as the
      * framework reports it (Express `req.protocol`, Koa `ctx.protocol`, which follow
      * `X-Forwarded-Proto` only from a trusted proxy), and whenever the protocol is unknown; not
      * `Secure` on plain http (local development). `false`: never `Secure`.
      */
-    secure: z.union([z.boolean(), z.literal('auto')], { error: "must be true, false or 'auto'" }).default(true),
+    secure: z._default(z.union([z.boolean(), z.literal('auto')], { error: "must be true, false or 'auto'" }), true),
     /** Default `lax`. `none` needs `secure: true`. */
-    sameSite: z.enum(['lax', 'strict', 'none']).default('lax'),
+    sameSite: z._default(z.enum(['lax', 'strict', 'none']), 'lax'),
     /** Default `/`. */
-    path: z.string().startsWith('/').default('/'),
+    path: z._default(z.string().check(z.startsWith('/')), '/'),
     /** Cookie domain; default host-only. */
-    domain: z.string().min(1).optional(),
+    domain: z.optional(z.string().check(z.minLength(1))),
     /**
      * `Partitioned` (CHIPS): the cookie is kept per top-level site, for an app embedded in other
      * sites' pages. Needs `secure: true` and `sameSite: 'none'`, as browsers do. Default false.
      */
-    partitioned: z.boolean().default(false),
+    partitioned: z._default(z.boolean(), false),
   })
-  .strict()
-  .superRefine((options, ctx) => {
+  .check(z.superRefine((options, ctx) => {
     if (options.sameSite === 'none' && options.secure !== true) {
       ctx.addIssue({ code: 'custom', path: ['sameSite'], message: 'sameSite "none" requires secure: true' });
     }
@@ -103,12 +104,12 @@ export const cookieOptionsSchema = z
     } else if (options.name.startsWith('__Secure-') && options.secure !== true) {
       ctx.addIssue({ code: 'custom', path: ['name'], message: 'a __Secure- cookie requires secure: true' });
     }
-  });
+  }));
 
 /**
  * Options of the session cookie (the engine's `cookie`), read by every middleware (token router,
  * cookie extractor, login binding, session transfer). Written out by hand for the editor; a test
- * keeps it equal to `z.input<typeof cookieOptionsSchema>`.
+ * keeps it equal to the input type of `cookieOptionsSchema`.
  */
 export interface SessionCookieOptions {
   /**
@@ -138,7 +139,7 @@ export interface SessionCookieOptions {
   partitioned?: boolean | undefined;
 }
 /** The session cookie's options after defaults. */
-export type ResolvedSessionCookieOptions = z.output<typeof cookieOptionsSchema>;
+export type ResolvedSessionCookieOptions = output<typeof cookieOptionsSchema>;
 
 /**
  * Answers whether `origin` may call the endpoints cross-origin in a request that names no client
@@ -146,25 +147,25 @@ export type ResolvedSessionCookieOptions = z.output<typeof cookieOptionsSchema>;
  */
 export type OriginCheck = (origin: string) => boolean | Promise<boolean>;
 
-const clientSchema = z.object({
+const clientShape = {
   /** The `client_id` a front end sends. */
-  clientId: z.string().min(1),
+  clientId: z.string().check(z.minLength(1)),
   /** May this client create (and continue) anonymous sessions? Auth0's `can_create_anonymous_sessions`. Default false. */
-  canCreateAnonymousSessions: z.boolean().default(false),
+  canCreateAnonymousSessions: z._default(z.boolean(), false),
   /** Exact origins allowed to call the endpoints cross-origin, with credentials (CORS). Default none. */
-  allowedOrigins: z.array(origin).default([]),
+  allowedOrigins: z._default(z.array(origin), []),
   /**
    * May this client choose the `user_id` of a session it creates (`anon|` + 8–128 of
    * `[A-Za-z0-9_-]`)? Default false: a token request with a `user_id` is refused with 400
    * `invalid_request`, so no caller can pick (and so predict or collide with) another guest's id.
    */
-  allowUserId: z.boolean().default(false),
-});
+  allowUserId: z._default(z.boolean(), false),
+};
+/** A client a resolver returns (extra fields, such as a database row's, are dropped). */
+const clientSchema = z.object(clientShape);
 
-const claimsMappingSchema = z
-  .record(z.string().min(1), z.string())
-  .default({})
-  .superRefine((mapping, ctx) => {
+const claimsMappingSchema = z._default(z.record(z.string().check(z.minLength(1)), z.string()), {}).check(
+  z.superRefine((mapping, ctx) => {
     const names = Object.keys(mapping);
     if (names.length > MAX_CLAIMS) {
       ctx.addIssue({ code: 'custom', message: `at most ${MAX_CLAIMS} claims may be mapped (got ${names.length})` });
@@ -183,20 +184,23 @@ const claimsMappingSchema = z
         });
       }
     }
-  });
+  }),
+);
 
-const resourceServerSchema = z.object({
+const resourceServerShape = {
   /** The API's identifier: the access token's `aud`. */
-  audience: z.string().min(1),
+  audience: z.string().check(z.minLength(1)),
   /** May guests get access tokens for this API? Auth0's `allow_anonymous_access`. Default false. */
-  allowAnonymousAccess: z.boolean().default(false),
+  allowAnonymousAccess: z._default(z.boolean(), false),
   /** The scopes a guest may ask for. Default `['anon']`. */
-  anonymousScopes: z.array(z.string().regex(SCOPE_TOKEN, 'must be a scope token (no spaces or quotes)')).default(['anon']),
+  anonymousScopes: z._default(z.array(z.string().check(z.regex(SCOPE_TOKEN, 'must be a scope token (no spaces or quotes)'))), ['anon']),
   /** Access-token lifetime in seconds. Auth0's `token_lifetime_for_anonymous_access`. Default 86400. */
-  tokenLifetimeForAnonymousAccess: z.number().int().positive().max(31_536_000).default(86_400),
+  tokenLifetimeForAnonymousAccess: z._default(z.int().check(z.positive(), z.lte(31_536_000)), 86_400),
   /** Claim name → dot path into `anonymous_session` (at most 10; reserved names refused). */
   claimsMapping: claimsMappingSchema,
-});
+};
+/** A resource server a resolver returns (extra fields, such as a database row's, are dropped). */
+const resourceServerSchema = z.object(resourceServerShape);
 
 /** A client application, as configured (an entry of `clients`, or what a {@link ClientResolver} returns). */
 export interface ClientInput {
@@ -214,7 +218,7 @@ export interface ClientInput {
   allowUserId?: boolean | undefined;
 }
 /** A client application after defaults. */
-export type Client = z.output<typeof clientSchema>;
+export type Client = output<typeof clientSchema>;
 /** A resource server (API), as configured (an entry of `resourceServers`, or what a {@link ResourceServerResolver} returns). */
 export interface ResourceServerInput {
   /** The API's identifier: the access token's `aud`. Required. */
@@ -236,7 +240,7 @@ export interface ResourceServerInput {
   claimsMapping?: Record<string, string> | undefined;
 }
 /** A resource server (API) after defaults. */
-export type ResourceServer = z.output<typeof resourceServerSchema>;
+export type ResourceServer = output<typeof resourceServerSchema>;
 
 /** Looks a client up by `client_id`; `undefined` when unknown. */
 export type ClientResolver = (clientId: string) => Promise<ClientInput | undefined> | ClientInput | undefined;
@@ -264,15 +268,13 @@ function nodeEnvironment(): string | undefined {
   }
 }
 
-const isFunction = (value: unknown): value is (...args: never[]) => unknown => typeof value === 'function';
-
 const keySetSchema = z.union([
-  z.string().min(1),
-  z.object({ keys: z.array(z.looseObject({ kty: z.string() })).min(1, 'must hold at least one key') }),
+  z.string().check(z.minLength(1)),
+  z.object({ keys: z.array(z.looseObject({ kty: z.string() })).check(z.minLength(1, 'must hold at least one key')) }),
 ]);
 
 const storeSchema = z.custom<SessionStore>(
-  (value) =>
+  (value: unknown) =>
     typeof value === 'object' &&
     value !== null &&
     ['revokeSession', 'isSessionRevoked', 'markOnce', 'increment'].every((method) =>
@@ -283,20 +285,18 @@ const storeSchema = z.custom<SessionStore>(
 
 /** The configuration schema. Its input type is {@link AnonymousSessionsOptions}. */
 export const configSchema = z
-  .object({
+  .strictObject({
     /** `iss` of every token and base of discovery; an absolute URL. */
-    issuer: z
-      .string(requiredOption("the absolute URL of your token issuer, e.g. 'https://shop.example.com/'"))
-      .pipe(httpUrl),
+    issuer: z.pipe(z.string(requiredOption("the absolute URL of your token issuer, e.g. 'https://shop.example.com/'")), httpUrl),
     /** Where the JWKS is served. Default `<issuer>.well-known/jwks.json`. */
-    jwksUri: httpUrl.optional(),
+    jwksUri: z.optional(httpUrl),
     /**
      * The session cookie, once for every middleware: the token router sets it, the cookie extractor
      * and the login binding read it, the transfer clears it. Default `{ name: 'anon', httpOnly:
      * true, secure: true, sameSite: 'lax', path: '/', partitioned: false }`; `secure: 'auto'` for
      * an app served over HTTPS in production and plain http in development.
      */
-    cookie: cookieOptionsSchema.prefault({}),
+    cookie: z.prefault(cookieOptionsSchema, {}),
     /**
      * Origins allowed in requests that name no client — CORS preflights (a browser sends no
      * `client_id` there) and `GET /anonymous/session` — on top of every listed client's
@@ -304,25 +304,25 @@ export const configSchema = z
      * list here the origins of your clients, or browsers never send their cross-origin token
      * requests. A request that names a client is still answered only for that client's origins.
      */
-    allowedOrigins: z.union([z.array(origin), z.custom<OriginCheck>(isFunction)]).optional(),
+    allowedOrigins: z.optional(z.union([z.array(origin), z.custom<OriginCheck>(isFunction)])),
     /** Session lifetime in seconds. Default 30 days. `0` = never expires (a warning is logged). */
-    sessionLifetime: seconds.default(2_592_000),
+    sessionLifetime: z._default(seconds(), 2_592_000),
     /** `jwe` (dir + A256GCM, default): encrypted. `jwt`: signed and readable by anyone holding it. */
-    sessionTokenFormat: z.enum(['jwe', 'jwt']).default('jwe'),
+    sessionTokenFormat: z._default(z.enum(['jwe', 'jwt']), 'jwe'),
     /**
      * The private key set. Without it (or with `'development'`), ephemeral development keys are
      * generated and a warning is logged; in production (see `production`) leaving it out is a
      * `ConfigError`, and only an explicit `'development'` opts into throwaway keys.
      */
     // `'development'` passes as a string; the engine recognises it before importing anything.
-    keys: keySetSchema.optional(),
+    keys: z.optional(keySetSchema),
     /** Algorithm of the ephemeral development signing key. Default RS256. Ignored when `keys` is set. */
-    developmentSigningAlgorithm: z.enum(SIGNING_ALGORITHMS).default('RS256'),
+    developmentSigningAlgorithm: z._default(z.enum(SIGNING_ALGORITHMS), 'RS256'),
     /** The client applications, or a lookup by `client_id`. */
     // Listed in the config: strict, so a misspelt option (`allowAnonymousAcess`) is an error, not a
     // silently kept default. Objects returned by a resolver may carry extra fields (database rows).
     clients: z.union(
-      [z.array(clientSchema.strict()), z.custom<ClientResolver>(isFunction)],
+      [z.array(z.strictObject(clientShape)), z.custom<ClientResolver>(isFunction)],
       requiredOption(
         "a list of the apps that may create sessions, e.g. [{ clientId: 'shop-web', canCreateAnonymousSessions: true }], or a resolver function (clientId) => client",
       ),
@@ -330,7 +330,7 @@ export const configSchema = z
     /** The APIs guests may call, or a lookup by `audience`. */
     resourceServers: z.union(
       [
-        z.array(resourceServerSchema.strict()).min(1, 'at least one resource server is required'),
+        z.array(z.strictObject(resourceServerShape)).check(z.minLength(1, 'at least one resource server is required')),
         z.custom<ResourceServerResolver>(isFunction),
       ],
       requiredOption(
@@ -341,26 +341,27 @@ export const configSchema = z
      * Server-side state: revocations, rate-limit counters, transfer marks, the linked-session
      * registry and, with `metadataStorage: 'store'`, metadata. Default `memoryStore()` (per process).
      */
-    store: storeSchema.optional(),
+    store: z.optional(storeSchema),
     /** Limits on session metadata. */
-    metadata: z
-      .object({
+    metadata: z._default(
+      z.object({
         /** Maximum size of the merged metadata as JSON, in UTF-8 bytes. Default 2048. */
-        maxBytes: z.number().int().positive().default(2048),
+        maxBytes: z._default(z.int().check(z.positive()), 2048),
         /** Maximum nesting depth (an object of scalars is depth 1). Default 8. */
-        maxDepth: z.number().int().positive().max(64).default(8),
+        maxDepth: z._default(z.int().check(z.positive(), z.lte(64)), 8),
         /** A Standard Schema the merged metadata must pass. */
-        schema: z
-          .custom<MetadataSchema>(
+        schema: z.optional(
+          z.custom<MetadataSchema>(
             (value) =>
               typeof value === 'object' &&
               value !== null &&
               typeof (value as { '~standard'?: { validate?: unknown } })['~standard']?.validate === 'function',
             'must be a Standard Schema (for example a zod schema)',
-          )
-          .optional(),
-      })
-      .default({ maxBytes: 2048, maxDepth: 8 }),
+          ),
+        ),
+      }),
+      { maxBytes: 2048, maxDepth: 8 },
+    ),
     /**
      * `token` (default): metadata travels in the session token only; concurrent updates from two
      * tabs are last-writer-wins. `store`: the store holds each session's metadata and merges every
@@ -368,12 +369,12 @@ export const configSchema = z
      * metadata back; tokens carry a snapshot and its `metadata_version`. Needs a store with the
      * metadata operations (`readMetadata`, `mergeMetadata`).
      */
-    metadataStorage: z.enum(['token', 'store'], { error: "must be 'token' or 'store'" }).default('token'),
+    metadataStorage: z._default(z.enum(['token', 'store'], { error: "must be 'token' or 'store'" }), 'token'),
     /**
      * How long, in seconds, the linked-session registry keeps each transfer (`anon.linkedSessions`).
      * Default 90 days. `false`: record nothing.
      */
-    linkedSessionRetention: z.union([z.literal(false), z.number().int().positive()]).default(7_776_000),
+    linkedSessionRetention: z._default(z.union([z.literal(false), z.int().check(z.positive())]), 7_776_000),
     /**
      * What happens to a session issued before the store lost its data (its epoch marker changed:
      * every logout recorded before the loss is gone, so a logged-out token looks live again). The
@@ -383,11 +384,11 @@ export const configSchema = z
      * token endpoint starts a fresh session (new `user_id` and `session_id`) that carries the old
      * token's metadata. Needs a store with `epoch()` and shared by every instance.
      */
-    revocationLoss: z.enum(['accept', 'reject'], { error: "must be 'accept' or 'reject'" }).default('accept'),
+    revocationLoss: z._default(z.enum(['accept', 'reject'], { error: "must be 'accept' or 'reject'" }), 'accept'),
     /** true: each continue renews `exp` to now + `sessionLifetime`. Default false (absolute). */
-    slidingExpiration: z.boolean().default(false),
+    slidingExpiration: z._default(z.boolean(), false),
     /** Seconds of clock skew tolerated on every verification. Default 15. */
-    clockTolerance: seconds.max(300).default(15),
+    clockTolerance: z._default(seconds(300), 15),
     /**
      * Rate limits, each a fixed one-minute window in the store; `false` turns them all off.
      * `createPerMinute` (default 60): new sessions per client address (an IPv6 address counts per
@@ -395,43 +396,43 @@ export const configSchema = z
      * (default 60): continues of one session, whatever the address. Over a limit: 429
      * `too_many_requests` with `Retry-After`.
      */
-    rateLimit: z
-      .union([
+    rateLimit: z._default(
+      z.union([
         z.literal(false),
-        z
-          .object({
-            createPerMinute: z.number().int().positive().default(60),
-            continuePerMinute: z.number().int().positive().default(60),
-          })
-          .strict(),
-      ])
-      .default({ createPerMinute: 60, continuePerMinute: 60 }),
+        z.strictObject({
+          createPerMinute: z._default(z.int().check(z.positive()), 60),
+          continuePerMinute: z._default(z.int().check(z.positive()), 60),
+        }),
+      ]),
+      { createPerMinute: 60, continuePerMinute: 60 },
+    ),
     /**
      * How long a request may wait on the store, counted from its first store call (later calls get
      * what is left); then it fails closed with 503. Default 2000 ms.
      */
-    storeTimeoutMs: z.number().int().positive().max(60_000).default(2000),
+    storeTimeoutMs: z._default(z.int().check(z.positive(), z.lte(60_000)), 2000),
     /** Where warnings and unexpected errors go. Default `console`. */
-    logger: z
-      .custom<Logger>(
+    logger: z._default(
+      z.custom<Logger>(
         (value) =>
           typeof value === 'object' &&
           value !== null &&
           isFunction((value as Logger).warn) &&
           isFunction((value as Logger).error),
         'must have warn(message) and error(message, error)',
-      )
-      .default(consoleLogger),
+      ),
+      consoleLogger,
+    ),
     /**
      * Production mode: starting without `keys` is a `ConfigError` (tokens signed with throwaway
      * keys die on every restart and differ per instance), and a `memoryStore()` logs once that it
      * is per process. Default: whether `NODE_ENV` is `production`, read once when the engine is
      * created. Set it explicitly where there is no `NODE_ENV`.
      */
-    production: z.boolean().default(() => nodeEnvironment() === 'production'),
+    production: z._default(z.boolean(), () => nodeEnvironment() === 'production'),
   })
-  .strict()
-  .superRefine(
+  .check(
+    z.superRefine(
     (config, ctx) => {
       // Runs even when other fields are bad (`when`), so one ConfigError lists this too; it reads
       // only `production` (already defaulted, or whatever the host wrote) and `keys`.
@@ -446,8 +447,8 @@ export const configSchema = z
       }
     },
     { when: () => true },
-  )
-  .superRefine((config, ctx) => {
+    ),
+    z.superRefine((config, ctx) => {
     if (config.metadataStorage === 'store' && config.store !== undefined && !supportsStoredMetadata(config.store)) {
       ctx.addIssue({
         code: 'custom',
@@ -463,7 +464,8 @@ export const configSchema = z
         message: "'reject' needs a store with epoch(), which marks when the store loses its data (memoryStore, @anonymous-sessions/redis and @anonymous-sessions/postgres have it)",
       });
     }
-  });
+    }),
+  );
 
 /** Limits on session metadata (the engine's `metadata`). */
 export interface MetadataOptions {
@@ -488,7 +490,7 @@ export interface RateLimitOptions {
 
 /**
  * Options of `createAnonymousSessions`. Written out by hand so every field's docs reach the editor;
- * a test keeps it equal to `z.input<typeof configSchema>`, the schema that validates them.
+ * a test keeps it equal to the input type of `configSchema`, the schema that validates them.
  */
 export interface AnonymousSessionsOptions {
   /** `iss` of every token and base of discovery: an absolute http(s) URL. Required. */
@@ -587,7 +589,7 @@ export interface AnonymousSessionsOptions {
   production?: boolean | undefined;
 }
 /** The resolved, frozen configuration. */
-export type ResolvedConfig = Readonly<Omit<z.output<typeof configSchema>, 'store'> & { store: SessionStore }>;
+export type ResolvedConfig = Readonly<Omit<output<typeof configSchema>, 'store'> & { store: SessionStore }>;
 
 /**
  * Parses and defaults the options. Throws one {@link ConfigError} listing every bad field.
@@ -607,7 +609,7 @@ export function resolveConfig(options: AnonymousSessionsOptions): ResolvedConfig
  * @returns the resource server, or the issues when it is malformed.
  */
 export function parseResourceServer(value: unknown): { ok: true; value: ResourceServer } | { ok: false; issues: ConfigIssue[] } {
-  const result = resourceServerSchema.safeParse(value);
+  const result = resourceServerSchema.safeParse(value, { error: ENGLISH_MESSAGES });
   return result.success ? { ok: true, value: result.data } : { ok: false, issues: toConfigIssues(result.error.issues) };
 }
 
@@ -617,6 +619,6 @@ export function parseResourceServer(value: unknown): { ok: true; value: Resource
  * @returns the client, or the issues when it is malformed.
  */
 export function parseClient(value: unknown): { ok: true; value: Client } | { ok: false; issues: ConfigIssue[] } {
-  const result = clientSchema.safeParse(value);
+  const result = clientSchema.safeParse(value, { error: ENGLISH_MESSAGES });
   return result.success ? { ok: true, value: result.data } : { ok: false, issues: toConfigIssues(result.error.issues) };
 }

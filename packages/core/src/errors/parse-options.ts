@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { z } from 'zod/mini';
+import * as z from 'zod/mini';
 import { safeParse, type $ZodIssue, type $ZodType, type output } from 'zod/v4/core';
 import { en } from 'zod/v4/locales';
 import { ConfigError, type ConfigIssue } from './errors.js';

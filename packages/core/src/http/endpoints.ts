@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { z } from 'zod/mini';
+import * as z from 'zod/mini';
 import type { AnonymousSessions } from '../engine/engine.js';
 import type { RequestClients } from '../engine/registry.js';
 import {

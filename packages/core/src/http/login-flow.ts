@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { z } from 'zod/mini';
+import * as z from 'zod/mini';
 import type { AnonymousSessions } from '../engine/engine.js';
 import { headerValue, type HttpHeaders } from '../exchange/http-exchange.js';
 import { engineSessionCookie, type SessionCookieOptions } from '../engine/session-cookie.js';

@@ -21,7 +21,7 @@ import { engineSessionCookie, type SessionCookieOptions } from '../engine/sessio
 import { headerValue, type HttpHeaders, type HttpResponse } from '../exchange/http-exchange.js';
 import { InvalidRequestError, toAnonymousSessionError } from '../errors/errors.js';
 import { objectOption, parseOptions } from '../errors/parse-options.js';
-import { z } from 'zod/mini';
+import * as z from 'zod/mini';
 import { isSameOriginOrAllowed } from './request-origin.js';
 import { sessionExpiresAt, type AnonymousSession } from '../tokens/session-token.js';
 

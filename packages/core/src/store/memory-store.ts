@@ -1,4 +1,4 @@
-import { z } from 'zod/mini';
+import * as z from 'zod/mini';
 import { parseOptions } from '../errors/parse-options.js';
 import { mergeMetadataWithinLimits, type JsonObject } from '../metadata/metadata.js';
 import { randomId } from '../internal/random.js';

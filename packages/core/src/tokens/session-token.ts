@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { EncryptJWT, SignJWT, errors, jwtDecrypt, jwtVerify, type JWTPayload } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { InvalidSessionTokenError, SessionExpiredError } from '../errors/errors.js';
 import type { KeyRing } from '../keys/keys.js';
 import { decryptionKeyResolver, signatureKeyResolver } from '../keys/key-resolvers.js';
@@ -61,14 +61,14 @@ export interface SessionTokenPayload extends JWTPayload {
 
 const payloadSchema = z.object({
   iss: z.string(),
-  iat: z.number().int(),
-  exp: z.number().int().optional(),
-  user_id: z.string().regex(ANONYMOUS_USER_ID),
-  session_id: z.string().regex(/^sess_[A-Za-z0-9_-]{16,64}$/),
-  created_at: z.string().datetime({ offset: true }),
+  iat: z.int(),
+  exp: z.optional(z.int()),
+  user_id: z.string().check(z.regex(ANONYMOUS_USER_ID)),
+  session_id: z.string().check(z.regex(/^sess_[A-Za-z0-9_-]{16,64}$/)),
+  created_at: z.iso.datetime({ offset: true }),
   metadata: z.custom<JsonObject>(isJsonObject),
-  metadata_version: z.number().int().nonnegative().optional(),
-  store_epoch: z.string().min(1).max(64).optional(),
+  metadata_version: z.optional(z.int().check(z.nonnegative())),
+  store_epoch: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
 });
 
 /** What the codec needs from the configuration. */
