@@ -23,7 +23,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const CORE_TARGET_KB = 150;
 
 /** One thing a host imports. */
-interface SizeEntry {
+export interface SizeEntry {
   /** How a host imports it. */
   name: string;
   /** The source module a host's import resolves to. */
@@ -46,12 +46,14 @@ const ALIASES: Record<string, string> = {
 };
 
 /** The measured size of one entry. */
-interface SizeResult {
+export interface SizeResult {
   name: string;
   minifiedBytes: number;
   gzipBytes: number;
   /** The largest inputs (a dependency counted as one package), bytes in the minified output. */
   top: { input: string; bytes: number }[];
+  /** Every module with code in the output. */
+  inputs: string[];
 }
 
 /** Groups an input path by package (`node_modules/zod/...` → `zod`) or by core folder. */
@@ -93,7 +95,18 @@ export async function measure(entry: SizeEntry): Promise<SizeResult> {
     external: [...builtinModules, ...builtinModules.map((name) => `node:${name}`), ...entry.peers, ...entry.peers.map((peer) => `${peer}/*`)],
   });
   const code = result.outputFiles[0]!.contents;
-  return { name: entry.name, minifiedBytes: code.byteLength, gzipBytes: gzipSync(code).byteLength, top: topContributors(result.metafile, 6) };
+  const inputs = Object.values(result.metafile.outputs).flatMap((output) =>
+    Object.entries(output.inputs)
+      .filter(([, { bytesInOutput }]) => bytesInOutput > 0)
+      .map(([input]) => input),
+  );
+  return {
+    name: entry.name,
+    minifiedBytes: code.byteLength,
+    gzipBytes: gzipSync(code).byteLength,
+    top: topContributors(result.metafile, 6),
+    inputs,
+  };
 }
 
 const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KB`;
@@ -102,7 +115,7 @@ async function main(): Promise<void> {
   const results: SizeResult[] = [];
   for (const entry of ENTRIES) results.push(await measure(entry));
   if (process.argv.includes('--json')) {
-    console.log(JSON.stringify(results, null, 2));
+    console.log(JSON.stringify(results.map(({ inputs: _inputs, ...result }) => result), null, 2));
   } else {
     for (const result of results) {
       console.log(`${result.name}: ${kb(result.minifiedBytes)} minified, ${kb(result.gzipBytes)} gzip`);

@@ -152,3 +152,18 @@ describe('required options', () => {
     expect(issues.find((issue) => issue.path === 'clients')?.message).not.toMatch(/is required/);
   });
 });
+
+/** The messages are ours and English whatever the host set as zod's global configuration. */
+describe('messages under the host’s zod configuration', () => {
+  it('a host that switched zod to another locale still gets the same ConfigError messages', async () => {
+    const { z: classic } = await import('zod');
+    classic.config(classic.locales.fr());
+    try {
+      expect(configIssues(() => memoryStore({ maxEntries: 0 }))).toEqual([
+        { path: 'memoryStore.maxEntries', message: 'Too small: expected number to be >0' },
+      ]);
+    } finally {
+      classic.config(classic.locales.en());
+    }
+  });
+});
