@@ -16,6 +16,7 @@ export type { ConfigIssue, ErrorResponseBody } from './errors/errors.js';
 
 // The exchange between a binding and core.
 export { bearerToken, headerValue } from './exchange/http-exchange.js';
+export { epochSeconds } from './internal/epoch-seconds.js';
 export type { HttpHeaders, HttpRequest, HttpResponse } from './exchange/http-exchange.js';
 export { createErrorRenderer, errorResponse } from './exchange/error-response.js';
 export type { ErrorRendererOptions } from './exchange/error-response.js';

@@ -17,6 +17,7 @@ import {
   cookieCodec,
   ConfigError,
   InvalidRequestError,
+  epochSeconds,
   type AnonymousSessions,
   type AuthenticatedUser,
   type ConfigIssue,
@@ -295,7 +296,7 @@ export function openIdClientLogin<C, T extends OpenIdTokens>(anon: AnonymousSess
         r: outcome.returnTo,
         b: inState,
       };
-      const header = transaction.serialize(Buffer.from(JSON.stringify(tx)).toString('base64url'), Math.floor(Date.now() / 1000) + TRANSACTION_LIFETIME);
+      const header = transaction.serialize(Buffer.from(JSON.stringify(tx)).toString('base64url'), epochSeconds() + TRANSACTION_LIFETIME);
       if (header === undefined) throw new InvalidRequestError('The login request is too large.');
       ctx.append('Set-Cookie', header);
       const own = typeof extra === 'function' ? extra(ctx) : (extra ?? {});

@@ -31,6 +31,7 @@ import {
 import { developmentKeyRing, importKeyRing, type JWK, type KeyRing, type KeySetInput } from '../keys/keys.js';
 import { applyMetadataPatch, type JsonObject } from '../metadata/metadata.js';
 import { randomId } from '../internal/random.js';
+import { epochSeconds } from '../internal/epoch-seconds.js';
 import { withStoreTimeout } from '../store/with-timeout.js';
 import {
   ANONYMOUS_USER_ID,
@@ -114,7 +115,6 @@ export interface LogoutParameters {
 }
 
 
-const secondsNow = (): number => Math.floor(Date.now() / 1000);
 /**
  * How long a read of the store's epoch marker is trusted before the next revocation check reads it
  * again. One store call per second per instance, sent alongside the revocation lookup, instead of
@@ -193,7 +193,7 @@ export class AnonymousSessions {
     const { client, api, scope } = await this.#authorizeTokenRequest(input, context);
     const store = this.#requestStore();
     const { payload, carried } = await this.#sessionToContinue(store, input, context);
-    const now = secondsNow();
+    const now = epochSeconds();
     const { identity, exp, tokenMetadata } = this.#sessionIdentity(input, payload, carried, now);
     const base = await this.#metadataBase(store, payload, carried);
     let metadata = base?.metadata ?? tokenMetadata;
@@ -419,7 +419,7 @@ export class AnonymousSessions {
     // than this one may expire up to `sessionLifetime` from now, and every token is still accepted
     // for `clockTolerance` seconds after its exp.
     const createdAt = Math.floor(Date.parse(payload.created_at) / 1000);
-    const until = revocationExpiresAt({ createdAt, exp: payload.exp }, this.config, secondsNow());
+    const until = revocationExpiresAt({ createdAt, exp: payload.exp }, this.config, epochSeconds());
     await this.#requestStore().revokeSession(payload.session_id, until);
   }
 
@@ -529,7 +529,7 @@ export class AnonymousSessions {
     const session = result.anonymous_session;
     const retention = this.config.linkedSessionRetention;
     if (result.transferred && session !== undefined && retention !== false && supportsLinkedSessions(this.store)) {
-      const now = secondsNow();
+      const now = epochSeconds();
       try {
         await this.store.recordLink(
           {

@@ -8,6 +8,7 @@
  */
 import type { AnonymousSessions } from '../engine/engine.js';
 import { headerValue, type HttpHeaders } from '../exchange/http-exchange.js';
+import { epochSeconds } from '../internal/epoch-seconds.js';
 import { engineSessionCookie, type SessionCookieOptions } from '../engine/session-cookie.js';
 import { LOGIN_BINDING_LIFETIME } from '../tokens/login-binding.js';
 import type { AnonymousSession } from '../tokens/session-token.js';
@@ -70,7 +71,7 @@ export function createLoginBinder(anon: AnonymousSessions, options: LoginFlowCoo
     }
     if (sessionId === undefined) return { setCookies: [] };
     const value = await anon.createLoginBinding(sessionId);
-    const header = binding.serialize(value, Math.floor(Date.now() / 1000) + LOGIN_BINDING_LIFETIME, request);
+    const header = binding.serialize(value, epochSeconds() + LOGIN_BINDING_LIFETIME, request);
     return { binding: value, setCookies: header === undefined ? [] : [header] };
   };
 }

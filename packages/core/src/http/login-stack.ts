@@ -33,6 +33,7 @@ import {
 } from './login-flow.js';
 import { LOGIN_BINDING_LIFETIME } from '../tokens/login-binding.js';
 import { safeRedirectTarget } from './redirect.js';
+import { epochSeconds } from '../internal/epoch-seconds.js';
 import { cookieCodec } from '../engine/session-cookie.js';
 import { DEFAULT_SESSION_QUERY_PARAM } from './session-extractor.js';
 import { sessionExpiresAt, type AnonymousSession } from '../tokens/session-token.js';
@@ -230,7 +231,7 @@ export function createLoginStart(anon: AnonymousSessions, options: LoginStartOpt
     if (outcome.binding === undefined && bindingCookie.read(cookieHeader) !== undefined) {
       setCookies.push(bindingCookie.clear()); // no guest now: an earlier login's binding must not stay behind
     }
-    const now = Math.floor(Date.now() / 1000);
+    const now = epochSeconds();
     const loginEnds = now + LOGIN_BINDING_LIFETIME;
     if (seeded !== undefined) {
       const sessionEnds = sessionExpiresAt(seeded.session);

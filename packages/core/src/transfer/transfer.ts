@@ -14,6 +14,7 @@
  * @packageDocumentation
  */
 import type { JsonObject, JsonValue } from '../metadata/metadata.js';
+import { epochSeconds } from '../internal/epoch-seconds.js';
 import { liveSessionMarkExpiresAt, revocationExpiresAt, type LifetimeSettings, type SessionTimes } from '../internal/session-retention.js';
 import type { LoginBindingClaims } from '../tokens/login-binding.js';
 import { sessionExpiresAt, type AnonymousSession } from '../tokens/session-token.js';
@@ -233,8 +234,6 @@ export interface TransferEngine {
   };
 }
 
-const secondsNow = (): number => Math.floor(Date.now() / 1000);
-
 /**
  * Runs a transfer: checks the flow, the session and its login binding; uses the binding up (one
  * login, one callback); runs the hook; marks the (session, user) pair atomically so only one
@@ -286,7 +285,7 @@ export async function runTransfer(engine: TransferEngine, parameters: TransferPa
     throw error;
   }
   if (result.transferred && parameters.endAnonymousSession) {
-    await engine.store.revokeSession(session.session_id, revocationExpiresAt(sessionTimes(session), engine.lifetime, secondsNow()));
+    await engine.store.revokeSession(session.session_id, revocationExpiresAt(sessionTimes(session), engine.lifetime, epochSeconds()));
     result.ended_anonymous_session = true;
   }
   return result;
