@@ -17,12 +17,10 @@ import {
 } from './config.js';
 import {
   ConfigError,
-  InvalidMetadataError,
   InvalidRequestError,
   InvalidScopeError,
   InvalidSessionTokenError,
   InvalidTokenError,
-  MetadataTooLargeError,
   SessionExpiredError,
   ServerError,
   TooManyRequestsError,
@@ -32,7 +30,8 @@ import { developmentKeyRing, importKeyRing, type JWK, type KeyRing, type KeySetI
 import { applyMetadataPatch, type JsonObject } from '../metadata/metadata.js';
 import { randomId } from '../internal/random.js';
 import { epochSeconds } from '../internal/epoch-seconds.js';
-import { withStoreTimeout } from '../store/with-timeout.js';
+import { withStoreTimeout, type StoreBudget } from '../store/with-timeout.js';
+import { createMetadataStorage, type BindStore, type MetadataStorage } from './metadata-storage.js';
 import {
   ANONYMOUS_USER_ID,
   sessionTokenCodec,
@@ -44,11 +43,8 @@ import {
 import {
   supportsEpoch,
   supportsLinkedSessions,
-  supportsStoredMetadata,
   type LinkedSession,
-  type SeedMetadataResult,
   type SessionStore,
-  type StoredMetadata,
 } from '../store/store.js';
 import { openLoginBinding, signLoginBinding, verifyLoginBinding } from '../tokens/login-binding.js';
 import { revocationExpiresAt } from '../internal/session-retention.js';
@@ -162,6 +158,14 @@ export class AnonymousSessions {
     if (this.#epoch !== undefined) this.#epoch.checkedAt = Number.NEGATIVE_INFINITY;
   };
   #warnedMountPath = false;
+  /**
+   * Binds a store to one request's budget: every call bounded by what is left of `storeTimeoutMs`
+   * since the request's first store call, so a request answers 503 within `storeTimeoutMs` of it
+   * however many calls it makes. (`this.store` bounds each call on its own.)
+   */
+  readonly #bindStore: BindStore = (store, budget) => withStoreTimeout(store, this.config.storeTimeoutMs, this.#onStoreFailure, budget);
+  /** Where metadata lives (`metadataStorage`), chosen once. */
+  readonly #metadata: MetadataStorage;
 
   /** Use {@link createAnonymousSessions}, which validates the options and imports the keys. */
   constructor(config: ResolvedConfig, keys: KeyRing) {
@@ -177,6 +181,7 @@ export class AnonymousSessions {
     });
     this.#accessTokens = accessTokenSigner(keys, { issuer: config.issuer, clockTolerance: config.clockTolerance });
     this.#registry = new ClientRegistry(config);
+    this.#metadata = createMetadataStorage(config, this.#bindStore);
     this.#metadataDocument = this.#buildMetadataDocument(withTrailingSlash(config.issuer));
   }
 
@@ -191,22 +196,41 @@ export class AnonymousSessions {
     // The steps of docs/wire-contract.md, `POST /anonymous/token`, in order.
     const input = parseRequest(tokenRequestSchema, request);
     const { client, api, scope } = await this.#authorizeTokenRequest(input, context);
-    const store = this.#requestStore();
+    const budget: StoreBudget = {};
+    const store = this.#bindStore(this.config.store, budget);
     const { payload, carried } = await this.#sessionToContinue(store, input, context);
     const now = epochSeconds();
-    const { identity, exp, tokenMetadata } = this.#sessionIdentity(input, payload, carried, now);
-    const base = await this.#metadataBase(store, payload, carried);
-    let metadata = base?.metadata ?? tokenMetadata;
-    if (input.metadata !== undefined) {
-      // Every check, the host schema included, runs here on the prospective merge; in 'store' mode
-      // the store then repeats the size and depth checks inside its atomic merge (packages/core/README.md, Stores).
-      metadata = await applyMetadataPatch(metadata, input.metadata, this.config.metadata);
-    }
-    // Counted only once the request is known to be good, so refused requests spend no quota.
-    if (payload === undefined) await this.#enforceCreationLimit(store, context.ip);
-    else await this.#enforceContinueLimit(store, payload.session_id);
-    const saved = await this.#saveMetadata(store, base, { input, payload, sessionId: identity.session_id, metadata, exp });
+    const { identity, exp } = this.#sessionIdentity(input, payload, now);
+    const base = await this.#metadata.base(budget, payload, carried);
+    const metadata = await this.#applyPatch(base.metadata, input.metadata);
+    await this.#enforceRateLimit(store, payload, context.ip);
+    const saved = await this.#metadata.save(budget, base, {
+      // Validated by #applyPatch: a JSON object, or absent.
+      patch: input.metadata as JsonObject | undefined,
+      continued: payload !== undefined,
+      sessionId: identity.session_id,
+      metadata,
+      exp,
+    });
     return this.#signTokens(store, { client, api, scope, identity, exp, now, ...saved });
+  }
+
+  /**
+   * The request's metadata patch applied to the base. Every check, the host schema included, runs
+   * here on the prospective merge; in 'store' mode the store then repeats the size and depth checks
+   * inside its atomic merge (packages/core/README.md, Stores).
+   */
+  async #applyPatch(base: JsonObject, patch: unknown): Promise<JsonObject> {
+    return patch === undefined ? base : applyMetadataPatch(base, patch, this.config.metadata);
+  }
+
+  /**
+   * The rate limit of the request's kind: new sessions per client address, or continues per
+   * session. Counted only once the request is known to be good, so refused requests spend no quota.
+   */
+  async #enforceRateLimit(store: SessionStore, payload: SessionTokenPayload | undefined, ip: string | undefined): Promise<void> {
+    if (payload === undefined) await this.#enforceCreationLimit(store, ip);
+    else await this.#enforceContinueLimit(store, payload.session_id);
   }
 
   /** The client and the API of a token request, and the scopes granted. */
@@ -257,64 +281,21 @@ export class AnonymousSessions {
   #sessionIdentity(
     input: TokenRequest,
     payload: SessionTokenPayload | undefined,
-    carried: SessionTokenPayload | undefined,
     now: number,
-  ): { identity: SessionIdentity; exp: number | undefined; tokenMetadata: JsonObject } {
+  ): { identity: SessionIdentity; exp: number | undefined } {
     const lifetime = this.config.sessionLifetime;
     if (payload === undefined) {
       return {
         identity: { user_id: input.user_id ?? `anon|${crypto.randomUUID()}`, session_id: `sess_${randomId(16)}`, created_at: iso(now) },
         exp: lifetime > 0 ? now + lifetime : undefined,
-        tokenMetadata: carried?.metadata ?? {},
       };
     }
     const createdAt = Math.floor(Date.parse(payload.created_at) / 1000);
     const exp = lifetime === 0 ? undefined : this.config.slidingExpiration ? now + lifetime : createdAt + lifetime;
     if (exp !== undefined && exp <= now) throw new SessionExpiredError();
-    return {
-      identity: { user_id: payload.user_id, session_id: payload.session_id, created_at: payload.created_at },
-      exp,
-      tokenMetadata: payload.metadata,
-    };
+    return { identity: { user_id: payload.user_id, session_id: payload.session_id, created_at: payload.created_at }, exp };
   }
 
-  /**
-   * metadataStorage 'store': the store's document is the base a patch applies to, never the token's
-   * snapshot, so an old token cannot roll the metadata back. `undefined` in 'token' mode.
-   */
-  async #metadataBase(
-    store: SessionStore,
-    payload: SessionTokenPayload | undefined,
-    carried: SessionTokenPayload | undefined,
-  ): Promise<StoredBase | undefined> {
-    if (this.config.metadataStorage !== 'store') return undefined;
-    if (payload !== undefined) {
-      const base = await this.#readStoredMetadata(store, payload);
-      return base.lost ? this.#reseedMetadata(store, payload) : base;
-    }
-    // A carried snapshot seeds the fresh session's document, like a 'token'-mode token would.
-    const seed = carried !== undefined && Object.keys(carried.metadata).length > 0;
-    return { version: 0, metadata: seed ? carried.metadata : {}, fromToken: seed, lost: false };
-  }
-
-  /**
-   * metadataStorage 'store': merges the patch into the store atomically (or seeds it from a token
-   * issued in 'token' mode, or renews its expiry) and returns the stored document and its version.
-   * In 'token' mode (no base) the metadata is what the token carries.
-   */
-  async #saveMetadata(
-    store: SessionStore,
-    base: StoredBase | undefined,
-    step: { input: TokenRequest; payload: SessionTokenPayload | undefined; sessionId: string; metadata: JsonObject; exp: number | undefined },
-  ): Promise<{ metadata: JsonObject; metadataVersion: number | undefined }> {
-    if (base === undefined) return { metadata: step.metadata, metadataVersion: undefined };
-    const renew = step.payload !== undefined && this.config.slidingExpiration && base.version > 0;
-    if (step.input.metadata === undefined && !base.fromToken && !renew) return { metadata: step.metadata, metadataVersion: base.version };
-    // A token issued in 'token' mode seeds the store with its metadata (plus this patch).
-    const patch = base.fromToken ? step.metadata : ((step.input.metadata as JsonObject | undefined) ?? {});
-    const merged = await this.#mergeStoredMetadata(store, step.sessionId, patch, step.exp);
-    return { metadata: merged.metadata, metadataVersion: merged.version };
-  }
 
   /** Seals the session token and signs the access token: the token response. */
   async #signTokens(
@@ -373,16 +354,13 @@ export class AnonymousSessions {
    */
   async verifySessionToken(token: string): Promise<AnonymousSession> {
     const payload = await this.#sessionTokens.decode(token);
-    const storeMode = this.config.metadataStorage === 'store';
-    const store = this.#requestStore();
-    const [state, stored] = await Promise.all([
-      this.#checkSession(store, payload.session_id, payload.store_epoch),
-      storeMode ? this.#readStoredMetadata(store, payload) : undefined,
+    const budget: StoreBudget = {};
+    const [state, read] = await Promise.all([
+      this.#checkSession(this.#bindStore(this.config.store, budget), payload.session_id, payload.store_epoch),
+      this.#metadata.read(budget, payload),
     ]);
     this.#refuseEnded(state);
-    if (stored === undefined) return toAnonymousSession(payload);
-    const current = stored.lost ? await this.#reseedMetadata(store, payload) : stored;
-    return toAnonymousSession({ ...payload, metadata: current.metadata });
+    return toAnonymousSession({ ...payload, metadata: await this.#metadata.current(budget, payload, read) });
   }
 
   /**
@@ -396,7 +374,7 @@ export class AnonymousSessions {
    * @throws TemporarilyUnavailableError when the store cannot be reached.
    */
   async isSessionEnded(sessionId: string, storeEpoch?: unknown): Promise<boolean> {
-    const state = await this.#checkSession(this.#requestStore(), sessionId, typeof storeEpoch === 'string' ? storeEpoch : undefined);
+    const state = await this.#checkSession(this.#bindStore(this.config.store, {}), sessionId, typeof storeEpoch === 'string' ? storeEpoch : undefined);
     return state !== 'live';
   }
 
@@ -420,7 +398,7 @@ export class AnonymousSessions {
     // for `clockTolerance` seconds after its exp.
     const createdAt = Math.floor(Date.parse(payload.created_at) / 1000);
     const until = revocationExpiresAt({ createdAt, exp: payload.exp }, this.config, epochSeconds());
-    await this.#requestStore().revokeSession(payload.session_id, until);
+    await this.#bindStore(this.config.store, {}).revokeSession(payload.session_id, until);
   }
 
   /**
@@ -585,14 +563,6 @@ export class AnonymousSessions {
     return this.#registry.forRequest();
   }
 
-  /**
-   * The store for one request: every call bounded by what is left of `storeTimeoutMs` since the
-   * request's first store call, so a request answers 503 within `storeTimeoutMs` of it however
-   * many calls it makes. (`this.store` bounds each call on its own.)
-   */
-  #requestStore(): SessionStore {
-    return withStoreTimeout(this.config.store, this.config.storeTimeoutMs, this.#onStoreFailure, {});
-  }
 
   /**
    * Opens a session token for a continue: refused when logged out; `lost` when it was issued before
@@ -673,85 +643,6 @@ export class AnonymousSessions {
   }
 
   /**
-   * The base for a continued session's metadata in 'store' mode: the store's document. When the
-   * store has none and the token was issued in 'token' mode (no `metadata_version`), the token's
-   * metadata counts, and it is then written to the store (`fromToken`). When the store has none
-   * although the token's snapshot has a version (the store lost it), the answer is `lost`: see
-   * {@link reseedMetadata}.
-   */
-  async #readStoredMetadata(store: SessionStore, payload: SessionTokenPayload): Promise<StoredBase> {
-    if (!supportsStoredMetadata(store)) throw new ServerError({ cause: new Error('the store lost its metadata operations') });
-    const stored = await store.readMetadata(payload.session_id);
-    const version = payload.metadata_version;
-    // A live document behind the token's own snapshot: versions never go down while a document
-    // lives, so it was lost and begun again (a write queued during the outage landed afterwards).
-    if (stored !== undefined) return { ...stored, fromToken: false, lost: version !== undefined && stored.version < version };
-    if (version !== undefined && version > 0) return { version, metadata: payload.metadata, fromToken: false, lost: true };
-    const seed = version === undefined && Object.keys(payload.metadata).length > 0;
-    return { version: 0, metadata: seed ? payload.metadata : {}, fromToken: seed, lost: false };
-  }
-
-  /**
-   * The store has no document for a session whose token holds a snapshot at version ≥ 1, or one
-   * at a lower version than the snapshot: the store lost it. The snapshot (the newest state this
-   * client has seen, complete: tokens carry the whole document) is written back at its own version,
-   * create-if-absent, so concurrent requests of the session agree on one document; the request that
-   * wrote it logs a warning (once per session). A document begun again after the loss (lower
-   * version) gets the snapshot merged into it instead, so nothing either holds is dropped.
-   */
-  async #reseedMetadata(store: SessionStore, payload: SessionTokenPayload): Promise<StoredBase> {
-    if (!supportsStoredMetadata(store)) throw new ServerError({ cause: new Error('the store lost its metadata operations') });
-    const snapshot: StoredMetadata = { version: payload.metadata_version ?? 0, metadata: payload.metadata };
-    const expiresAt = payload.exp === undefined ? undefined : payload.exp + this.config.clockTolerance;
-    // Merging the snapshot: no limits (the document met them when it was written).
-    const mergeSnapshot = async (): Promise<SeedMetadataResult> => {
-      const merged = await store.mergeMetadata(payload.session_id, snapshot.metadata, {
-        expiresAt,
-        maxBytes: Number.MAX_SAFE_INTEGER,
-        maxDepth: 64,
-      });
-      if (!merged.ok) throw new ServerError({ cause: new Error(`re-seeding the metadata was refused (${merged.reason})`) });
-      return { seeded: true, version: merged.version, metadata: merged.metadata };
-    };
-    let result: SeedMetadataResult;
-    if (store.seedMetadata) {
-      result = await store.seedMetadata(payload.session_id, snapshot, expiresAt);
-      if (!result.seeded && result.version < snapshot.version) result = await mergeSnapshot();
-    } else {
-      // A store without seedMetadata: merge the snapshot (not create-if-absent; see the contract).
-      result = await mergeSnapshot();
-    }
-    if (result.seeded) {
-      this.config.logger.warn(
-        `metadataStorage 'store': the metadata document of session ${payload.session_id} was missing or behind its token's snapshot (version ${snapshot.version}): the store lost its data. Re-seeded it from the snapshot (changes newer than the snapshot that no token holds are lost).`,
-      );
-    }
-    return { version: result.version, metadata: result.metadata, fromToken: false, lost: false };
-  }
-
-  /** Applies a (validated) patch atomically in the store; a refusal becomes the usual metadata error. */
-  async #mergeStoredMetadata(
-    store: SessionStore,
-    sessionId: string,
-    patch: JsonObject,
-    exp: number | undefined,
-  ): Promise<StoredMetadata> {
-    if (!supportsStoredMetadata(store)) throw new ServerError({ cause: new Error('the store lost its metadata operations') });
-    const { maxBytes, maxDepth } = this.config.metadata;
-    const result = await store.mergeMetadata(sessionId, patch, {
-      // Kept as long as any token of the session can still be accepted.
-      expiresAt: exp === undefined ? undefined : exp + this.config.clockTolerance,
-      maxBytes,
-      maxDepth,
-    });
-    if (!result.ok) {
-      if (result.reason === 'max_depth') throw new InvalidMetadataError(`metadata is nested deeper than ${maxDepth} levels.`);
-      throw new MetadataTooLargeError(`metadata would pass the limit of ${maxBytes} bytes.`);
-    }
-    return { version: result.version, metadata: result.metadata };
-  }
-
-  /**
    * New sessions per client address (an IPv6 /64 counts as one). A request without an address
    * counts against no one: one shared bucket would let a single client lock every such request
    * out. The operator is told once, since it usually means the proxy setting hides the address.
@@ -797,13 +688,6 @@ const MOUNT_PATH = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9\-._~!$&'()*+,;=:@%]+)+$/;
 const MAX_MOUNTED_DOCUMENTS = 16;
 
 const withTrailingSlash = (url: string): string => (url.endsWith('/') ? url : `${url}/`);
-
-/** The base document of a 'store'-mode update, and whether it came from a 'token'-mode token. */
-interface StoredBase extends StoredMetadata {
-  fromToken: boolean;
-  /** The store had no document although the token's snapshot has a version: re-seed it. */
-  lost: boolean;
-}
 
 /** What a revocation check found: usable, logged out, or issued before a store loss ('reject'). */
 type SessionState = 'live' | 'revoked' | 'lost';
