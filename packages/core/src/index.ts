@@ -52,6 +52,7 @@ export type { MemoryStoreOptions } from './store/memory-store.js';
 export type {
   CounterState,
   LinkedSession,
+  TransferLogEntry,
   MetadataMergeOptions,
   MetadataMergeResult,
   SeedMetadataResult,

@@ -42,13 +42,13 @@ import {
 } from '../tokens/session-token.js';
 import {
   supportsEpoch,
-  supportsLinkedSessions,
-  type LinkedSession,
+  supportsTransferLog,
+  type TransferLogEntry,
   type SessionStore,
 } from '../store/store.js';
 import { openLoginBinding, signLoginBinding, verifyLoginBinding } from '../tokens/login-binding.js';
 import { revocationExpiresAt } from '../internal/session-retention.js';
-import { runTransfer, type TransferParameters, type TransferResult } from '../transfer/transfer.js';
+import { runTransfer, type TransferLogWriter, type TransferParameters, type TransferResult } from '../transfer/transfer.js';
 import { engineSessionCookie, type SessionCookie } from './session-cookie.js';
 import { logoutRequestSchema, parseRequest, tokenRequestSchema, type LogoutRequest, type TokenRequest } from './token-request.js';
 import { claimPerProcessWarning } from '../store/memory-store.js';
@@ -166,6 +166,8 @@ export class AnonymousSessions {
   readonly #bindStore: BindStore = (store, budget) => withStoreTimeout(store, this.config.storeTimeoutMs, this.#onStoreFailure, budget);
   /** Where metadata lives (`metadataStorage`), chosen once. */
   readonly #metadata: MetadataStorage;
+  /** Where transfers record themselves: `undefined` when the store keeps no log or retention is off. */
+  readonly #transferLog: TransferLogWriter | undefined;
 
   /** Use {@link createAnonymousSessions}, which validates the options and imports the keys. */
   constructor(config: ResolvedConfig, keys: KeyRing) {
@@ -182,6 +184,7 @@ export class AnonymousSessions {
     this.#accessTokens = accessTokenSigner(keys, { issuer: config.issuer, clockTolerance: config.clockTolerance });
     this.#registry = new ClientRegistry(config);
     this.#metadata = createMetadataStorage(config, this.#bindStore);
+    this.#transferLog = transferLogWriter(this.store, config.linkedSessionRetention);
     this.#metadataDocument = this.#buildMetadataDocument(withTrailingSlash(config.issuer));
   }
 
@@ -495,55 +498,42 @@ export class AnonymousSessions {
    * See {@link TransferParameters}.
    */
   async transfer(parameters: TransferParameters): Promise<TransferResult> {
-    const result = await runTransfer(
+    return runTransfer(
       {
         verifySessionToken: (token) => this.verifySessionToken(token),
         openLoginBinding: (token) => openLoginBinding(this.keys, this.config.issuer, token, this.config.clockTolerance),
         lifetime: this.config,
         store: this.store,
+        transferLog: this.#transferLog,
+        logger: this.config.logger,
       },
       parameters,
     );
-    const session = result.anonymous_session;
-    const retention = this.config.linkedSessionRetention;
-    if (result.transferred && session !== undefined && retention !== false && supportsLinkedSessions(this.store)) {
-      const now = epochSeconds();
-      try {
-        await this.store.recordLink(
-          {
-            session_id: session.session_id,
-            anonymous_user_id: session.user_id,
-            user_id: parameters.userId,
-            linked_at: iso(now),
-            user_agent: parameters.request?.user_agent ?? null,
-          },
-          now + retention,
-        );
-      } catch (error) {
-        // The transfer is already applied to the account; answering 503 now would only make the
-        // host retry into 'already_transferred'. The registry misses this one entry.
-        this.config.logger.error('Could not record the linked session (the transfer itself was applied).', error);
-      }
-    }
-    return result;
   }
 
   /**
-   * The linked-session registry: which guest sessions were transferred into this account, oldest
-   * first, for as long as `linkedSessionRetention` keeps them. Every successful {@link transfer}
-   * records one entry (session id, anonymous user id, user id, time, user agent).
+   * The transfer log: which guest sessions were transferred into this account, oldest first, for as
+   * long as `linkedSessionRetention` keeps them. Every successful {@link transfer} records one entry
+   * (session id, anonymous user id, user id, time, user agent).
    *
    * @param userId - the account's user id.
-   * @throws ConfigError when the store has no linked-session registry (`recordLink`, `listLinks`);
+   * @throws ConfigError when the store keeps no transfer log (`recordLink`, `listLinks`);
    *   TemporarilyUnavailableError when the store cannot be reached.
    */
-  async linkedSessions(userId: string): Promise<LinkedSession[]> {
-    if (!supportsLinkedSessions(this.store)) {
-      throw new ConfigError([
-        { path: 'store', message: 'does not implement recordLink and listLinks, so it keeps no linked-session registry' },
-      ]);
+  async transferLog(userId: string): Promise<TransferLogEntry[]> {
+    const store = this.store;
+    if (!supportsTransferLog(store)) {
+      throw new ConfigError([{ path: 'store', message: 'does not implement recordLink and listLinks, so it keeps no transfer log' }]);
     }
-    return this.store.listLinks(userId);
+    return store.listLinks(userId);
+  }
+
+  /**
+   * @deprecated Renamed {@link AnonymousSessions.transferLog}: the entries are a log of transfers,
+   * not sessions still linked to anything. This alias goes in the next release.
+   */
+  linkedSessions(userId: string): Promise<TransferLogEntry[]> {
+    return this.transferLog(userId);
   }
 
   /**
@@ -700,6 +690,12 @@ interface OpenedSession {
   payload: SessionTokenPayload;
   /** Issued before the store lost its data, and `revocationLoss` is 'reject'. */
   lost: boolean;
+}
+
+/** The transfer log a transfer writes to, chosen once: none without the store's operations or with retention off. */
+function transferLogWriter(store: SessionStore, retention: number | false): TransferLogWriter | undefined {
+  if (retention === false || !supportsTransferLog(store)) return undefined;
+  return { retention, record: (entry, expiresAt) => store.recordLink(entry, expiresAt) };
 }
 
 /** The scopes granted: the requested ones (all within the API's anonymous scopes), or all of them. */
