@@ -58,15 +58,20 @@ export type {
   UserIssuerOptions,
 } from './guard/bearer-guard.js';
 
-// The login flow: the binding cookie, the transfer step and route, the login stacks.
+// The login flow: the binding cookie, the transfer handler, the login stacks.
 export { LOGIN_BINDING_LIFETIME, LOGIN_BINDING_TYPE } from './tokens/login-binding.js';
 export { safeRedirectTarget } from './http/redirect.js';
-export { createLoginBinder, createTransferRoute, createTransferStep, LOGIN_BINDING_COOKIE } from './http/login-flow.js';
+export { createLoginBinder, createTransferHandler, createTransferRoute, createTransferStep, LOGIN_BINDING_COOKIE } from './http/login-flow.js';
 export type {
   AuthenticatedUser,
   LoginBinderRequest,
   LoginBindingOutcome,
   LoginFlowCookieOptions,
+  TransferHandler,
+  TransferHandlerOptions,
+  TransferHandlerOutcome,
+  TransferHandlerRequest,
+  TransferRequestReaders,
   TransferRouteOptions,
   TransferRouteRequest,
   TransferStepOptions,

@@ -92,7 +92,7 @@ export function loginTransfer(anon: AnonymousSessions, options: LoginTransferOpt
   assertLoginStackOptions(options, ['getUser', 'flow']);
   assertFlow(options.flow);
   const begin = createLoginStart(anon, options);
-  const end = createLoginFinish(anon, options);
+  const finishLogin = createLoginFinish(anon, options);
   return {
     start: async function anonymousLoginStart(ctx: Context, next: Next): Promise<void> {
       const outcome = await begin({
@@ -108,7 +108,7 @@ export function loginTransfer(anon: AnonymousSessions, options: LoginTransferOpt
     },
     finish: async function anonymousLoginFinish(ctx: Context, next: Next): Promise<void> {
       const user = await options.getUser(ctx);
-      const outcome = await end({
+      const outcome = await finishLogin({
         headers: ctx.headers,
         ip: ctx.ip,
         user,
@@ -275,7 +275,7 @@ export function openIdClientLogin<C, T extends OpenIdTokens>(anon: AnonymousSess
   const scope = options.scope ?? 'openid email';
   const transaction = cookieCodec({ ...options.cookie, name: options.transactionCookieName ?? 'anon_oidc_tx' });
   const begin = createLoginStart(anon, options);
-  const end = createLoginFinish(anon, options);
+  const finishLogin = createLoginFinish(anon, options);
 
   return {
     login: async function openIdClientLoginStart(ctx: Context): Promise<void> {
@@ -333,7 +333,7 @@ export function openIdClientLogin<C, T extends OpenIdTokens>(anon: AnonymousSess
       if (claims === undefined) throw new InvalidRequestError('The identity provider returned no ID token: start the login again.');
       ctx.state.idTokenClaims = claims;
       const user = await options.getUser(claims, ctx, tokens);
-      const outcome = await end({
+      const outcome = await finishLogin({
         headers: ctx.headers,
         ip: ctx.ip,
         user,

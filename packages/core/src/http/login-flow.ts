@@ -9,7 +9,7 @@
 import type { AnonymousSessions } from '../engine/engine.js';
 import { headerValue, type HttpHeaders } from '../exchange/http-exchange.js';
 import { epochSeconds } from '../internal/epoch-seconds.js';
-import { engineSessionCookie, type SessionCookieOptions } from '../engine/session-cookie.js';
+import { engineSessionCookie, type SessionCookie, type SessionCookieOptions } from '../engine/session-cookie.js';
 import { LOGIN_BINDING_LIFETIME } from '../tokens/login-binding.js';
 import type { AnonymousSession } from '../tokens/session-token.js';
 import type { TransferHook, TransferResult, UsersAdapter } from '../transfer/transfer.js';
@@ -84,8 +84,8 @@ export interface AuthenticatedUser {
   isNewUser: boolean;
 }
 
-/** The framework-free options of the callback step. */
-export interface TransferStepOptions extends LoginFlowCookieOptions {
+/** The framework-free options of the transfer handler (the login callback's transfer). */
+export interface TransferHandlerOptions extends LoginFlowCookieOptions {
   /** The host's user store. */
   users: UsersAdapter;
   /** Runs for new users. */
@@ -96,73 +96,16 @@ export interface TransferStepOptions extends LoginFlowCookieOptions {
   endAnonymousSession?: boolean | undefined;
 }
 
-/** What the callback step needs from the request. */
-export interface TransferStepRequest {
-  /** Request headers, names in lower case. */
-  headers: HttpHeaders;
-  /** The client address. */
-  ip?: string | undefined;
-  /** `http` or `https` as the framework reports it, for the engine's `cookie.secure: 'auto'`. */
-  protocol?: string | undefined;
-  /** Who authenticated. */
-  user: AuthenticatedUser;
-  /** A session token already extracted (e.g. by the cookie extractor); else the cookie is read. */
-  sessionToken?: string | undefined;
-  /** A binding from the OAuth `state`; else the binding cookie is read. */
-  loginBinding?: string | undefined;
-  /** The flow of this callback. */
-  flow?: string | undefined;
-}
-
-/** What the callback step produced. */
-export interface TransferStepOutcome {
-  /** The transfer's result. */
-  result: TransferResult;
-  /**
-   * `Set-Cookie` values to send: the binding cookie is cleared (a binding serves one callback), the
-   * session cookie too when the session was ended. A step that throws sets no cookie, so a login
-   * whose transfer failed before anything was applied can be retried with the same binding.
-   */
-  setCookies: string[];
-}
-
 /**
- * Builds the callback step: reads the cookies, runs `anon.transfer` (which uses up a binding that
- * names the session, unless the transfer then fails), says which cookies to clear.
+ * How the transfer handler reads a framework's request `R` (Express's `Request`, Koa's `Context`,
+ * or a login stack's own request object): who authenticated, the flow, and a binding kept in an
+ * OAuth `state`.
  */
-export function createTransferStep(anon: AnonymousSessions, options: TransferStepOptions) {
-  const session = engineSessionCookie(anon.config, options.cookie);
-  const binding = engineSessionCookie(anon.config, { ...options.cookie, name: options.bindingCookieName ?? LOGIN_BINDING_COOKIE });
-  return async (request: TransferStepRequest): Promise<TransferStepOutcome> => {
-    const cookieHeader = headerValue(request.headers, 'cookie');
-    const result = await anon.transfer({
-      sessionToken: request.sessionToken ?? session.read(cookieHeader),
-      loginBinding: request.loginBinding ?? binding.read(cookieHeader),
-      userId: request.user.userId,
-      isNewUser: request.user.isNewUser,
-      ...(request.flow === undefined ? {} : { flow: request.flow }),
-      request: { ip: request.ip, user_agent: headerValue(request.headers, 'user-agent') },
-      users: options.users,
-      onPreRegistration: options.onPreRegistration,
-      onPostLogin: options.onPostLogin,
-      endAnonymousSession: options.endAnonymousSession === true,
-    });
-    const setCookies = [binding.clear(request)];
-    if (result.ended_anonymous_session) setCookies.push(session.clear(request));
-    return { result, setCookies };
-  };
-}
-
-/**
- * The options of a binding's `sessionTransfer` middleware, over its request type `R` (Express's
- * `Request`, Koa's `Context`): how to find who authenticated, the flow, and a binding kept in an
- * OAuth `state`, on top of the framework-free {@link TransferStepOptions}.
- */
-export interface TransferRouteOptions<R> extends TransferStepOptions {
+export interface TransferRequestReaders<R> {
   /** Who authenticated on this request (after the host's own authentication); `undefined` = nobody, skip. */
   getUser: (request: R) => AuthenticatedUser | undefined | Promise<AuthenticatedUser | undefined>;
   /** The flow of this route (`'login'`, `'signup'`, `'refresh_token'`, …), or a function of the request. */
-  flow?: string | ((request: R) => string);
+  flow?: string | ((request: R) => string | undefined);
   /**
    * Where the binding is when it came back in an OAuth `state` instead of the cookie. Single-use like
    * the cookie: a replayed `state` transfers nothing (`not_bound`).
@@ -170,20 +113,49 @@ export interface TransferRouteOptions<R> extends TransferStepOptions {
   getLoginBinding?: (request: R) => string | undefined;
 }
 
-/** What a binding hands {@link createTransferRoute}'s step besides its own request object. */
-export type TransferRouteRequest = Pick<TransferStepRequest, 'headers' | 'ip' | 'protocol' | 'sessionToken'>;
+/** What a binding hands the transfer handler besides its own request object. */
+export interface TransferHandlerRequest {
+  /** Request headers, names in lower case. */
+  headers: HttpHeaders;
+  /** The client address. */
+  ip?: string | undefined;
+  /** `http` or `https` as the framework reports it, for the engine's `cookie.secure: 'auto'`. */
+  protocol?: string | undefined;
+  /** A session token already extracted (e.g. by the cookie extractor); else the cookie is read. */
+  sessionToken?: string | undefined;
+}
+
+/** What the transfer handler produced. */
+export interface TransferHandlerOutcome {
+  /** The transfer's result. */
+  result: TransferResult;
+  /**
+   * `Set-Cookie` values to send: the binding cookie is cleared (a binding serves one callback), the
+   * session cookie too when the session was ended. A handler that throws sets no cookie, so a login
+   * whose transfer failed before anything was applied can be retried with the same binding.
+   */
+  setCookies: string[];
+}
 
 /**
- * Builds the callback step a binding's `sessionTransfer` middleware runs: asks the host who
- * authenticated (nobody: resolves `undefined`, nothing happens), resolves the flow and the binding,
- * then runs {@link createTransferStep}. Generic over the framework's request type.
+ * The transfer handler: runs a login callback's transfer for the request `R`. Resolves `undefined`
+ * (and sets nothing) when nobody authenticated.
  */
-export function createTransferRoute<R>(anon: AnonymousSessions, options: TransferRouteOptions<R>) {
-  const step = createTransferStep(anon, options);
-  return async (request: R, http: TransferRouteRequest): Promise<TransferStepOutcome | undefined> => {
+export type TransferHandler<R> = (request: R, http: TransferHandlerRequest) => Promise<TransferHandlerOutcome | undefined>;
+
+/**
+ * Builds the transfer handler, the one callback-side piece every binding and login stack runs: asks
+ * who authenticated (nobody: nothing happens), resolves the flow and a binding from the OAuth
+ * `state`, reads the session and binding cookies, runs `anon.transfer` (which uses up a binding that
+ * names the session, unless the transfer then fails) and says which cookies to clear. Generic over
+ * the framework's request type.
+ */
+export function createTransferHandler<R>(anon: AnonymousSessions, options: TransferHandlerOptions & TransferRequestReaders<R>): TransferHandler<R> {
+  const cookies = transferCookies(anon, options);
+  return async (request, http) => {
     const user = await options.getUser(request);
     if (user === undefined) return undefined;
-    return step({
+    return transferOnCallback(anon, options, cookies, {
       ...http,
       user,
       loginBinding: options.getLoginBinding?.(request),
@@ -191,3 +163,76 @@ export function createTransferRoute<R>(anon: AnonymousSessions, options: Transfe
     });
   };
 }
+
+/** The session and binding cookies a transfer handler reads and clears. */
+interface TransferCookies {
+  session: SessionCookie;
+  binding: SessionCookie;
+}
+
+function transferCookies(anon: AnonymousSessions, options: LoginFlowCookieOptions): TransferCookies {
+  return {
+    session: engineSessionCookie(anon.config, options.cookie),
+    binding: engineSessionCookie(anon.config, { ...options.cookie, name: options.bindingCookieName ?? LOGIN_BINDING_COOKIE }),
+  };
+}
+
+/** One callback's transfer, once who authenticated is known. */
+async function transferOnCallback(
+  anon: AnonymousSessions,
+  options: TransferHandlerOptions,
+  cookies: TransferCookies,
+  request: TransferStepRequest,
+): Promise<TransferHandlerOutcome> {
+  const cookieHeader = headerValue(request.headers, 'cookie');
+  const result = await anon.transfer({
+    sessionToken: request.sessionToken ?? cookies.session.read(cookieHeader),
+    loginBinding: request.loginBinding ?? cookies.binding.read(cookieHeader),
+    userId: request.user.userId,
+    isNewUser: request.user.isNewUser,
+    ...(request.flow === undefined ? {} : { flow: request.flow }),
+    request: { ip: request.ip, user_agent: headerValue(request.headers, 'user-agent') },
+    users: options.users,
+    onPreRegistration: options.onPreRegistration,
+    onPostLogin: options.onPostLogin,
+    endAnonymousSession: options.endAnonymousSession === true,
+  });
+  const setCookies = [cookies.binding.clear(request)];
+  if (result.ended_anonymous_session) setCookies.push(cookies.session.clear(request));
+  return { result, setCookies };
+}
+
+// The names this flow had before it had one, kept for binding authors until the next release.
+
+/** @deprecated Renamed {@link TransferHandlerOptions}. This alias goes in the next release. */
+export type TransferStepOptions = TransferHandlerOptions;
+/** @deprecated Renamed {@link TransferHandlerOutcome}. This alias goes in the next release. */
+export type TransferStepOutcome = TransferHandlerOutcome;
+/** @deprecated Use {@link createTransferHandler}, whose request carries the user. This type goes in the next release. */
+export interface TransferStepRequest extends TransferHandlerRequest {
+  /** Who authenticated. */
+  user: AuthenticatedUser;
+  /** A binding from the OAuth `state`; else the binding cookie is read. */
+  loginBinding?: string | undefined;
+  /** The flow of this callback. */
+  flow?: string | undefined;
+}
+/** @deprecated Renamed: {@link TransferHandlerOptions} with {@link TransferRequestReaders}. This alias goes in the next release. */
+export type TransferRouteOptions<R> = TransferHandlerOptions & TransferRequestReaders<R>;
+/** @deprecated Renamed {@link TransferHandlerRequest}. This alias goes in the next release. */
+export type TransferRouteRequest = TransferHandlerRequest;
+
+/**
+ * @deprecated Use {@link createTransferHandler} (one transfer handler for bindings and login
+ * stacks). This function goes in the next release.
+ */
+export function createTransferStep(
+  anon: AnonymousSessions,
+  options: TransferHandlerOptions,
+): (request: TransferStepRequest) => Promise<TransferHandlerOutcome> {
+  const cookies = transferCookies(anon, options);
+  return (request) => transferOnCallback(anon, options, cookies, request);
+}
+
+/** @deprecated Renamed {@link createTransferHandler}. This alias goes in the next release. */
+export const createTransferRoute = createTransferHandler;
