@@ -22,8 +22,6 @@ import {
   InvalidSessionTokenError,
   InvalidTokenError,
   SessionExpiredError,
-  ServerError,
-  TooManyRequestsError,
   UnauthorizedClientError,
 } from '../errors/errors.js';
 import { developmentKeyRing, importKeyRing, type JWK, type KeyRing, type KeySetInput } from '../keys/keys.js';
@@ -54,7 +52,8 @@ import { logoutRequestSchema, parseRequest, tokenRequestSchema, type LogoutReque
 import { claimPerProcessWarning } from '../store/memory-store.js';
 import { ClientRegistry, type RequestClients } from './registry.js';
 import { discoveryDocument, type AuthorizationServerMetadata } from './discovery.js';
-import { clientAddressBucket, continueCounterKey, creationCounterKey, RATE_LIMIT_WINDOW_SECONDS } from './rate-limit.js';
+import { RateLimiter } from './rate-limit.js';
+import { refuseEnded, SessionRevocation } from './session-revocation.js';
 
 /** The JSON body of a successful token response (docs/wire-contract.md). */
 export interface TokenResponse {
@@ -111,17 +110,6 @@ export interface LogoutParameters {
 }
 
 
-/**
- * How long a read of the store's epoch marker is trusted before the next revocation check reads it
- * again. One store call per second per instance, sent alongside the revocation lookup, instead of
- * one more round trip on every request. Any failed or timed-out store call makes the cached marker
- * stale at once, so a loss behind an outage (a restart, a failover) is seen by the first check
- * after it; only a loss that no call noticed (a flush on a live server, a restart quicker than
- * storeTimeoutMs whose pending commands the client re-sent) may go unseen this long.
- */
-const EPOCH_RECHECK_MS = 1000;
-/** How many lost epoch markers an engine remembers (each is logged once). */
-const MAX_LOST_EPOCHS = 64;
 const iso = (epochSeconds: number): string => new Date(epochSeconds * 1000).toISOString();
 
 /**
@@ -146,24 +134,17 @@ export class AnonymousSessions {
   readonly #metadataDocument: AuthorizationServerMetadata;
   /** Discovery documents for routers mounted elsewhere than the issuer's path, by mount path. */
   readonly #mountedDocuments = new Map<string, AuthorizationServerMetadata>();
-  #warnedNoAddress = false;
-  /** The store's epoch marker as last read, and when. */
-  #epoch: { value: string; checkedAt: number } | undefined;
-  /** The epoch read in flight, shared by every request that needs it meanwhile. */
-  #epochRead: Promise<string> | undefined;
-  /** Epoch markers known to be lost (already logged). */
-  readonly #lostEpochs = new Set<string>();
-  /** A failing store may be on its way to coming back empty: the next check re-reads the epoch. */
-  readonly #onStoreFailure = (): void => {
-    if (this.#epoch !== undefined) this.#epoch.checkedAt = Number.NEGATIVE_INFINITY;
-  };
+  /** The revocation check and the store's epoch marker; told of every failing store call. */
+  readonly #revocation: SessionRevocation;
+  /** The token endpoint's rate limits. */
+  readonly #rateLimiter: RateLimiter;
   #warnedMountPath = false;
   /**
    * Binds a store to one request's budget: every call bounded by what is left of `storeTimeoutMs`
    * since the request's first store call, so a request answers 503 within `storeTimeoutMs` of it
    * however many calls it makes. (`this.store` bounds each call on its own.)
    */
-  readonly #bindStore: BindStore = (store, budget) => withStoreTimeout(store, this.config.storeTimeoutMs, this.#onStoreFailure, budget);
+  readonly #bindStore: BindStore = (store, budget) => withStoreTimeout(store, this.config.storeTimeoutMs, this.#revocation.onStoreFailure, budget);
   /** Where metadata lives (`metadataStorage`), chosen once. */
   readonly #metadata: MetadataStorage;
   /** Where transfers record themselves: `undefined` when the store keeps no log or retention is off. */
@@ -173,7 +154,9 @@ export class AnonymousSessions {
   constructor(config: ResolvedConfig, keys: KeyRing) {
     this.config = config;
     this.keys = keys;
-    this.store = withStoreTimeout(config.store, config.storeTimeoutMs, this.#onStoreFailure);
+    this.#revocation = new SessionRevocation(config);
+    this.#rateLimiter = new RateLimiter(config);
+    this.store = withStoreTimeout(config.store, config.storeTimeoutMs, this.#revocation.onStoreFailure);
     this.cookie = engineSessionCookie(config);
     this.#sessionTokens = sessionTokenCodec(keys, {
       issuer: config.issuer,
@@ -206,7 +189,8 @@ export class AnonymousSessions {
     const { identity, exp } = this.#sessionIdentity(input, payload, now);
     const base = await this.#metadata.base(budget, payload, carried);
     const metadata = await this.#applyPatch(base.metadata, input.metadata);
-    await this.#enforceRateLimit(store, payload, context.ip);
+    // Counted only once the request is known to be good, so refused requests spend no quota.
+    await this.#rateLimiter.enforce(store, payload?.session_id, context.ip);
     const saved = await this.#metadata.save(budget, base, {
       // Validated by #applyPatch: a JSON object, or absent.
       patch: input.metadata as JsonObject | undefined,
@@ -227,14 +211,6 @@ export class AnonymousSessions {
     return patch === undefined ? base : applyMetadataPatch(base, patch, this.config.metadata);
   }
 
-  /**
-   * The rate limit of the request's kind: new sessions per client address, or continues per
-   * session. Counted only once the request is known to be good, so refused requests spend no quota.
-   */
-  async #enforceRateLimit(store: SessionStore, payload: SessionTokenPayload | undefined, ip: string | undefined): Promise<void> {
-    if (payload === undefined) await this.#enforceCreationLimit(store, ip);
-    else await this.#enforceContinueLimit(store, payload.session_id);
-  }
 
   /** The client and the API of a token request, and the scopes granted. */
   async #authorizeTokenRequest(input: TokenRequest, context: RequestContext): Promise<{ client: Client; api: ResourceServer; scope: string }> {
@@ -315,7 +291,7 @@ export class AnonymousSessions {
     },
   ): Promise<IssuedTokens> {
     const { client, api, scope, identity, exp, now, metadata, metadataVersion } = issue;
-    const storeEpoch = await this.#currentEpoch(store);
+    const storeEpoch = await this.#revocation.currentEpoch(store);
     const epochClaim = storeEpoch === undefined ? {} : { store_epoch: storeEpoch };
     const session: AnonymousSession = { ...identity, expires_at: exp === undefined ? null : iso(exp), metadata };
     const accessExp = Math.min(now + api.tokenLifetimeForAnonymousAccess, exp ?? Number.POSITIVE_INFINITY);
@@ -359,10 +335,10 @@ export class AnonymousSessions {
     const payload = await this.#sessionTokens.decode(token);
     const budget: StoreBudget = {};
     const [state, read] = await Promise.all([
-      this.#checkSession(this.#bindStore(this.config.store, budget), payload.session_id, payload.store_epoch),
+      this.#revocation.check(this.#bindStore(this.config.store, budget), payload.session_id, payload.store_epoch),
       this.#metadata.read(budget, payload),
     ]);
-    this.#refuseEnded(state);
+    refuseEnded(state);
     return toAnonymousSession({ ...payload, metadata: await this.#metadata.current(budget, payload, read) });
   }
 
@@ -377,7 +353,7 @@ export class AnonymousSessions {
    * @throws TemporarilyUnavailableError when the store cannot be reached.
    */
   async isSessionEnded(sessionId: string, storeEpoch?: unknown): Promise<boolean> {
-    const state = await this.#checkSession(this.#bindStore(this.config.store, {}), sessionId, typeof storeEpoch === 'string' ? storeEpoch : undefined);
+    const state = await this.#revocation.check(this.#bindStore(this.config.store, {}), sessionId, typeof storeEpoch === 'string' ? storeEpoch : undefined);
     return state !== 'live';
   }
 
@@ -560,110 +536,9 @@ export class AnonymousSessions {
    */
   async #openLiveSession(store: SessionStore, token: string): Promise<OpenedSession> {
     const payload = await this.#sessionTokens.decode(token);
-    const state = await this.#checkSession(store, payload.session_id, payload.store_epoch);
-    if (state === 'revoked') this.#refuseEnded(state);
+    const state = await this.#revocation.check(store, payload.session_id, payload.store_epoch);
+    if (state === 'revoked') refuseEnded(state);
     return { payload, lost: state === 'lost' };
-  }
-
-  /** Throws for a session that may not be used (see {@link checkSession}). */
-  #refuseEnded(state: SessionState): void {
-    if (state === 'revoked') throw new InvalidSessionTokenError({ cause: new Error('session ended by logout') });
-    if (state === 'lost') {
-      throw new InvalidSessionTokenError({ cause: new Error("session issued before the store lost its data (revocationLoss: 'reject')") });
-    }
-  }
-
-  /**
-   * The revocation check: the session's revocation entry and, alongside it, the store's epoch
-   * marker (re-read at most every {@link EPOCH_RECHECK_MS}). A token stamped with another epoch was
-   * issued before the store lost its data: logged once per lost epoch, then `revocationLoss` decides.
-   * Tokens without a stamp (a store without `epoch()`, or issued before it had one) cannot tell.
-   */
-  async #checkSession(store: SessionStore, sessionId: string, tokenEpoch: string | undefined): Promise<SessionState> {
-    const [revoked, epoch] = await Promise.all([store.isSessionRevoked(sessionId), this.#currentEpoch(store)]);
-    if (revoked) return 'revoked';
-    if (epoch === undefined || tokenEpoch === undefined || tokenEpoch === epoch) return 'live';
-    if (!this.#lostEpochs.has(tokenEpoch)) {
-      // Another instance may have read a newer marker than the one cached here: read it again
-      // before calling this token's epoch lost.
-      if ((await this.#currentEpoch(store, true)) === tokenEpoch) return 'live';
-      this.#epochLost(tokenEpoch);
-    }
-    return this.config.revocationLoss === 'reject' ? 'lost' : 'live';
-  }
-
-  /**
-   * The store's epoch marker, or `undefined` when the store has none. Cached for
-   * {@link EPOCH_RECHECK_MS}; `fresh` reads it now (sharing a read already in flight).
-   */
-  async #currentEpoch(store: SessionStore, fresh = false): Promise<string | undefined> {
-    if (!supportsEpoch(store)) return undefined;
-    const cached = this.#epoch;
-    if (!fresh && cached !== undefined && Date.now() - cached.checkedAt < EPOCH_RECHECK_MS) return cached.value;
-    this.#epochRead ??= store
-      .epoch()
-      .then((value) => {
-        // It goes into every token (whose claim allows 1 to 64 characters): a bad one is the adapter's bug.
-        if (typeof value !== 'string' || value.length === 0 || value.length > 64) {
-          throw new ServerError({ cause: new Error('the store’s epoch() must answer a string of 1 to 64 characters') });
-        }
-        const previous = this.#epoch?.value;
-        this.#epoch = { value, checkedAt: Date.now() };
-        if (previous !== undefined && previous !== value) this.#epochLost(previous);
-        return value;
-      })
-      .finally(() => {
-        this.#epochRead = undefined;
-      });
-    return this.#epochRead;
-  }
-
-  /** Logs, once per marker, that the store lost its data, and what `revocationLoss` does about it. */
-  #epochLost(lost: string): void {
-    if (this.#lostEpochs.has(lost)) return;
-    if (this.#lostEpochs.size >= MAX_LOST_EPOCHS) this.#lostEpochs.clear();
-    this.#lostEpochs.add(lost);
-    const policy =
-      this.config.revocationLoss === 'reject'
-        ? "revocationLoss 'reject': sessions issued before the loss are refused; continuing one starts a fresh session that carries its metadata."
-        : "revocationLoss 'accept': sessions issued before the loss are accepted, logged-out ones included (set revocationLoss: 'reject' to refuse them).";
-    this.config.logger.error(
-      `The session store lost its data (its epoch marker changed): every logout recorded before the loss is gone. ${policy}`,
-    );
-  }
-
-  /**
-   * New sessions per client address (an IPv6 /64 counts as one). A request without an address
-   * counts against no one: one shared bucket would let a single client lock every such request
-   * out. The operator is told once, since it usually means the proxy setting hides the address.
-   */
-  async #enforceCreationLimit(store: SessionStore, ip: string | undefined): Promise<void> {
-    const limit = this.config.rateLimit;
-    if (limit === false) return;
-    const bucket = clientAddressBucket(ip);
-    if (bucket === undefined) {
-      if (!this.#warnedNoAddress) {
-        this.#warnedNoAddress = true;
-        this.config.logger.warn(
-          'A session was created without a client address, so the per-address rate limit could not count it. Pass the address (RequestContext.ip); behind a proxy on a Unix socket, set Express `trust proxy` or Koa `app.proxy` with `maxIpsCount`.',
-        );
-      }
-      return;
-    }
-    const { count, resetAt } = await store.increment(creationCounterKey(bucket), RATE_LIMIT_WINDOW_SECONDS);
-    if (count > limit.createPerMinute) {
-      throw new TooManyRequestsError(resetAt - Date.now() / 1000, 'Too many new sessions from this address; try again later.');
-    }
-  }
-
-  /** Continues of one session, whatever the address: one token cannot drive unbounded signing. */
-  async #enforceContinueLimit(store: SessionStore, sessionId: string): Promise<void> {
-    const limit = this.config.rateLimit;
-    if (limit === false) return;
-    const { count, resetAt } = await store.increment(continueCounterKey(sessionId), RATE_LIMIT_WINDOW_SECONDS);
-    if (count > limit.continuePerMinute) {
-      throw new TooManyRequestsError(resetAt - Date.now() / 1000, 'Too many requests for this session; try again later.');
-    }
   }
 
   #buildMetadataDocument(base: string): AuthorizationServerMetadata {
@@ -678,9 +553,6 @@ const MOUNT_PATH = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9\-._~!$&'()*+,;=:@%]+)+$/;
 const MAX_MOUNTED_DOCUMENTS = 16;
 
 const withTrailingSlash = (url: string): string => (url.endsWith('/') ? url : `${url}/`);
-
-/** What a revocation check found: usable, logged out, or issued before a store loss ('reject'). */
-type SessionState = 'live' | 'revoked' | 'lost';
 
 /** Who a session is: the part of the session token that never changes. */
 type SessionIdentity = Pick<SessionTokenPayload, 'user_id' | 'session_id' | 'created_at'>;
