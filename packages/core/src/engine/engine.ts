@@ -51,7 +51,7 @@ import { engineSessionCookie, type SessionCookie } from './session-cookie.js';
 import { logoutRequestSchema, parseRequest, tokenRequestSchema, type LogoutRequest, type TokenRequest } from './token-request.js';
 import { claimPerProcessWarning } from '../store/memory-store.js';
 import { ClientRegistry, type RequestClients } from './registry.js';
-import { discoveryDocument, type AuthorizationServerMetadata } from './discovery.js';
+import { DiscoveryDocuments, type AuthorizationServerMetadata } from './discovery.js';
 import { RateLimiter } from './rate-limit.js';
 import { refuseEnded, SessionRevocation } from './session-revocation.js';
 
@@ -131,14 +131,12 @@ export class AnonymousSessions {
   readonly #sessionTokens: SessionTokenCodec;
   readonly #accessTokens: AccessTokenSigner;
   readonly #registry: ClientRegistry;
-  readonly #metadataDocument: AuthorizationServerMetadata;
-  /** Discovery documents for routers mounted elsewhere than the issuer's path, by mount path. */
-  readonly #mountedDocuments = new Map<string, AuthorizationServerMetadata>();
+  /** The discovery documents: the issuer's, and those of routers mounted elsewhere. */
+  readonly #discovery: DiscoveryDocuments;
   /** The revocation check and the store's epoch marker; told of every failing store call. */
   readonly #revocation: SessionRevocation;
   /** The token endpoint's rate limits. */
   readonly #rateLimiter: RateLimiter;
-  #warnedMountPath = false;
   /**
    * Binds a store to one request's budget: every call bounded by what is left of `storeTimeoutMs`
    * since the request's first store call, so a request answers 503 within `storeTimeoutMs` of it
@@ -168,7 +166,7 @@ export class AnonymousSessions {
     this.#registry = new ClientRegistry(config);
     this.#metadata = createMetadataStorage(config, this.#bindStore);
     this.#transferLog = transferLogWriter(this.store, config.linkedSessionRetention);
-    this.#metadataDocument = this.#buildMetadataDocument(withTrailingSlash(config.issuer));
+    this.#discovery = new DiscoveryDocuments(config, keys.signingAlgorithms);
   }
 
   /**
@@ -430,24 +428,7 @@ export class AnonymousSessions {
    * @param mountPath - where the router serving the request is mounted.
    */
   metadataDocument(mountPath?: string): AuthorizationServerMetadata {
-    const issuerPath = new URL(this.config.issuer).pathname.replace(/\/+$/, '');
-    const mounted = (mountPath ?? '').replace(/\/+$/, '');
-    if (mounted === '' || mounted.toLowerCase() === issuerPath.toLowerCase() || !MOUNT_PATH.test(mounted)) {
-      return this.#metadataDocument;
-    }
-    const base = `${new URL(this.config.issuer).origin}${mounted}/`;
-    let document = this.#mountedDocuments.get(mounted);
-    if (document === undefined) {
-      document = this.#buildMetadataDocument(base);
-      if (this.#mountedDocuments.size < MAX_MOUNTED_DOCUMENTS) this.#mountedDocuments.set(mounted, document);
-    }
-    if (!this.#warnedMountPath) {
-      this.#warnedMountPath = true;
-      this.config.logger.warn(
-        `The token router is mounted at ${mounted}, but the issuer ${this.config.issuer} has the path ${issuerPath || '/'}: discovery and the JWKS are served under ${mounted}/.well-known/, where clients given the issuer (issuerBaseURL) do not look. Mount the router at the issuer's path, or make the issuer ${base}.`,
-      );
-    }
-    return document;
+    return this.#discovery.forMount(mountPath);
   }
 
   /**
@@ -540,19 +521,7 @@ export class AnonymousSessions {
     if (state === 'revoked') refuseEnded(state);
     return { payload, lost: state === 'lost' };
   }
-
-  #buildMetadataDocument(base: string): AuthorizationServerMetadata {
-    const resourceServers = Array.isArray(this.config.resourceServers) ? this.config.resourceServers : undefined;
-    return discoveryDocument(this.config, resourceServers, this.keys.signingAlgorithms, base);
-  }
 }
-
-/** A mount path the discovery document may name: path segments of URL path characters, no dot segments. */
-const MOUNT_PATH = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9\-._~!$&'()*+,;=:@%]+)+$/;
-/** How many mount paths' discovery documents are kept (a parameterised mount could name many). */
-const MAX_MOUNTED_DOCUMENTS = 16;
-
-const withTrailingSlash = (url: string): string => (url.endsWith('/') ? url : `${url}/`);
 
 /** Who a session is: the part of the session token that never changes. */
 type SessionIdentity = Pick<SessionTokenPayload, 'user_id' | 'session_id' | 'created_at'>;
