@@ -1,7 +1,11 @@
 /**
- * The engine: `createAnonymousSessions(options)` and what it returns. Every rule about sessions
- * (lifetimes, scopes, metadata, revocation, rate limits) lives here once; the bindings only
- * translate HTTP onto these calls.
+ * The engine: `createAnonymousSessions(options)` and what it returns, the facade every request goes
+ * through. Every rule about sessions (lifetimes, scopes, metadata, revocation, rate limits) lives
+ * once in the engine folder; the bindings only translate HTTP onto these calls. The facade's
+ * methods are the named steps of docs/wire-contract.md and delegate to what was chosen when the
+ * engine was created: the client registry (`registry.ts`), the metadata storage
+ * (`metadata-storage.ts`), the revocation check (`session-revocation.ts`), the rate limits
+ * (`rate-limit.ts`), the discovery documents (`discovery.ts`) and the transfer log writer.
  *
  * @packageDocumentation
  */
