@@ -1,7 +1,7 @@
 /**
  * `metadataStorage: 'store'` end to end on one store: two engines (two app instances) sharing it,
  * no lost updates under 50 concurrent requests, no rollback by an old session token, the size limit
- * enforced inside the atomic merge, the linked-session registry filled by transfers, and what
+ * enforced inside the atomic merge, the transfer log filled by transfers, and what
  * happens when the store loses its data mid-test (metadata re-seeded from the token, the lost
  * revocation list detected and `revocationLoss` applied). Run against memoryStore(), Redis and
  * PostgreSQL.
@@ -152,7 +152,7 @@ export function runStoreModeSuite(name: string, factory: () => Promise<StoreUnde
       expect(outcomes.every((outcome) => outcome === 'ok' || outcome === 'metadata_too_large')).toBe(true);
     });
 
-    it('records every transfer in the linked-session registry, read from any instance', async () => {
+    it('records every transfer in the transfer log, read from any instance', async () => {
       const guest = await issue(instanceA, { metadata: { cart: ['A'] } });
       const session = await instanceA.verifySessionToken(guest.token);
       const userId = `auth0|linked-${session.session_id}`;
@@ -170,7 +170,7 @@ export function runStoreModeSuite(name: string, factory: () => Promise<StoreUnde
         onPreRegistration: (event, api) => api.user.setAppMetadata('cart', event.anonymous_session.metadata.cart ?? null),
       });
       expect(result.transferred).toBe(true);
-      const links = await instanceB.linkedSessions(userId);
+      const links = await instanceB.transferLog(userId);
       expect(links).toEqual([
         {
           session_id: session.session_id,
@@ -184,7 +184,7 @@ export function runStoreModeSuite(name: string, factory: () => Promise<StoreUnde
       // A repeated callback transfers nothing and records nothing new.
       const again = await instanceB.transfer({ sessionToken: guest.token, requireLoginBinding: false, userId, isNewUser: false, users });
       expect(again.reason).toBe('already_transferred');
-      expect(await instanceA.linkedSessions(userId)).toHaveLength(1);
+      expect(await instanceA.transferLog(userId)).toHaveLength(1);
     });
     describe('when the store loses its data (wiped mid-test)', () => {
       it('a session with a cart survives: its document is re-seeded from the token, once, with one warning, and no update is lost', async () => {

@@ -5,15 +5,19 @@
  *
  * @packageDocumentation
  */
-import { accessTokenCache, accessTokenCacheKey } from './access-token-cache.js';
-import { AnonymousSessionClientError, isNetworkError, isSessionEndedError } from './errors.js';
-import { serialLane } from './internal/serial.js';
-import { asSession, asTokenResponse, sendRequest, type FetchFunction, type FetchRequestInit } from './internal/transport.js';
+import { accessTokenCacheKey } from './access-token-cache.js';
+import { AnonymousSessionClientError, isSessionEndedError } from './errors.js';
+import {
+  PendingUpdates,
+  type SyncOutcome as PendingSyncOutcome,
+  type UpdateOutcome as PendingUpdateOutcome,
+} from './internal/pending-updates.js';
+import { TokenChannel } from './internal/token-channel.js';
+import type { FetchFunction } from './internal/transport.js';
 import { isJsonObject } from './merge-patch.js';
-import { createPatchQueue, type PatchSegment } from './patch-queue.js';
 import { singleFlight } from './single-flight.js';
 import { memoryStorage, type AnonymousClientStorage } from './storage.js';
-import type { AnonymousSession, JsonObject, TokenResponse } from './types.js';
+import type { AnonymousSession, JsonObject } from './types.js';
 
 /**
  * Where the session token lives.
@@ -87,10 +91,10 @@ export interface AccessTokenOptions {
 }
 
 /** What happened to an update: sent to the server, or kept in the offline queue. */
-export type UpdateOutcome = 'sent' | 'queued';
+export type UpdateOutcome = PendingUpdateOutcome;
 
 /** What {@link AnonymousClient.syncPendingUpdates} did: `'empty'` when nothing was pending. */
-export type SyncOutcome = UpdateOutcome | 'empty';
+export type SyncOutcome = PendingSyncOutcome;
 
 /** The client {@link createAnonymousClient} returns. */
 export interface AnonymousClient {
@@ -153,26 +157,6 @@ export interface AnonymousClient {
   dispose(): void;
 }
 
-const TOKEN_PATH = '/anonymous/token';
-const LOGOUT_PATH = '/anonymous/logout';
-const SESSION_PATH = '/anonymous/session';
-
-/** Someone waiting for a patch segment. */
-interface Waiter {
-  resolve(outcome: UpdateOutcome): void;
-  reject(error: unknown): void;
-}
-
-/** What a token request carries besides `client_id`. */
-interface TokenFields {
-  audience?: string | undefined;
-  scope?: string | undefined;
-  metadata?: JsonObject | undefined;
-  userId?: string | undefined;
-  /** Start a new session even when one is stored. */
-  fresh?: boolean;
-}
-
 /** The browser's event target and connectivity flag, where they exist. */
 interface BrowserGlobals {
   addEventListener?: (type: string, listener: () => void) => void;
@@ -208,292 +192,81 @@ const cloneJson = (value: JsonObject): JsonObject => JSON.parse(JSON.stringify(v
  */
 export function createAnonymousClient(options: AnonymousClientOptions): AnonymousClient {
   checkOptions(options);
-  const { clientId, audience: defaultAudience, scope: defaultScope, mode } = options;
+  const { clientId, mode } = options;
   const storage = options.storage ?? memoryStorage();
   const prefix = options.storageKeyPrefix ?? `anonymous-sessions:${clientId}:`;
-  const tokenKey = `${prefix}session_token`;
-  const pendingKey = `${prefix}pending_metadata`;
-  const baseUrl = options.baseUrl.replace(/\/+$/, '');
-  const fetchFunction: FetchFunction = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
-  const batchWindowMs = options.batchWindowMs ?? 0;
-  const credentials: FetchRequestInit['credentials'] = mode === 'cookie' ? 'include' : 'omit';
   const browser = globalThis as BrowserGlobals;
-
-  const accessTokens = accessTokenCache();
-  const accessTokenFlights = singleFlight<string, string>();
+  const defaults = { audience: options.audience, scope: options.scope };
+  const channel = new TokenChannel({
+    clientId,
+    mode,
+    baseUrl: options.baseUrl.replace(/\/+$/, ''),
+    fetchFunction: options.fetch ?? ((url, init) => globalThis.fetch(url, init)),
+    storage,
+    tokenKey: `${prefix}session_token`,
+  });
+  const updates = new PendingUpdates({
+    storage,
+    pendingKey: `${prefix}pending_metadata`,
+    batchWindowMs: options.batchWindowMs ?? 0,
+    send: (patch) => channel.requestTokens({ ...defaults, metadata: patch }),
+    isOffline: () => browser.navigator?.onLine === false,
+  });
   const sessionFlight = singleFlight<0, AnonymousSession>();
-  const tokenLane = serialLane();
-  const queue = createPatchQueue<Waiter>();
-  let batchTimer: ReturnType<typeof setTimeout> | undefined;
-  let flushing: Promise<void> = Promise.resolve();
-  let persisted = false;
-  let persisting: Promise<void> = Promise.resolve();
-
-  // ---- HTTP ----------------------------------------------------------------------------------
-
-  const post = (path: string, body: Record<string, unknown>): Promise<unknown> =>
-    sendRequest(fetchFunction, baseUrl + path, {
-      method: 'POST',
-      headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
-      body: JSON.stringify(body),
-      credentials,
-    });
-
-  const fetchSession = async (sessionToken: string | undefined): Promise<AnonymousSession> =>
-    asSession(
-      await sendRequest(fetchFunction, baseUrl + SESSION_PATH, {
-        method: 'GET',
-        headers: sessionToken === undefined ? { Accept: 'application/json' } : { Accept: 'application/json', Authorization: `Bearer ${sessionToken}` },
-        credentials,
-      }),
-    );
-
-  // ---- the stored session ----------------------------------------------------------------------
-
-  const readSessionToken = async (): Promise<string | undefined> => {
-    if (mode === 'cookie') return undefined;
-    const value = await storage.getItem(tokenKey);
-    return typeof value === 'string' && value !== '' ? value : undefined;
-  };
-
-  const forgetSession = async (): Promise<void> => {
-    accessTokens.clear();
-    if (mode === 'token') await storage.removeItem(tokenKey);
-  };
-
-  /**
-   * `POST /anonymous/token`, one at a time. Continues the stored session (token mode) or the cookie's
-   * (cookie mode); a stored token the server calls expired or invalid is dropped and a new session
-   * begins, once. Stores the rotated session token and caches the access token.
-   */
-  const requestTokens = (fields: TokenFields): Promise<TokenResponse> =>
-    tokenLane.run(async () => {
-      const request = (sessionToken: string | undefined): Promise<unknown> =>
-        post(TOKEN_PATH, {
-          client_id: clientId,
-          audience: fields.audience,
-          scope: fields.scope,
-          session_token: sessionToken,
-          metadata: fields.metadata,
-          user_id: fields.userId,
-        });
-      let sessionToken = fields.fresh === true ? undefined : await readSessionToken();
-      let body: unknown;
-      try {
-        body = await request(sessionToken);
-      } catch (error) {
-        if (sessionToken === undefined || !isSessionEndedError(error)) throw error;
-        await forgetSession();
-        sessionToken = undefined;
-        body = await request(undefined);
-      }
-      const response = asTokenResponse(body);
-      // A new session: access tokens cached for the old one must not be served any more.
-      if (fields.fresh === true || (mode === 'token' && sessionToken === undefined)) accessTokens.clear();
-      if (mode === 'token') await storage.setItem(tokenKey, response.session_token);
-      accessTokens.set(accessTokenCacheKey(fields.audience, fields.scope), response.access_token, response.expires_in);
-      return response;
-    });
-
-  // ---- the offline queue ---------------------------------------------------------------------
-
-  /** Writes the queue to storage (or removes it when empty), one write at a time, best effort. */
-  const persistQueue = (): Promise<void> => {
-    persisting = persisting.then(async () => {
-      try {
-        if (queue.size > 0) {
-          await storage.setItem(pendingKey, JSON.stringify(queue.patches()));
-          persisted = true;
-        } else if (persisted) {
-          await storage.removeItem(pendingKey);
-          persisted = false;
-        }
-      } catch {
-        // The storage refused (quota, private mode): the queue stays in memory.
-      }
-    });
-    return persisting;
-  };
-
-  /** Loads the patches a previous page (or process) could not send. */
-  const restoreQueue = async (): Promise<void> => {
-    try {
-      const saved = await storage.getItem(pendingKey);
-      if (typeof saved !== 'string') return;
-      persisted = true;
-      const patches: unknown = JSON.parse(saved);
-      if (!Array.isArray(patches)) throw new TypeError('not a list');
-      for (const patch of patches) if (isJsonObject(patch)) queue.append(patch);
-    } catch {
-      await persistQueue(); // unreadable: replace it with what we have
-    }
-  };
-  const ready = restoreQueue();
-
-  const settleSegment = (segment: PatchSegment<Waiter>, outcome: UpdateOutcome): void => {
-    for (const waiter of segment.waiters.splice(0)) waiter.resolve(outcome);
-  };
-
-  /** Sends every queued segment in order; on a network error keeps the rest for later. Never rejects. */
-  const sendQueued = async (): Promise<void> => {
-    const segments = queue.takeAll();
-    if (segments.length === 0) return;
-    let held: PatchSegment<Waiter>[] = [];
-    if (browser.navigator?.onLine === false) {
-      held = segments;
-    } else {
-      for (const [index, segment] of segments.entries()) {
-        try {
-          await requestTokens({ audience: defaultAudience, scope: defaultScope, metadata: segment.patch });
-          settleSegment(segment, 'sent');
-        } catch (error) {
-          if (isNetworkError(error)) {
-            held = segments.slice(index);
-            break;
-          }
-          for (const waiter of segment.waiters.splice(0)) waiter.reject(error);
-        }
-      }
-    }
-    for (const segment of held) settleSegment(segment, 'queued');
-    queue.putBack(held);
-    await persistQueue();
-  };
-
-  /** Starts a flush after the ones already running. */
-  const flush = (): Promise<void> => {
-    if (batchTimer !== undefined) {
-      clearTimeout(batchTimer);
-      batchTimer = undefined;
-    }
-    flushing = flushing.then(sendQueued);
-    return flushing;
-  };
-
-  /** Sends every pending update now (batch window and offline queue), and waits for the sends. */
-  const settleUpdates = async (): Promise<void> => {
-    await ready;
-    if (queue.size > 0) void flush();
-    await flushing;
-  };
-
-  const syncPendingUpdates = async (): Promise<SyncOutcome> => {
-    await ready;
-    await flushing;
-    if (queue.size === 0) return 'empty';
-    // One waiter per segment: the sync is 'sent' only if every segment was.
-    const segments = queue.takeAll();
-    const outcomes = segments.map(
-      (segment) => new Promise<UpdateOutcome>((resolve, reject) => segment.waiters.push({ resolve, reject })),
-    );
-    queue.putBack(segments);
-    void flush();
-    const results = await Promise.all(outcomes);
-    return results.includes('queued') ? 'queued' : 'sent';
-  };
+  const accessTokenFlights = singleFlight<string, string>();
 
   const onOnline = (): void => {
-    syncPendingUpdates().catch((error: unknown) => options.onSyncError?.(error));
+    updates.sync().catch((error: unknown) => options.onSyncError?.(error));
   };
   browser.addEventListener?.('online', onOnline);
 
-  // ---- sessions ------------------------------------------------------------------------------
-
-  const loadSession = async (): Promise<AnonymousSession> => {
-    await settleUpdates();
-    let recovered = false;
-    for (;;) {
-      let sessionToken = await readSessionToken();
-      if (mode === 'token' && sessionToken === undefined) {
-        sessionToken = (await requestTokens({ audience: defaultAudience, scope: defaultScope })).session_token;
-      }
-      try {
-        return await fetchSession(sessionToken);
-      } catch (error) {
-        if (recovered || !isSessionEndedError(error)) throw error;
-        recovered = true;
-        await forgetSession();
-        // Cookie mode: the server ignores the dead cookie (and has just cleared it) and starts anew.
-        if (mode === 'cookie') await requestTokens({ audience: defaultAudience, scope: defaultScope });
-      }
-    }
-  };
-
-  const accessTokenTarget = (request: AccessTokenOptions): { audience: string | undefined; scope: string | undefined } => {
-    const audience = request.audience ?? defaultAudience;
-    return { audience, scope: request.scope ?? (audience === defaultAudience ? defaultScope : undefined) };
-  };
-
   const getAccessToken = async (request: AccessTokenOptions = {}): Promise<string> => {
-    const { audience, scope } = accessTokenTarget(request);
+    const { audience, scope } = accessTokenTarget(defaults, request);
     const key = accessTokenCacheKey(audience, scope);
-    const cached = request.forceRefresh === true ? undefined : accessTokens.get(key);
+    const cached = request.forceRefresh === true ? undefined : channel.accessTokens.get(key);
     if (cached !== undefined) return cached;
-    return accessTokenFlights.run(key, async () => (await requestTokens({ audience, scope })).access_token);
+    return accessTokenFlights.run(key, async () => (await channel.requestTokens({ audience, scope })).access_token);
   };
 
   return {
     mode,
 
-    getSession: () => sessionFlight.run(0, loadSession),
+    getSession: () => sessionFlight.run(0, () => loadSession(channel, updates, mode, defaults)),
 
     async createSession(request = {}) {
-      await ready;
-      const response = await requestTokens({
-        audience: defaultAudience,
-        scope: defaultScope,
+      await updates.ready;
+      const response = await channel.requestTokens({
+        ...defaults,
         metadata: request.metadata === undefined ? undefined : cloneJson(request.metadata),
         userId: request.userId,
         fresh: true,
       });
-      return fetchSession(mode === 'token' ? response.session_token : undefined);
+      return channel.fetchSession(mode === 'token' ? response.session_token : undefined);
     },
 
     async updateSession(request) {
       if (!isJsonObject(request?.metadata)) throw new TypeError('updateSession: metadata must be a JSON object.');
       const patch = cloneJson(request.metadata);
-      await ready;
-      return new Promise<UpdateOutcome>((resolve, reject) => {
-        queue.append(patch, [{ resolve, reject }]);
-        batchTimer ??= setTimeout(() => void flush(), batchWindowMs);
-      });
+      await updates.ready;
+      return updates.add(patch);
     },
 
-    syncPendingUpdates,
+    syncPendingUpdates: () => updates.sync(),
 
-    hasPendingUpdates: () => queue.size > 0 || batchTimer !== undefined,
+    hasPendingUpdates: () => updates.hasPending(),
 
     async logout() {
-      await ready;
-      await flushing; // let a send under way finish; what is still pending belongs to the ended session
-      await tokenLane.run(async () => {
-        const sessionToken = await readSessionToken();
-        if (mode === 'cookie' || sessionToken !== undefined) {
-          try {
-            await post(LOGOUT_PATH, { client_id: clientId, session_token: sessionToken });
-          } catch (error) {
-            // Already ended; or, in cookie mode, there was no cookie to end (400 invalid_request).
-            const nothingToEnd = mode === 'cookie' && error instanceof AnonymousSessionClientError && error.code === 'invalid_request';
-            if (!isSessionEndedError(error) && !nothingToEnd) throw error;
-          }
-        }
-        await forgetSession();
-      });
-      if (batchTimer !== undefined) clearTimeout(batchTimer);
-      batchTimer = undefined;
-      const dropped = queue.takeAll();
-      for (const segment of dropped) {
-        const error = new AnonymousSessionClientError('logged_out', 0, 'The session ended before this update was sent.');
-        for (const waiter of segment.waiters) waiter.reject(error);
-      }
-      await persistQueue();
+      await updates.ready;
+      await updates.idle(); // let a send under way finish; what is still pending belongs to the ended session
+      await channel.logout();
+      await updates.dropAll(() => new AnonymousSessionClientError('logged_out', 0, 'The session ended before this update was sent.'));
     },
 
     getAccessToken,
 
     async refreshIfNeeded(request = {}) {
-      const { audience, scope } = accessTokenTarget(request);
-      if (request.forceRefresh !== true && accessTokens.get(accessTokenCacheKey(audience, scope)) !== undefined) return false;
+      const { audience, scope } = accessTokenTarget(defaults, request);
+      if (request.forceRefresh !== true && channel.accessTokens.get(accessTokenCacheKey(audience, scope)) !== undefined) return false;
       await getAccessToken({ ...request, forceRefresh: true });
       return true;
     },
@@ -502,4 +275,40 @@ export function createAnonymousClient(options: AnonymousClientOptions): Anonymou
       browser.removeEventListener?.('online', onOnline);
     },
   };
+}
+
+/** The client's default audience and scope. */
+interface TokenDefaults {
+  audience: string | undefined;
+  scope: string | undefined;
+}
+
+/** The audience and scope of an access-token request: the client's scope only for its own audience. */
+function accessTokenTarget(defaults: TokenDefaults, request: AccessTokenOptions): TokenDefaults {
+  const audience = request.audience ?? defaults.audience;
+  return { audience, scope: request.scope ?? (audience === defaults.audience ? defaults.scope : undefined) };
+}
+
+/**
+ * The current session, read from the server after the pending updates went out; creates one when
+ * there is none. When the server says the session ended, a new one is started, once.
+ */
+async function loadSession(channel: TokenChannel, updates: PendingUpdates, mode: AnonymousClientMode, defaults: TokenDefaults): Promise<AnonymousSession> {
+  await updates.settle();
+  let recovered = false;
+  for (;;) {
+    let sessionToken = await channel.readSessionToken();
+    if (mode === 'token' && sessionToken === undefined) {
+      sessionToken = (await channel.requestTokens(defaults)).session_token;
+    }
+    try {
+      return await channel.fetchSession(sessionToken);
+    } catch (error) {
+      if (recovered || !isSessionEndedError(error)) throw error;
+      recovered = true;
+      await channel.forgetSession();
+      // Cookie mode: the server ignores the dead cookie (and has just cleared it) and starts anew.
+      if (mode === 'cookie') await channel.requestTokens(defaults);
+    }
+  }
 }

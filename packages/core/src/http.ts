@@ -31,6 +31,7 @@ export { parseOptions } from './errors/parse-options.js';
 
 // The exchange between a binding and core.
 export { bearerToken, headerValue } from './exchange/http-exchange.js';
+export { epochSeconds } from './internal/epoch-seconds.js';
 export type { HttpHeaders, HttpRequest, HttpResponse } from './exchange/http-exchange.js';
 export { createErrorRenderer, errorResponse } from './exchange/error-response.js';
 export type { ErrorRendererOptions } from './exchange/error-response.js';
@@ -71,15 +72,20 @@ export type {
   UserIssuerOptions,
 } from './guard/bearer-guard.js';
 
-// The login flow: the binding cookie, the transfer step and route, the login stacks.
+// The login flow: the binding cookie, the transfer handler, the login stacks.
 export { LOGIN_BINDING_LIFETIME, LOGIN_BINDING_TYPE } from './tokens/login-binding.js';
 export { safeRedirectTarget } from './http/redirect.js';
-export { createLoginBinder, createTransferRoute, createTransferStep, LOGIN_BINDING_COOKIE } from './http/login-flow.js';
+export { createLoginBinder, createTransferHandler, createTransferRoute, createTransferStep, LOGIN_BINDING_COOKIE } from './http/login-flow.js';
 export type {
   AuthenticatedUser,
   LoginBinderRequest,
   LoginBindingOutcome,
   LoginFlowCookieOptions,
+  TransferHandler,
+  TransferHandlerOptions,
+  TransferHandlerOutcome,
+  TransferHandlerRequest,
+  TransferRequestReaders,
   TransferRouteOptions,
   TransferRouteRequest,
   TransferStepOptions,

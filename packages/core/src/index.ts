@@ -46,7 +46,7 @@ export type { AnonymousSessionErrorCode, ConfigIssue, KnownAnonymousSessionError
 // Stores.
 export { memoryStore } from './store/memory-store.js';
 export type { MemoryStoreOptions } from './store/memory-store.js';
-export type { LinkedSession, SessionStore } from './store/store.js';
+export type { LinkedSession, SessionStore, TransferLogEntry } from './store/store.js';
 
 // Keys.
 export { generateKeySet, rotateKeySet } from './keys/keys.js';

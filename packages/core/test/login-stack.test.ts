@@ -20,6 +20,9 @@ import {
   assertLoginStackOptions,
   createLoginFinish,
   createLoginStart,
+  createTransferHandler,
+  createTransferRoute,
+  createTransferStep,
   sameOriginReturnTo,
   stripQueryParameter,
 } from '@anonymous-sessions/core/http';
@@ -154,6 +157,34 @@ describe('createLoginFinish', () => {
       transferred: false,
       reason: 'not_bound',
     });
+  });
+});
+
+describe('createTransferHandler', () => {
+  interface CallbackRequest {
+    user?: { userId: string; isNewUser: boolean };
+  }
+
+  it('transfers for whoever getUser names and clears the binding cookie; nobody: undefined, nothing set', async () => {
+    const store = users();
+    const token = await guestToken({ cart: [{ sku: 'kept', qty: 2 }] });
+    const binding = await anon.createLoginBinding((await anon.verifySessionToken(token)).session_id);
+    const handler = createTransferHandler<CallbackRequest>(anon, { users: store, onPostLogin: mergeCart(), getUser: (request) => request.user });
+    const headers = { cookie: `anon=${token}; anon_login=${binding}` };
+    expect(await handler({}, { headers })).toBeUndefined();
+    const outcome = await handler({ user: { userId: 'u1', isNewUser: false } }, { headers });
+    expect(outcome?.result).toMatchObject({ transferred: true });
+    expect(store.records.get('u1')?.user_metadata).toEqual({ cart: [{ sku: 'kept', qty: 2 }] });
+    expect(outcome?.setCookies.map((value) => value.split('=')[0])).toEqual(['anon_login']);
+  });
+
+  it('keeps the old names one release: createTransferRoute is the handler, createTransferStep still transfers', async () => {
+    expect(createTransferRoute).toBe(createTransferHandler);
+    const token = await guestToken({ cart: [{ sku: 'step', qty: 1 }] });
+    const binding = await anon.createLoginBinding((await anon.verifySessionToken(token)).session_id);
+    const step = createTransferStep(anon, { users: users(), onPostLogin: mergeCart() });
+    const outcome = await step({ headers: { cookie: `anon=${token}; anon_login=${binding}` }, user: { userId: 'u1', isNewUser: false } });
+    expect(outcome.result).toMatchObject({ transferred: true });
   });
 });
 

@@ -2,8 +2,8 @@
  * `metadataStorage: 'store'` in the engine, on memoryStore() with frozen time: tokens carry a
  * snapshot and its `metadata_version`, the store's document is always the base, the host schema
  * judges the prospective merge, store refusals become the usual metadata errors, a 'token'-mode
- * token seeds the store, the document lives exactly as long as the session; and the linked-session
- * registry that every transfer fills.
+ * token seeds the store, the document lives exactly as long as the session; and the transfer
+ * log that every transfer fills.
  */
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
@@ -174,7 +174,7 @@ describe('the metadata document’s lifetime', () => {
   });
 });
 
-describe('the linked-session registry', () => {
+describe('the transfer log', () => {
   const users = (): { get: (id: string) => TransferUser; update: () => void } => ({
     get: (id) => ({ user_id: id, app_metadata: {}, user_metadata: {} }),
     update: () => undefined,
@@ -199,11 +199,13 @@ describe('the linked-session registry', () => {
     vi.setSystemTime(new Date((T0_SECONDS + 30) * 1000));
     expect((await transferInto(anon, first.token, 'auth0|alice')).transferred).toBe(true);
     const [firstSession, secondSession] = [await anon.verifySessionToken(first.token), await anon.verifySessionToken(second.token)];
-    expect(await anon.linkedSessions('auth0|alice')).toEqual([
+    expect(await anon.transferLog('auth0|alice')).toEqual([
       { session_id: firstSession.session_id, anonymous_user_id: firstSession.user_id, user_id: 'auth0|alice', linked_at: new Date((T0_SECONDS + 30) * 1000).toISOString(), user_agent: null },
       { session_id: secondSession.session_id, anonymous_user_id: secondSession.user_id, user_id: 'auth0|alice', linked_at: new Date((T0_SECONDS + 60) * 1000).toISOString(), user_agent: 'Mozilla/5.0' },
     ]);
-    expect(await anon.linkedSessions('auth0|bob')).toEqual([]);
+    expect(await anon.transferLog('auth0|bob')).toEqual([]);
+    // The deprecated name answers the same, for one release.
+    expect(await anon.linkedSessions('auth0|alice')).toEqual(await anon.transferLog('auth0|alice'));
   });
 
   it('records nothing for a transfer that did not happen', async () => {
@@ -213,32 +215,32 @@ describe('the linked-session registry', () => {
     expect((await transferInto(anon, guest.token, 'auth0|carol')).reason).toBe('already_transferred');
     const unbound = await anon.transfer({ sessionToken: (await issue(anon)).token, userId: 'auth0|carol', isNewUser: true, users: users() });
     expect(unbound.reason).toBe('not_bound');
-    expect(await anon.linkedSessions('auth0|carol')).toHaveLength(1);
+    expect(await anon.transferLog('auth0|carol')).toHaveLength(1);
   });
 
   it('forgets entries after linkedSessionRetention, and records nothing when it is false', async () => {
     const anon = await engine({ linkedSessionRetention: 3600 });
     await transferInto(anon, (await issue(anon)).token, 'auth0|dave');
     vi.setSystemTime(new Date((T0_SECONDS + 3599) * 1000));
-    expect(await anon.linkedSessions('auth0|dave')).toHaveLength(1);
+    expect(await anon.transferLog('auth0|dave')).toHaveLength(1);
     vi.setSystemTime(new Date((T0_SECONDS + 3600) * 1000));
-    expect(await anon.linkedSessions('auth0|dave')).toEqual([]);
+    expect(await anon.transferLog('auth0|dave')).toEqual([]);
 
     const off = await engine({ linkedSessionRetention: false });
     expect((await transferInto(off, (await issue(off)).token, 'auth0|erin')).transferred).toBe(true);
-    expect(await off.linkedSessions('auth0|erin')).toEqual([]);
+    expect(await off.transferLog('auth0|erin')).toEqual([]);
   });
 
   it('keeps 90 days by default', async () => {
     const anon = await engine();
     await transferInto(anon, (await issue(anon)).token, 'auth0|frank');
     vi.setSystemTime(new Date((T0_SECONDS + 90 * 86_400 - 1) * 1000));
-    expect(await anon.linkedSessions('auth0|frank')).toHaveLength(1);
+    expect(await anon.transferLog('auth0|frank')).toHaveLength(1);
     vi.setSystemTime(new Date((T0_SECONDS + 90 * 86_400) * 1000));
-    expect(await anon.linkedSessions('auth0|frank')).toEqual([]);
+    expect(await anon.transferLog('auth0|frank')).toEqual([]);
   });
 
-  it('logs, but does not fail, a transfer whose registry entry cannot be written (it was already applied)', async () => {
+  it('logs, but does not fail, a transfer whose transfer-log entry cannot be written (it was already applied)', async () => {
     store = { ...store, recordLink: () => Promise.reject(new Error('ECONNRESET')) };
     const { anon, logger } = await buildEngine({ keys, store, rateLimit: false });
     const update = vi.fn();
@@ -252,10 +254,10 @@ describe('the linked-session registry', () => {
     });
     expect(result.transferred).toBe(true);
     expect(update).toHaveBeenCalledOnce();
-    expect(logger.error).toHaveBeenCalledWith(expect.stringMatching(/linked session/), expect.anything());
+    expect(logger.error).toHaveBeenCalledWith(expect.stringMatching(/transfer log/), expect.anything());
   });
 
-  it('is unavailable (ConfigError) with a store that has no registry; transfers still work', async () => {
+  it('is unavailable (ConfigError) with a store that keeps no transfer log; transfers still work', async () => {
     const full = memoryStore();
     const minimal: SessionStore = {
       revokeSession: full.revokeSession,
@@ -265,6 +267,6 @@ describe('the linked-session registry', () => {
     };
     const { anon } = await buildEngine({ keys, store: minimal, rateLimit: false });
     expect((await transferInto(anon, (await issue(anon)).token, 'auth0|hank')).transferred).toBe(true);
-    await expect(anon.linkedSessions('auth0|hank')).rejects.toBeInstanceOf(ConfigError);
+    await expect(anon.transferLog('auth0|hank')).rejects.toBeInstanceOf(ConfigError);
   });
 });

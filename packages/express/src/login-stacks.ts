@@ -105,7 +105,7 @@ export function loginTransfer(anon: AnonymousSessions, options: LoginTransferOpt
   assertLoginStackOptions(options, ['getUser', 'flow']);
   assertFlow(options.flow);
   const begin = createLoginStart(anon, options);
-  const end = createLoginFinish(anon, options);
+  const finishLogin = createLoginFinish(anon, options);
   return {
     start(req: Request, res: Response, next: NextFunction): void {
       const query = req.query as Record<string, unknown>;
@@ -124,7 +124,7 @@ export function loginTransfer(anon: AnonymousSessions, options: LoginTransferOpt
     finish(req: Request, res: Response, next: NextFunction): void {
       Promise.resolve()
         .then(() => options.getUser(req))
-        .then((user) => end({ headers: req.headers, ip: req.ip, user, sessionToken: req.anonymousSessionToken, flow: flowOf(options.flow, req) }))
+        .then((user) => finishLogin({ headers: req.headers, ip: req.ip, user, sessionToken: req.anonymousSessionToken, flow: flowOf(options.flow, req) }))
         .then((outcome) => {
           applyFinish(req, res, outcome);
           req.anonymousReturnTo = outcome.returnTo;
@@ -245,7 +245,7 @@ export function openIdConnectTransfer(anon: AnonymousSessions, options: OpenIdCo
     throw new ConfigError([{ path: 'stateKey', message: 'must be a non-empty string other than "returnTo"' }]);
   }
   const begin = createLoginStart(anon, options);
-  const end = createLoginFinish(anon, options);
+  const finishLogin = createLoginFinish(anon, options);
   return {
     async getLoginState(req, loginOptions) {
       const outcome = await begin({
@@ -263,7 +263,7 @@ export function openIdConnectTransfer(anon: AnonymousSessions, options: OpenIdCo
       const claims = verifiedClaims(session.id_token);
       const user = claims === undefined ? undefined : await options.getUser(claims, req);
       const binding = state?.[stateKey];
-      const outcome = await end({
+      const outcome = await finishLogin({
         headers: req.headers,
         ip: req.ip,
         user,

@@ -1,11 +1,12 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import {
   createLoginBinder,
-  createTransferRoute,
+  createTransferHandler,
   type AnonymousSessions,
   type LoginFlowCookieOptions,
   type TransferResult,
-  type TransferRouteOptions,
+  type TransferHandlerOptions,
+  type TransferRequestReaders,
 } from '@anonymous-sessions/core/http';
 
 export { LOGIN_BINDING_COOKIE } from '@anonymous-sessions/core/http';
@@ -44,7 +45,7 @@ export function anonymousLoginBinding(anon: AnonymousSessions, options: Anonymou
 }
 
 /** Options of {@link sessionTransfer}: `getUser`, `flow` and `getLoginBinding` are functions of the Express request. */
-export type SessionTransferOptions = TransferRouteOptions<Request>;
+export type SessionTransferOptions = TransferHandlerOptions & TransferRequestReaders<Request>;
 
 /**
  * On login and sign-up callbacks, after the host authenticated the user: transfers the guest
@@ -56,9 +57,9 @@ export type SessionTransferOptions = TransferRouteOptions<Request>;
  * retried).
  */
 export function sessionTransfer(anon: AnonymousSessions, options: SessionTransferOptions): RequestHandler {
-  const transfer = createTransferRoute(anon, options);
+  const handleTransfer = createTransferHandler(anon, options);
   return (req: Request, res: Response, next: NextFunction): void => {
-    transfer(req, { headers: req.headers, ip: req.ip, protocol: req.protocol, sessionToken: req.anonymousSessionToken }).then((outcome) => {
+    handleTransfer(req, { headers: req.headers, ip: req.ip, protocol: req.protocol, sessionToken: req.anonymousSessionToken }).then((outcome) => {
       if (outcome !== undefined) {
         req.anonymousTransfer = outcome.result;
         for (const header of outcome.setCookies) res.append('Set-Cookie', header);

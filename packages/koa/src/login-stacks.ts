@@ -17,6 +17,7 @@ import {
   cookieCodec,
   ConfigError,
   InvalidRequestError,
+  epochSeconds,
   type AnonymousSessions,
   type AuthenticatedUser,
   type ConfigIssue,
@@ -91,7 +92,7 @@ export function loginTransfer(anon: AnonymousSessions, options: LoginTransferOpt
   assertLoginStackOptions(options, ['getUser', 'flow']);
   assertFlow(options.flow);
   const begin = createLoginStart(anon, options);
-  const end = createLoginFinish(anon, options);
+  const finishLogin = createLoginFinish(anon, options);
   return {
     start: async function anonymousLoginStart(ctx: Context, next: Next): Promise<void> {
       const outcome = await begin({
@@ -107,7 +108,7 @@ export function loginTransfer(anon: AnonymousSessions, options: LoginTransferOpt
     },
     finish: async function anonymousLoginFinish(ctx: Context, next: Next): Promise<void> {
       const user = await options.getUser(ctx);
-      const outcome = await end({
+      const outcome = await finishLogin({
         headers: ctx.headers,
         ip: ctx.ip,
         user,
@@ -274,7 +275,7 @@ export function openIdClientLogin<C, T extends OpenIdTokens>(anon: AnonymousSess
   const scope = options.scope ?? 'openid email';
   const transaction = cookieCodec({ ...options.cookie, name: options.transactionCookieName ?? 'anon_oidc_tx' });
   const begin = createLoginStart(anon, options);
-  const end = createLoginFinish(anon, options);
+  const finishLogin = createLoginFinish(anon, options);
 
   return {
     login: async function openIdClientLoginStart(ctx: Context): Promise<void> {
@@ -295,7 +296,7 @@ export function openIdClientLogin<C, T extends OpenIdTokens>(anon: AnonymousSess
         r: outcome.returnTo,
         b: inState,
       };
-      const header = transaction.serialize(Buffer.from(JSON.stringify(tx)).toString('base64url'), Math.floor(Date.now() / 1000) + TRANSACTION_LIFETIME);
+      const header = transaction.serialize(Buffer.from(JSON.stringify(tx)).toString('base64url'), epochSeconds() + TRANSACTION_LIFETIME);
       if (header === undefined) throw new InvalidRequestError('The login request is too large.');
       ctx.append('Set-Cookie', header);
       const own = typeof extra === 'function' ? extra(ctx) : (extra ?? {});
@@ -332,7 +333,7 @@ export function openIdClientLogin<C, T extends OpenIdTokens>(anon: AnonymousSess
       if (claims === undefined) throw new InvalidRequestError('The identity provider returned no ID token: start the login again.');
       ctx.state.idTokenClaims = claims;
       const user = await options.getUser(claims, ctx, tokens);
-      const outcome = await end({
+      const outcome = await finishLogin({
         headers: ctx.headers,
         ip: ctx.ip,
         user,

@@ -1,10 +1,11 @@
 import type { Context, Middleware, Next } from 'koa';
 import {
   createLoginBinder,
-  createTransferRoute,
+  createTransferHandler,
   type AnonymousSessions,
   type LoginFlowCookieOptions,
-  type TransferRouteOptions,
+  type TransferHandlerOptions,
+  type TransferRequestReaders,
 } from '@anonymous-sessions/core/http';
 import './state.js';
 
@@ -28,7 +29,7 @@ export function anonymousLoginBinding(anon: AnonymousSessions, options: Anonymou
 }
 
 /** Options of {@link sessionTransfer}: `getUser`, `flow` and `getLoginBinding` are functions of the Koa context. */
-export type SessionTransferOptions = TransferRouteOptions<Context>;
+export type SessionTransferOptions = TransferHandlerOptions & TransferRequestReaders<Context>;
 
 /**
  * On login and sign-up callbacks, after the host authenticated the user: transfers the guest
@@ -40,9 +41,9 @@ export type SessionTransferOptions = TransferRouteOptions<Context>;
  * retried).
  */
 export function sessionTransfer(anon: AnonymousSessions, options: SessionTransferOptions): Middleware {
-  const transfer = createTransferRoute(anon, options);
+  const handleTransfer = createTransferHandler(anon, options);
   return async function sessionTransfer(ctx: Context, next: Next): Promise<void> {
-    const outcome = await transfer(ctx, { headers: ctx.headers, ip: ctx.ip, protocol: ctx.protocol, sessionToken: ctx.state.anonymousSessionToken });
+    const outcome = await handleTransfer(ctx, { headers: ctx.headers, ip: ctx.ip, protocol: ctx.protocol, sessionToken: ctx.state.anonymousSessionToken });
     if (outcome !== undefined) {
       ctx.state.anonymousTransfer = outcome.result;
       for (const header of outcome.setCookies) ctx.append('Set-Cookie', header);

@@ -31,7 +31,7 @@ import {
   type SeedMetadataResult,
   type StoredMetadata,
 } from '@anonymous-sessions/core/http';
-import type { JsonObject, LinkedSession, SessionStore } from '@anonymous-sessions/core';
+import type { JsonObject, TransferLogEntry, SessionStore } from '@anonymous-sessions/core';
 
 /** Options of {@link postgresStore}. */
 export interface PostgresStoreOptions {
@@ -226,7 +226,7 @@ export async function postgresStore(options: PostgresStoreOptions): Promise<Post
 
     epoch: () => readEpoch(t),
 
-    async recordLink(link: LinkedSession, expiresAt) {
+    async recordLink(link: TransferLogEntry, expiresAt) {
       await pool.query(
         `INSERT INTO ${table} AS entry (kind, id, user_id, document, expires_at)
          SELECT 'link', $1, $2, $3::json, to_timestamp($4::float8)
@@ -237,8 +237,8 @@ export async function postgresStore(options: PostgresStoreOptions): Promise<Post
       );
     },
 
-    async listLinks(userId): Promise<LinkedSession[]> {
-      const { rows } = await pool.query<{ document: LinkedSession }>(
+    async listLinks(userId): Promise<TransferLogEntry[]> {
+      const { rows } = await pool.query<{ document: TransferLogEntry }>(
         `SELECT document FROM ${table} WHERE kind = 'link' AND user_id = $1 AND ${LIVE}
          ORDER BY document->>'linked_at' COLLATE "C", id`,
         [userId],

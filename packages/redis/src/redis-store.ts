@@ -22,7 +22,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import * as z from 'zod/mini';
 import { parseOptions } from '@anonymous-sessions/core/http';
-import type { JsonObject, LinkedSession, SessionStore } from '@anonymous-sessions/core';
+import type { JsonObject, TransferLogEntry, SessionStore } from '@anonymous-sessions/core';
 import type {
   CounterState,
   MetadataMergeOptions,
@@ -173,14 +173,14 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
       return String(await run(SCRIPTS.epoch, [`${prefix}epoch`], [`redis.${randomBytes(16).toString('base64url')}`]));
     },
 
-    async recordLink(link: LinkedSession, expiresAt) {
+    async recordLink(link: TransferLogEntry, expiresAt) {
       await run(SCRIPTS.recordLink, linkKeys(link.user_id), [link.session_id, JSON.stringify(link), expiryArgument(expiresAt)]);
     },
 
-    async listLinks(userId): Promise<LinkedSession[]> {
+    async listLinks(userId): Promise<TransferLogEntry[]> {
       const found = (await run(SCRIPTS.listLinks, linkKeys(userId), [])) as string[];
       return found
-        .map((json) => JSON.parse(json) as LinkedSession)
+        .map((json) => JSON.parse(json) as TransferLogEntry)
         .sort((a, b) => (a.linked_at < b.linked_at ? -1 : a.linked_at > b.linked_at ? 1 : 0));
     },
   };

@@ -1,7 +1,11 @@
 /**
- * The engine: `createAnonymousSessions(options)` and what it returns. Every rule about sessions
- * (lifetimes, scopes, metadata, revocation, rate limits) lives here once; the bindings only
- * translate HTTP onto these calls.
+ * The engine: `createAnonymousSessions(options)` and what it returns, the facade every request goes
+ * through. Every rule about sessions (lifetimes, scopes, metadata, revocation, rate limits) lives
+ * once in the engine folder; the bindings only translate HTTP onto these calls. The facade's
+ * methods are the named steps of docs/wire-contract.md and delegate to what was chosen when the
+ * engine was created: the client registry (`registry.ts`), the metadata storage
+ * (`metadata-storage.ts`), the revocation check (`session-revocation.ts`), the rate limits
+ * (`rate-limit.ts`), the discovery documents (`discovery.ts`) and the transfer log writer.
  *
  * @packageDocumentation
  */
@@ -17,21 +21,19 @@ import {
 } from './config.js';
 import {
   ConfigError,
-  InvalidMetadataError,
   InvalidRequestError,
   InvalidScopeError,
   InvalidSessionTokenError,
   InvalidTokenError,
-  MetadataTooLargeError,
   SessionExpiredError,
-  ServerError,
-  TooManyRequestsError,
   UnauthorizedClientError,
 } from '../errors/errors.js';
 import { developmentKeyRing, importKeyRing, type JWK, type KeyRing, type KeySetInput } from '../keys/keys.js';
 import { applyMetadataPatch, type JsonObject } from '../metadata/metadata.js';
 import { randomId } from '../internal/random.js';
-import { withStoreTimeout } from '../store/with-timeout.js';
+import { epochSeconds } from '../internal/epoch-seconds.js';
+import { withStoreTimeout, type StoreBudget } from '../store/with-timeout.js';
+import { createMetadataStorage, type BindStore, type MetadataStorage } from './metadata-storage.js';
 import {
   ANONYMOUS_USER_ID,
   sessionTokenCodec,
@@ -42,22 +44,20 @@ import {
 } from '../tokens/session-token.js';
 import {
   supportsEpoch,
-  supportsLinkedSessions,
-  supportsStoredMetadata,
-  type LinkedSession,
-  type SeedMetadataResult,
+  supportsTransferLog,
+  type TransferLogEntry,
   type SessionStore,
-  type StoredMetadata,
 } from '../store/store.js';
 import { openLoginBinding, signLoginBinding, verifyLoginBinding } from '../tokens/login-binding.js';
 import { revocationExpiresAt } from '../internal/session-retention.js';
-import { runTransfer, type TransferParameters, type TransferResult } from '../transfer/transfer.js';
+import { runTransfer, type TransferLogWriter, type TransferParameters, type TransferResult } from '../transfer/transfer.js';
 import { engineSessionCookie, type SessionCookie } from './session-cookie.js';
 import { logoutRequestSchema, parseRequest, tokenRequestSchema, type LogoutRequest, type TokenRequest } from './token-request.js';
 import { claimPerProcessWarning } from '../store/memory-store.js';
 import { ClientRegistry, type RequestClients } from './registry.js';
-import { discoveryDocument, type AuthorizationServerMetadata } from './discovery.js';
-import { clientAddressBucket, continueCounterKey, creationCounterKey, RATE_LIMIT_WINDOW_SECONDS } from './rate-limit.js';
+import { DiscoveryDocuments, type AuthorizationServerMetadata } from './discovery.js';
+import { RateLimiter } from './rate-limit.js';
+import { refuseEnded, SessionRevocation } from './session-revocation.js';
 
 /** The JSON body of a successful token response (docs/wire-contract.md). */
 export interface TokenResponse {
@@ -114,18 +114,6 @@ export interface LogoutParameters {
 }
 
 
-const secondsNow = (): number => Math.floor(Date.now() / 1000);
-/**
- * How long a read of the store's epoch marker is trusted before the next revocation check reads it
- * again. One store call per second per instance, sent alongside the revocation lookup, instead of
- * one more round trip on every request. Any failed or timed-out store call makes the cached marker
- * stale at once, so a loss behind an outage (a restart, a failover) is seen by the first check
- * after it; only a loss that no call noticed (a flush on a live server, a restart quicker than
- * storeTimeoutMs whose pending commands the client re-sent) may go unseen this long.
- */
-const EPOCH_RECHECK_MS = 1000;
-/** How many lost epoch markers an engine remembers (each is logged once). */
-const MAX_LOST_EPOCHS = 64;
 const iso = (epochSeconds: number): string => new Date(epochSeconds * 1000).toISOString();
 
 /**
@@ -147,27 +135,30 @@ export class AnonymousSessions {
   readonly #sessionTokens: SessionTokenCodec;
   readonly #accessTokens: AccessTokenSigner;
   readonly #registry: ClientRegistry;
-  readonly #metadataDocument: AuthorizationServerMetadata;
-  /** Discovery documents for routers mounted elsewhere than the issuer's path, by mount path. */
-  readonly #mountedDocuments = new Map<string, AuthorizationServerMetadata>();
-  #warnedNoAddress = false;
-  /** The store's epoch marker as last read, and when. */
-  #epoch: { value: string; checkedAt: number } | undefined;
-  /** The epoch read in flight, shared by every request that needs it meanwhile. */
-  #epochRead: Promise<string> | undefined;
-  /** Epoch markers known to be lost (already logged). */
-  readonly #lostEpochs = new Set<string>();
-  /** A failing store may be on its way to coming back empty: the next check re-reads the epoch. */
-  readonly #onStoreFailure = (): void => {
-    if (this.#epoch !== undefined) this.#epoch.checkedAt = Number.NEGATIVE_INFINITY;
-  };
-  #warnedMountPath = false;
+  /** The discovery documents: the issuer's, and those of routers mounted elsewhere. */
+  readonly #discovery: DiscoveryDocuments;
+  /** The revocation check and the store's epoch marker; told of every failing store call. */
+  readonly #revocation: SessionRevocation;
+  /** The token endpoint's rate limits. */
+  readonly #rateLimiter: RateLimiter;
+  /**
+   * Binds a store to one request's budget: every call bounded by what is left of `storeTimeoutMs`
+   * since the request's first store call, so a request answers 503 within `storeTimeoutMs` of it
+   * however many calls it makes. (`this.store` bounds each call on its own.)
+   */
+  readonly #bindStore: BindStore = (store, budget) => withStoreTimeout(store, this.config.storeTimeoutMs, this.#revocation.onStoreFailure, budget);
+  /** Where metadata lives (`metadataStorage`), chosen once. */
+  readonly #metadata: MetadataStorage;
+  /** Where transfers record themselves: `undefined` when the store keeps no log or retention is off. */
+  readonly #transferLog: TransferLogWriter | undefined;
 
   /** Use {@link createAnonymousSessions}, which validates the options and imports the keys. */
   constructor(config: ResolvedConfig, keys: KeyRing) {
     this.config = config;
     this.keys = keys;
-    this.store = withStoreTimeout(config.store, config.storeTimeoutMs, this.#onStoreFailure);
+    this.#revocation = new SessionRevocation(config);
+    this.#rateLimiter = new RateLimiter(config);
+    this.store = withStoreTimeout(config.store, config.storeTimeoutMs, this.#revocation.onStoreFailure);
     this.cookie = engineSessionCookie(config);
     this.#sessionTokens = sessionTokenCodec(keys, {
       issuer: config.issuer,
@@ -177,7 +168,9 @@ export class AnonymousSessions {
     });
     this.#accessTokens = accessTokenSigner(keys, { issuer: config.issuer, clockTolerance: config.clockTolerance });
     this.#registry = new ClientRegistry(config);
-    this.#metadataDocument = this.#buildMetadataDocument(withTrailingSlash(config.issuer));
+    this.#metadata = createMetadataStorage(config, this.#bindStore);
+    this.#transferLog = transferLogWriter(this.store, config.linkedSessionRetention);
+    this.#discovery = new DiscoveryDocuments(config, keys.signingAlgorithms);
   }
 
   /**
@@ -191,23 +184,35 @@ export class AnonymousSessions {
     // The steps of docs/wire-contract.md, `POST /anonymous/token`, in order.
     const input = parseRequest(tokenRequestSchema, request);
     const { client, api, scope } = await this.#authorizeTokenRequest(input, context);
-    const store = this.#requestStore();
+    const budget: StoreBudget = {};
+    const store = this.#bindStore(this.config.store, budget);
     const { payload, carried } = await this.#sessionToContinue(store, input, context);
-    const now = secondsNow();
-    const { identity, exp, tokenMetadata } = this.#sessionIdentity(input, payload, carried, now);
-    const base = await this.#metadataBase(store, payload, carried);
-    let metadata = base?.metadata ?? tokenMetadata;
-    if (input.metadata !== undefined) {
-      // Every check, the host schema included, runs here on the prospective merge; in 'store' mode
-      // the store then repeats the size and depth checks inside its atomic merge (packages/core/README.md, Stores).
-      metadata = await applyMetadataPatch(metadata, input.metadata, this.config.metadata);
-    }
+    const now = epochSeconds();
+    const { identity, exp } = this.#sessionIdentity(input, payload, now);
+    const base = await this.#metadata.base(budget, payload, carried);
+    const metadata = await this.#applyPatch(base.metadata, input.metadata);
     // Counted only once the request is known to be good, so refused requests spend no quota.
-    if (payload === undefined) await this.#enforceCreationLimit(store, context.ip);
-    else await this.#enforceContinueLimit(store, payload.session_id);
-    const saved = await this.#saveMetadata(store, base, { input, payload, sessionId: identity.session_id, metadata, exp });
+    await this.#rateLimiter.enforce(store, payload?.session_id, context.ip);
+    const saved = await this.#metadata.save(budget, base, {
+      // Validated by #applyPatch: a JSON object, or absent.
+      patch: input.metadata as JsonObject | undefined,
+      continued: payload !== undefined,
+      sessionId: identity.session_id,
+      metadata,
+      exp,
+    });
     return this.#signTokens(store, { client, api, scope, identity, exp, now, ...saved });
   }
+
+  /**
+   * The request's metadata patch applied to the base. Every check, the host schema included, runs
+   * here on the prospective merge; in 'store' mode the store then repeats the size and depth checks
+   * inside its atomic merge (packages/core/README.md, Stores).
+   */
+  async #applyPatch(base: JsonObject, patch: unknown): Promise<JsonObject> {
+    return patch === undefined ? base : applyMetadataPatch(base, patch, this.config.metadata);
+  }
+
 
   /** The client and the API of a token request, and the scopes granted. */
   async #authorizeTokenRequest(input: TokenRequest, context: RequestContext): Promise<{ client: Client; api: ResourceServer; scope: string }> {
@@ -257,64 +262,21 @@ export class AnonymousSessions {
   #sessionIdentity(
     input: TokenRequest,
     payload: SessionTokenPayload | undefined,
-    carried: SessionTokenPayload | undefined,
     now: number,
-  ): { identity: SessionIdentity; exp: number | undefined; tokenMetadata: JsonObject } {
+  ): { identity: SessionIdentity; exp: number | undefined } {
     const lifetime = this.config.sessionLifetime;
     if (payload === undefined) {
       return {
         identity: { user_id: input.user_id ?? `anon|${crypto.randomUUID()}`, session_id: `sess_${randomId(16)}`, created_at: iso(now) },
         exp: lifetime > 0 ? now + lifetime : undefined,
-        tokenMetadata: carried?.metadata ?? {},
       };
     }
     const createdAt = Math.floor(Date.parse(payload.created_at) / 1000);
     const exp = lifetime === 0 ? undefined : this.config.slidingExpiration ? now + lifetime : createdAt + lifetime;
     if (exp !== undefined && exp <= now) throw new SessionExpiredError();
-    return {
-      identity: { user_id: payload.user_id, session_id: payload.session_id, created_at: payload.created_at },
-      exp,
-      tokenMetadata: payload.metadata,
-    };
+    return { identity: { user_id: payload.user_id, session_id: payload.session_id, created_at: payload.created_at }, exp };
   }
 
-  /**
-   * metadataStorage 'store': the store's document is the base a patch applies to, never the token's
-   * snapshot, so an old token cannot roll the metadata back. `undefined` in 'token' mode.
-   */
-  async #metadataBase(
-    store: SessionStore,
-    payload: SessionTokenPayload | undefined,
-    carried: SessionTokenPayload | undefined,
-  ): Promise<StoredBase | undefined> {
-    if (this.config.metadataStorage !== 'store') return undefined;
-    if (payload !== undefined) {
-      const base = await this.#readStoredMetadata(store, payload);
-      return base.lost ? this.#reseedMetadata(store, payload) : base;
-    }
-    // A carried snapshot seeds the fresh session's document, like a 'token'-mode token would.
-    const seed = carried !== undefined && Object.keys(carried.metadata).length > 0;
-    return { version: 0, metadata: seed ? carried.metadata : {}, fromToken: seed, lost: false };
-  }
-
-  /**
-   * metadataStorage 'store': merges the patch into the store atomically (or seeds it from a token
-   * issued in 'token' mode, or renews its expiry) and returns the stored document and its version.
-   * In 'token' mode (no base) the metadata is what the token carries.
-   */
-  async #saveMetadata(
-    store: SessionStore,
-    base: StoredBase | undefined,
-    step: { input: TokenRequest; payload: SessionTokenPayload | undefined; sessionId: string; metadata: JsonObject; exp: number | undefined },
-  ): Promise<{ metadata: JsonObject; metadataVersion: number | undefined }> {
-    if (base === undefined) return { metadata: step.metadata, metadataVersion: undefined };
-    const renew = step.payload !== undefined && this.config.slidingExpiration && base.version > 0;
-    if (step.input.metadata === undefined && !base.fromToken && !renew) return { metadata: step.metadata, metadataVersion: base.version };
-    // A token issued in 'token' mode seeds the store with its metadata (plus this patch).
-    const patch = base.fromToken ? step.metadata : ((step.input.metadata as JsonObject | undefined) ?? {});
-    const merged = await this.#mergeStoredMetadata(store, step.sessionId, patch, step.exp);
-    return { metadata: merged.metadata, metadataVersion: merged.version };
-  }
 
   /** Seals the session token and signs the access token: the token response. */
   async #signTokens(
@@ -331,7 +293,7 @@ export class AnonymousSessions {
     },
   ): Promise<IssuedTokens> {
     const { client, api, scope, identity, exp, now, metadata, metadataVersion } = issue;
-    const storeEpoch = await this.#currentEpoch(store);
+    const storeEpoch = await this.#revocation.currentEpoch(store);
     const epochClaim = storeEpoch === undefined ? {} : { store_epoch: storeEpoch };
     const session: AnonymousSession = { ...identity, expires_at: exp === undefined ? null : iso(exp), metadata };
     const accessExp = Math.min(now + api.tokenLifetimeForAnonymousAccess, exp ?? Number.POSITIVE_INFINITY);
@@ -373,16 +335,13 @@ export class AnonymousSessions {
    */
   async verifySessionToken(token: string): Promise<AnonymousSession> {
     const payload = await this.#sessionTokens.decode(token);
-    const storeMode = this.config.metadataStorage === 'store';
-    const store = this.#requestStore();
-    const [state, stored] = await Promise.all([
-      this.#checkSession(store, payload.session_id, payload.store_epoch),
-      storeMode ? this.#readStoredMetadata(store, payload) : undefined,
+    const budget: StoreBudget = {};
+    const [state, read] = await Promise.all([
+      this.#revocation.check(this.#bindStore(this.config.store, budget), payload.session_id, payload.store_epoch),
+      this.#metadata.read(budget, payload),
     ]);
-    this.#refuseEnded(state);
-    if (stored === undefined) return toAnonymousSession(payload);
-    const current = stored.lost ? await this.#reseedMetadata(store, payload) : stored;
-    return toAnonymousSession({ ...payload, metadata: current.metadata });
+    refuseEnded(state);
+    return toAnonymousSession({ ...payload, metadata: await this.#metadata.current(budget, payload, read) });
   }
 
   /**
@@ -396,7 +355,7 @@ export class AnonymousSessions {
    * @throws TemporarilyUnavailableError when the store cannot be reached.
    */
   async isSessionEnded(sessionId: string, storeEpoch?: unknown): Promise<boolean> {
-    const state = await this.#checkSession(this.#requestStore(), sessionId, typeof storeEpoch === 'string' ? storeEpoch : undefined);
+    const state = await this.#revocation.check(this.#bindStore(this.config.store, {}), sessionId, typeof storeEpoch === 'string' ? storeEpoch : undefined);
     return state !== 'live';
   }
 
@@ -419,8 +378,8 @@ export class AnonymousSessions {
     // than this one may expire up to `sessionLifetime` from now, and every token is still accepted
     // for `clockTolerance` seconds after its exp.
     const createdAt = Math.floor(Date.parse(payload.created_at) / 1000);
-    const until = revocationExpiresAt({ createdAt, exp: payload.exp }, this.config, secondsNow());
-    await this.#requestStore().revokeSession(payload.session_id, until);
+    const until = revocationExpiresAt({ createdAt, exp: payload.exp }, this.config, epochSeconds());
+    await this.#bindStore(this.config.store, {}).revokeSession(payload.session_id, until);
   }
 
   /**
@@ -473,24 +432,7 @@ export class AnonymousSessions {
    * @param mountPath - where the router serving the request is mounted.
    */
   metadataDocument(mountPath?: string): AuthorizationServerMetadata {
-    const issuerPath = new URL(this.config.issuer).pathname.replace(/\/+$/, '');
-    const mounted = (mountPath ?? '').replace(/\/+$/, '');
-    if (mounted === '' || mounted.toLowerCase() === issuerPath.toLowerCase() || !MOUNT_PATH.test(mounted)) {
-      return this.#metadataDocument;
-    }
-    const base = `${new URL(this.config.issuer).origin}${mounted}/`;
-    let document = this.#mountedDocuments.get(mounted);
-    if (document === undefined) {
-      document = this.#buildMetadataDocument(base);
-      if (this.#mountedDocuments.size < MAX_MOUNTED_DOCUMENTS) this.#mountedDocuments.set(mounted, document);
-    }
-    if (!this.#warnedMountPath) {
-      this.#warnedMountPath = true;
-      this.config.logger.warn(
-        `The token router is mounted at ${mounted}, but the issuer ${this.config.issuer} has the path ${issuerPath || '/'}: discovery and the JWKS are served under ${mounted}/.well-known/, where clients given the issuer (issuerBaseURL) do not look. Mount the router at the issuer's path, or make the issuer ${base}.`,
-      );
-    }
-    return document;
+    return this.#discovery.forMount(mountPath);
   }
 
   /**
@@ -517,55 +459,42 @@ export class AnonymousSessions {
    * See {@link TransferParameters}.
    */
   async transfer(parameters: TransferParameters): Promise<TransferResult> {
-    const result = await runTransfer(
+    return runTransfer(
       {
         verifySessionToken: (token) => this.verifySessionToken(token),
         openLoginBinding: (token) => openLoginBinding(this.keys, this.config.issuer, token, this.config.clockTolerance),
         lifetime: this.config,
         store: this.store,
+        transferLog: this.#transferLog,
+        logger: this.config.logger,
       },
       parameters,
     );
-    const session = result.anonymous_session;
-    const retention = this.config.linkedSessionRetention;
-    if (result.transferred && session !== undefined && retention !== false && supportsLinkedSessions(this.store)) {
-      const now = secondsNow();
-      try {
-        await this.store.recordLink(
-          {
-            session_id: session.session_id,
-            anonymous_user_id: session.user_id,
-            user_id: parameters.userId,
-            linked_at: iso(now),
-            user_agent: parameters.request?.user_agent ?? null,
-          },
-          now + retention,
-        );
-      } catch (error) {
-        // The transfer is already applied to the account; answering 503 now would only make the
-        // host retry into 'already_transferred'. The registry misses this one entry.
-        this.config.logger.error('Could not record the linked session (the transfer itself was applied).', error);
-      }
-    }
-    return result;
   }
 
   /**
-   * The linked-session registry: which guest sessions were transferred into this account, oldest
-   * first, for as long as `linkedSessionRetention` keeps them. Every successful {@link transfer}
-   * records one entry (session id, anonymous user id, user id, time, user agent).
+   * The transfer log: which guest sessions were transferred into this account, oldest first, for as
+   * long as `linkedSessionRetention` keeps them. Every successful {@link transfer} records one entry
+   * (session id, anonymous user id, user id, time, user agent).
    *
    * @param userId - the account's user id.
-   * @throws ConfigError when the store has no linked-session registry (`recordLink`, `listLinks`);
+   * @throws ConfigError when the store keeps no transfer log (`recordLink`, `listLinks`);
    *   TemporarilyUnavailableError when the store cannot be reached.
    */
-  async linkedSessions(userId: string): Promise<LinkedSession[]> {
-    if (!supportsLinkedSessions(this.store)) {
-      throw new ConfigError([
-        { path: 'store', message: 'does not implement recordLink and listLinks, so it keeps no linked-session registry' },
-      ]);
+  async transferLog(userId: string): Promise<TransferLogEntry[]> {
+    const store = this.store;
+    if (!supportsTransferLog(store)) {
+      throw new ConfigError([{ path: 'store', message: 'does not implement recordLink and listLinks, so it keeps no transfer log' }]);
     }
-    return this.store.listLinks(userId);
+    return store.listLinks(userId);
+  }
+
+  /**
+   * @deprecated Renamed {@link AnonymousSessions.transferLog}: the entries are a log of transfers,
+   * not sessions still linked to anything. This alias goes in the next release.
+   */
+  linkedSessions(userId: string): Promise<TransferLogEntry[]> {
+    return this.transferLog(userId);
   }
 
   /**
@@ -585,14 +514,6 @@ export class AnonymousSessions {
     return this.#registry.forRequest();
   }
 
-  /**
-   * The store for one request: every call bounded by what is left of `storeTimeoutMs` since the
-   * request's first store call, so a request answers 503 within `storeTimeoutMs` of it however
-   * many calls it makes. (`this.store` bounds each call on its own.)
-   */
-  #requestStore(): SessionStore {
-    return withStoreTimeout(this.config.store, this.config.storeTimeoutMs, this.#onStoreFailure, {});
-  }
 
   /**
    * Opens a session token for a continue: refused when logged out; `lost` when it was issued before
@@ -600,213 +521,11 @@ export class AnonymousSessions {
    */
   async #openLiveSession(store: SessionStore, token: string): Promise<OpenedSession> {
     const payload = await this.#sessionTokens.decode(token);
-    const state = await this.#checkSession(store, payload.session_id, payload.store_epoch);
-    if (state === 'revoked') this.#refuseEnded(state);
+    const state = await this.#revocation.check(store, payload.session_id, payload.store_epoch);
+    if (state === 'revoked') refuseEnded(state);
     return { payload, lost: state === 'lost' };
   }
-
-  /** Throws for a session that may not be used (see {@link checkSession}). */
-  #refuseEnded(state: SessionState): void {
-    if (state === 'revoked') throw new InvalidSessionTokenError({ cause: new Error('session ended by logout') });
-    if (state === 'lost') {
-      throw new InvalidSessionTokenError({ cause: new Error("session issued before the store lost its data (revocationLoss: 'reject')") });
-    }
-  }
-
-  /**
-   * The revocation check: the session's revocation entry and, alongside it, the store's epoch
-   * marker (re-read at most every {@link EPOCH_RECHECK_MS}). A token stamped with another epoch was
-   * issued before the store lost its data: logged once per lost epoch, then `revocationLoss` decides.
-   * Tokens without a stamp (a store without `epoch()`, or issued before it had one) cannot tell.
-   */
-  async #checkSession(store: SessionStore, sessionId: string, tokenEpoch: string | undefined): Promise<SessionState> {
-    const [revoked, epoch] = await Promise.all([store.isSessionRevoked(sessionId), this.#currentEpoch(store)]);
-    if (revoked) return 'revoked';
-    if (epoch === undefined || tokenEpoch === undefined || tokenEpoch === epoch) return 'live';
-    if (!this.#lostEpochs.has(tokenEpoch)) {
-      // Another instance may have read a newer marker than the one cached here: read it again
-      // before calling this token's epoch lost.
-      if ((await this.#currentEpoch(store, true)) === tokenEpoch) return 'live';
-      this.#epochLost(tokenEpoch);
-    }
-    return this.config.revocationLoss === 'reject' ? 'lost' : 'live';
-  }
-
-  /**
-   * The store's epoch marker, or `undefined` when the store has none. Cached for
-   * {@link EPOCH_RECHECK_MS}; `fresh` reads it now (sharing a read already in flight).
-   */
-  async #currentEpoch(store: SessionStore, fresh = false): Promise<string | undefined> {
-    if (!supportsEpoch(store)) return undefined;
-    const cached = this.#epoch;
-    if (!fresh && cached !== undefined && Date.now() - cached.checkedAt < EPOCH_RECHECK_MS) return cached.value;
-    this.#epochRead ??= store
-      .epoch()
-      .then((value) => {
-        // It goes into every token (whose claim allows 1 to 64 characters): a bad one is the adapter's bug.
-        if (typeof value !== 'string' || value.length === 0 || value.length > 64) {
-          throw new ServerError({ cause: new Error('the store’s epoch() must answer a string of 1 to 64 characters') });
-        }
-        const previous = this.#epoch?.value;
-        this.#epoch = { value, checkedAt: Date.now() };
-        if (previous !== undefined && previous !== value) this.#epochLost(previous);
-        return value;
-      })
-      .finally(() => {
-        this.#epochRead = undefined;
-      });
-    return this.#epochRead;
-  }
-
-  /** Logs, once per marker, that the store lost its data, and what `revocationLoss` does about it. */
-  #epochLost(lost: string): void {
-    if (this.#lostEpochs.has(lost)) return;
-    if (this.#lostEpochs.size >= MAX_LOST_EPOCHS) this.#lostEpochs.clear();
-    this.#lostEpochs.add(lost);
-    const policy =
-      this.config.revocationLoss === 'reject'
-        ? "revocationLoss 'reject': sessions issued before the loss are refused; continuing one starts a fresh session that carries its metadata."
-        : "revocationLoss 'accept': sessions issued before the loss are accepted, logged-out ones included (set revocationLoss: 'reject' to refuse them).";
-    this.config.logger.error(
-      `The session store lost its data (its epoch marker changed): every logout recorded before the loss is gone. ${policy}`,
-    );
-  }
-
-  /**
-   * The base for a continued session's metadata in 'store' mode: the store's document. When the
-   * store has none and the token was issued in 'token' mode (no `metadata_version`), the token's
-   * metadata counts, and it is then written to the store (`fromToken`). When the store has none
-   * although the token's snapshot has a version (the store lost it), the answer is `lost`: see
-   * {@link reseedMetadata}.
-   */
-  async #readStoredMetadata(store: SessionStore, payload: SessionTokenPayload): Promise<StoredBase> {
-    if (!supportsStoredMetadata(store)) throw new ServerError({ cause: new Error('the store lost its metadata operations') });
-    const stored = await store.readMetadata(payload.session_id);
-    const version = payload.metadata_version;
-    // A live document behind the token's own snapshot: versions never go down while a document
-    // lives, so it was lost and begun again (a write queued during the outage landed afterwards).
-    if (stored !== undefined) return { ...stored, fromToken: false, lost: version !== undefined && stored.version < version };
-    if (version !== undefined && version > 0) return { version, metadata: payload.metadata, fromToken: false, lost: true };
-    const seed = version === undefined && Object.keys(payload.metadata).length > 0;
-    return { version: 0, metadata: seed ? payload.metadata : {}, fromToken: seed, lost: false };
-  }
-
-  /**
-   * The store has no document for a session whose token holds a snapshot at version ≥ 1, or one
-   * at a lower version than the snapshot: the store lost it. The snapshot (the newest state this
-   * client has seen, complete: tokens carry the whole document) is written back at its own version,
-   * create-if-absent, so concurrent requests of the session agree on one document; the request that
-   * wrote it logs a warning (once per session). A document begun again after the loss (lower
-   * version) gets the snapshot merged into it instead, so nothing either holds is dropped.
-   */
-  async #reseedMetadata(store: SessionStore, payload: SessionTokenPayload): Promise<StoredBase> {
-    if (!supportsStoredMetadata(store)) throw new ServerError({ cause: new Error('the store lost its metadata operations') });
-    const snapshot: StoredMetadata = { version: payload.metadata_version ?? 0, metadata: payload.metadata };
-    const expiresAt = payload.exp === undefined ? undefined : payload.exp + this.config.clockTolerance;
-    // Merging the snapshot: no limits (the document met them when it was written).
-    const mergeSnapshot = async (): Promise<SeedMetadataResult> => {
-      const merged = await store.mergeMetadata(payload.session_id, snapshot.metadata, {
-        expiresAt,
-        maxBytes: Number.MAX_SAFE_INTEGER,
-        maxDepth: 64,
-      });
-      if (!merged.ok) throw new ServerError({ cause: new Error(`re-seeding the metadata was refused (${merged.reason})`) });
-      return { seeded: true, version: merged.version, metadata: merged.metadata };
-    };
-    let result: SeedMetadataResult;
-    if (store.seedMetadata) {
-      result = await store.seedMetadata(payload.session_id, snapshot, expiresAt);
-      if (!result.seeded && result.version < snapshot.version) result = await mergeSnapshot();
-    } else {
-      // A store without seedMetadata: merge the snapshot (not create-if-absent; see the contract).
-      result = await mergeSnapshot();
-    }
-    if (result.seeded) {
-      this.config.logger.warn(
-        `metadataStorage 'store': the metadata document of session ${payload.session_id} was missing or behind its token's snapshot (version ${snapshot.version}): the store lost its data. Re-seeded it from the snapshot (changes newer than the snapshot that no token holds are lost).`,
-      );
-    }
-    return { version: result.version, metadata: result.metadata, fromToken: false, lost: false };
-  }
-
-  /** Applies a (validated) patch atomically in the store; a refusal becomes the usual metadata error. */
-  async #mergeStoredMetadata(
-    store: SessionStore,
-    sessionId: string,
-    patch: JsonObject,
-    exp: number | undefined,
-  ): Promise<StoredMetadata> {
-    if (!supportsStoredMetadata(store)) throw new ServerError({ cause: new Error('the store lost its metadata operations') });
-    const { maxBytes, maxDepth } = this.config.metadata;
-    const result = await store.mergeMetadata(sessionId, patch, {
-      // Kept as long as any token of the session can still be accepted.
-      expiresAt: exp === undefined ? undefined : exp + this.config.clockTolerance,
-      maxBytes,
-      maxDepth,
-    });
-    if (!result.ok) {
-      if (result.reason === 'max_depth') throw new InvalidMetadataError(`metadata is nested deeper than ${maxDepth} levels.`);
-      throw new MetadataTooLargeError(`metadata would pass the limit of ${maxBytes} bytes.`);
-    }
-    return { version: result.version, metadata: result.metadata };
-  }
-
-  /**
-   * New sessions per client address (an IPv6 /64 counts as one). A request without an address
-   * counts against no one: one shared bucket would let a single client lock every such request
-   * out. The operator is told once, since it usually means the proxy setting hides the address.
-   */
-  async #enforceCreationLimit(store: SessionStore, ip: string | undefined): Promise<void> {
-    const limit = this.config.rateLimit;
-    if (limit === false) return;
-    const bucket = clientAddressBucket(ip);
-    if (bucket === undefined) {
-      if (!this.#warnedNoAddress) {
-        this.#warnedNoAddress = true;
-        this.config.logger.warn(
-          'A session was created without a client address, so the per-address rate limit could not count it. Pass the address (RequestContext.ip); behind a proxy on a Unix socket, set Express `trust proxy` or Koa `app.proxy` with `maxIpsCount`.',
-        );
-      }
-      return;
-    }
-    const { count, resetAt } = await store.increment(creationCounterKey(bucket), RATE_LIMIT_WINDOW_SECONDS);
-    if (count > limit.createPerMinute) {
-      throw new TooManyRequestsError(resetAt - Date.now() / 1000, 'Too many new sessions from this address; try again later.');
-    }
-  }
-
-  /** Continues of one session, whatever the address: one token cannot drive unbounded signing. */
-  async #enforceContinueLimit(store: SessionStore, sessionId: string): Promise<void> {
-    const limit = this.config.rateLimit;
-    if (limit === false) return;
-    const { count, resetAt } = await store.increment(continueCounterKey(sessionId), RATE_LIMIT_WINDOW_SECONDS);
-    if (count > limit.continuePerMinute) {
-      throw new TooManyRequestsError(resetAt - Date.now() / 1000, 'Too many requests for this session; try again later.');
-    }
-  }
-
-  #buildMetadataDocument(base: string): AuthorizationServerMetadata {
-    const resourceServers = Array.isArray(this.config.resourceServers) ? this.config.resourceServers : undefined;
-    return discoveryDocument(this.config, resourceServers, this.keys.signingAlgorithms, base);
-  }
 }
-
-/** A mount path the discovery document may name: path segments of URL path characters, no dot segments. */
-const MOUNT_PATH = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9\-._~!$&'()*+,;=:@%]+)+$/;
-/** How many mount paths' discovery documents are kept (a parameterised mount could name many). */
-const MAX_MOUNTED_DOCUMENTS = 16;
-
-const withTrailingSlash = (url: string): string => (url.endsWith('/') ? url : `${url}/`);
-
-/** The base document of a 'store'-mode update, and whether it came from a 'token'-mode token. */
-interface StoredBase extends StoredMetadata {
-  fromToken: boolean;
-  /** The store had no document although the token's snapshot has a version: re-seed it. */
-  lost: boolean;
-}
-
-/** What a revocation check found: usable, logged out, or issued before a store loss ('reject'). */
-type SessionState = 'live' | 'revoked' | 'lost';
 
 /** Who a session is: the part of the session token that never changes. */
 type SessionIdentity = Pick<SessionTokenPayload, 'user_id' | 'session_id' | 'created_at'>;
@@ -816,6 +535,12 @@ interface OpenedSession {
   payload: SessionTokenPayload;
   /** Issued before the store lost its data, and `revocationLoss` is 'reject'. */
   lost: boolean;
+}
+
+/** The transfer log a transfer writes to, chosen once: none without the store's operations or with retention off. */
+function transferLogWriter(store: SessionStore, retention: number | false): TransferLogWriter | undefined {
+  if (retention === false || !supportsTransferLog(store)) return undefined;
+  return { retention, record: (entry, expiresAt) => store.recordLink(entry, expiresAt) };
 }
 
 /** The scopes granted: the requested ones (all within the API's anonymous scopes), or all of them. */

@@ -1,7 +1,7 @@
 /**
  * The rate limits of the token endpoint, as the engine applies them: which bucket a client address
  * falls into, and the store keys of the two fixed-window counters (new sessions per address,
- * continues per session). Pure functions; the engine does the counting through the store.
+ * continues per session), and the {@link RateLimiter} that counts them through the store.
  *
  * Addresses come from the framework (`req.ip`, `ctx.ip`), so the host's proxy setting decides what
  * they are; see the Express and Koa READMEs for settings a forged `X-Forwarded-For` cannot get
@@ -9,6 +9,10 @@
  *
  * @packageDocumentation
  */
+
+import { TooManyRequestsError } from '../errors/errors.js';
+import type { Logger } from '../internal/logger.js';
+import type { SessionStore } from '../store/store.js';
 
 /** The window of every rate-limit counter, in seconds. */
 export const RATE_LIMIT_WINDOW_SECONDS = 60;
@@ -119,4 +123,65 @@ function compressWords(words: readonly number[]): string {
     .slice(0, end)
     .map((word) => word.toString(16))
     .join(':');
+}
+
+/** The settings the limiter reads from the resolved configuration. */
+export interface RateLimiterSettings {
+  rateLimit: false | { createPerMinute: number; continuePerMinute: number };
+  logger: Logger;
+}
+
+/** The token endpoint's two limits, counted in the store: new sessions per address, continues per session. */
+export class RateLimiter {
+  readonly #settings: RateLimiterSettings;
+  #warnedNoAddress = false;
+
+  constructor(settings: RateLimiterSettings) {
+    this.#settings = settings;
+  }
+
+  /**
+   * Counts a token request against the limit of its kind: a create (no continued session) against
+   * its address, a continue against its session.
+   *
+   * @throws TooManyRequestsError past the limit.
+   */
+  async enforce(store: Pick<SessionStore, 'increment'>, continuedSessionId: string | undefined, ip: string | undefined): Promise<void> {
+    if (continuedSessionId === undefined) await this.#enforceCreation(store, ip);
+    else await this.#enforceContinue(store, continuedSessionId);
+  }
+
+  /**
+   * New sessions per client address (an IPv6 /64 counts as one). A request without an address
+   * counts against no one: one shared bucket would let a single client lock every such request
+   * out. The operator is told once, since it usually means the proxy setting hides the address.
+   */
+  async #enforceCreation(store: Pick<SessionStore, 'increment'>, ip: string | undefined): Promise<void> {
+    const limit = this.#settings.rateLimit;
+    if (limit === false) return;
+    const bucket = clientAddressBucket(ip);
+    if (bucket === undefined) {
+      if (!this.#warnedNoAddress) {
+        this.#warnedNoAddress = true;
+        this.#settings.logger.warn(
+          'A session was created without a client address, so the per-address rate limit could not count it. Pass the address (RequestContext.ip); behind a proxy on a Unix socket, set Express `trust proxy` or Koa `app.proxy` with `maxIpsCount`.',
+        );
+      }
+      return;
+    }
+    const { count, resetAt } = await store.increment(creationCounterKey(bucket), RATE_LIMIT_WINDOW_SECONDS);
+    if (count > limit.createPerMinute) {
+      throw new TooManyRequestsError(resetAt - Date.now() / 1000, 'Too many new sessions from this address; try again later.');
+    }
+  }
+
+  /** Continues of one session, whatever the address: one token cannot drive unbounded signing. */
+  async #enforceContinue(store: Pick<SessionStore, 'increment'>, sessionId: string): Promise<void> {
+    const limit = this.#settings.rateLimit;
+    if (limit === false) return;
+    const { count, resetAt } = await store.increment(continueCounterKey(sessionId), RATE_LIMIT_WINDOW_SECONDS);
+    if (count > limit.continuePerMinute) {
+      throw new TooManyRequestsError(resetAt - Date.now() / 1000, 'Too many requests for this session; try again later.');
+    }
+  }
 }

@@ -7,6 +7,7 @@
  */
 import { parse, serialize } from 'cookie';
 import { parseOptions } from '../errors/parse-options.js';
+import { epochSeconds } from '../internal/epoch-seconds.js';
 import { cookieOptionsSchema, type ResolvedConfig, type ResolvedSessionCookieOptions, type SessionCookieOptions } from './config.js';
 
 export type { ResolvedSessionCookieOptions, SessionCookieOptions } from './config.js';
@@ -75,7 +76,7 @@ export function cookieCodec(options: SessionCookieOptions = {}): SessionCookie {
     },
     serialize(token, expiresAt, request) {
       const maxAge =
-        expiresAt === null ? NEVER_EXPIRES_MAX_AGE : Math.max(0, expiresAt - Math.floor(Date.now() / 1000));
+        expiresAt === null ? NEVER_EXPIRES_MAX_AGE : Math.max(0, expiresAt - epochSeconds());
       const header = serialize(resolved.name, token, { ...attributes(request), maxAge });
       return header.length > MAX_COOKIE_BYTES ? undefined : header;
     },

@@ -9,7 +9,8 @@
 import * as z from 'zod/mini';
 import type { AnonymousSessions } from '../engine/engine.js';
 import { headerValue, type HttpHeaders } from '../exchange/http-exchange.js';
-import { engineSessionCookie, type SessionCookieOptions } from '../engine/session-cookie.js';
+import { epochSeconds } from '../internal/epoch-seconds.js';
+import { engineSessionCookie, type SessionCookie, type SessionCookieOptions } from '../engine/session-cookie.js';
 import { functionOption, objectOption, parseOptions } from '../errors/parse-options.js';
 import { LOGIN_BINDING_LIFETIME } from '../tokens/login-binding.js';
 import type { AnonymousSession } from '../tokens/session-token.js';
@@ -88,7 +89,7 @@ export function loginBinder(anon: AnonymousSessions, options: LoginFlowCookieOpt
     }
     if (sessionId === undefined) return { setCookies: [] };
     const value = await anon.createLoginBinding(sessionId);
-    const header = binding.serialize(value, Math.floor(Date.now() / 1000) + LOGIN_BINDING_LIFETIME, request);
+    const header = binding.serialize(value, epochSeconds() + LOGIN_BINDING_LIFETIME, request);
     return { binding: value, setCookies: header === undefined ? [] : [header] };
   };
 }
@@ -101,8 +102,8 @@ export interface AuthenticatedUser {
   isNewUser: boolean;
 }
 
-/** The framework-free options of the callback step. */
-export interface TransferStepOptions extends LoginFlowCookieOptions {
+/** The framework-free options of the transfer handler (the login callback's transfer). */
+export interface TransferHandlerOptions extends LoginFlowCookieOptions {
   /** The host's user store. */
   users: UsersAdapter;
   /** Runs for new users. */
@@ -113,7 +114,24 @@ export interface TransferStepOptions extends LoginFlowCookieOptions {
   endAnonymousSession?: boolean | undefined;
 }
 
-/** The fields of {@link TransferStepOptions}. */
+/**
+ * How the transfer handler reads a framework's request `R` (Express's `Request`, Koa's `Context`,
+ * or a login stack's own request object): who authenticated, the flow, and a binding kept in an
+ * OAuth `state`.
+ */
+export interface TransferRequestReaders<R> {
+  /** Who authenticated on this request (after the host's own authentication); `undefined` = nobody, skip. */
+  getUser: (request: R) => AuthenticatedUser | undefined | Promise<AuthenticatedUser | undefined>;
+  /** The flow of this route (`'login'`, `'signup'`, `'refresh_token'`, …), or a function of the request. */
+  flow?: string | ((request: R) => string | undefined) | undefined;
+  /**
+   * Where the binding is when it came back in an OAuth `state` instead of the cookie. Single-use like
+   * the cookie: a replayed `state` transfers nothing (`not_bound`).
+   */
+  getLoginBinding?: ((request: R) => string | undefined) | undefined;
+}
+
+/** The fields of {@link TransferHandlerOptions}. */
 export const transferStepShape = {
   ...loginFlowCookieShape,
   users: z.custom<UsersAdapter>(
@@ -128,111 +146,68 @@ export const transferStepShape = {
   onPostLogin: z.optional(functionOption<TransferHook>()),
   endAnonymousSession: z.optional(z.boolean({ error: 'must be a boolean' })),
 };
-/** The schema of {@link TransferStepOptions} ({@link createTransferStep}'s options). */
+/** The schema of {@link TransferHandlerOptions} without the request readers ({@link createTransferStep}'s options). */
 export const transferStepOptionsSchema = z.strictObject(transferStepShape);
 
-/** What the callback step needs from the request. */
-export interface TransferStepRequest {
+/** The schema of {@link createTransferHandler}'s options (with the request type left open). */
+export const transferHandlerOptionsSchema = z.strictObject({
+  ...transferStepShape,
+  getUser: functionOption<TransferRequestReaders<unknown>['getUser']>(),
+  flow: z.optional(z.union([z.string(), functionOption<(request: unknown) => string | undefined>()], { error: 'must be a string or a function of the request' })),
+  getLoginBinding: z.optional(functionOption<(request: unknown) => string | undefined>()),
+});
+/** @deprecated The old name of {@link transferHandlerOptionsSchema}. */
+export const transferRouteOptionsSchema = transferHandlerOptionsSchema;
+
+/** What a binding hands the transfer handler besides its own request object. */
+export interface TransferHandlerRequest {
   /** Request headers, names in lower case. */
   headers: HttpHeaders;
   /** The client address. */
   ip?: string | undefined;
   /** `http` or `https` as the framework reports it, for the engine's `cookie.secure: 'auto'`. */
   protocol?: string | undefined;
-  /** Who authenticated. */
-  user: AuthenticatedUser;
   /** A session token already extracted (e.g. by the cookie extractor); else the cookie is read. */
   sessionToken?: string | undefined;
-  /** A binding from the OAuth `state`; else the binding cookie is read. */
-  loginBinding?: string | undefined;
-  /** The flow of this callback. */
-  flow?: string | undefined;
 }
 
-/** What the callback step produced. */
-export interface TransferStepOutcome {
+/** What the transfer handler produced. */
+export interface TransferHandlerOutcome {
   /** The transfer's result. */
   result: TransferResult;
   /**
    * `Set-Cookie` values to send: the binding cookie is cleared (a binding serves one callback), the
-   * session cookie too when the session was ended. A step that throws sets no cookie, so a login
+   * session cookie too when the session was ended. A handler that throws sets no cookie, so a login
    * whose transfer failed before anything was applied can be retried with the same binding.
    */
   setCookies: string[];
 }
 
 /**
- * Builds the callback step: reads the cookies, runs `anon.transfer` (which uses up a binding that
- * names the session, unless the transfer then fails), says which cookies to clear.
+ * The transfer handler: runs a login callback's transfer for the request `R`. Resolves `undefined`
+ * (and sets nothing) when nobody authenticated.
  */
-export function createTransferStep(anon: AnonymousSessions, options: TransferStepOptions) {
-  return transferStep(anon, parseOptions(transferStepOptionsSchema, options));
-}
-
-/** {@link createTransferStep} on options already parsed. */
-export function transferStep(anon: AnonymousSessions, options: TransferStepOptions) {
-  const session = engineSessionCookie(anon.config, options.cookie);
-  const binding = engineSessionCookie(anon.config, { ...options.cookie, name: options.bindingCookieName ?? LOGIN_BINDING_COOKIE });
-  return async (request: TransferStepRequest): Promise<TransferStepOutcome> => {
-    const cookieHeader = headerValue(request.headers, 'cookie');
-    const result = await anon.transfer({
-      sessionToken: request.sessionToken ?? session.read(cookieHeader),
-      loginBinding: request.loginBinding ?? binding.read(cookieHeader),
-      userId: request.user.userId,
-      isNewUser: request.user.isNewUser,
-      ...(request.flow === undefined ? {} : { flow: request.flow }),
-      request: { ip: request.ip, user_agent: headerValue(request.headers, 'user-agent') },
-      users: options.users,
-      onPreRegistration: options.onPreRegistration,
-      onPostLogin: options.onPostLogin,
-      endAnonymousSession: options.endAnonymousSession === true,
-    });
-    const setCookies = [binding.clear(request)];
-    if (result.ended_anonymous_session) setCookies.push(session.clear(request));
-    return { result, setCookies };
-  };
-}
+export type TransferHandler<R> = (request: R, http: TransferHandlerRequest) => Promise<TransferHandlerOutcome | undefined>;
 
 /**
- * The options of a binding's `sessionTransfer` middleware, over its request type `R` (Express's
- * `Request`, Koa's `Context`): how to find who authenticated, the flow, and a binding kept in an
- * OAuth `state`, on top of the framework-free {@link TransferStepOptions}.
+ * Builds the transfer handler, the one callback-side piece every binding and login stack runs: asks
+ * who authenticated (nobody: nothing happens), resolves the flow and a binding from the OAuth
+ * `state`, reads the session and binding cookies, runs `anon.transfer` (which uses up a binding that
+ * names the session, unless the transfer then fails) and says which cookies to clear. Generic over
+ * the framework's request type.
  */
-export interface TransferRouteOptions<R> extends TransferStepOptions {
-  /** Who authenticated on this request (after the host's own authentication); `undefined` = nobody, skip. */
-  getUser: (request: R) => AuthenticatedUser | undefined | Promise<AuthenticatedUser | undefined>;
-  /** The flow of this route (`'login'`, `'signup'`, `'refresh_token'`, …), or a function of the request. */
-  flow?: string | ((request: R) => string);
-  /**
-   * Where the binding is when it came back in an OAuth `state` instead of the cookie. Single-use like
-   * the cookie: a replayed `state` transfers nothing (`not_bound`).
-   */
-  getLoginBinding?: (request: R) => string | undefined;
+export function createTransferHandler<R>(anon: AnonymousSessions, options: TransferHandlerOptions & TransferRequestReaders<R>): TransferHandler<R> {
+  parseOptions(transferHandlerOptionsSchema, options);
+  return transferHandler(anon, options);
 }
 
-/** The schema of {@link TransferRouteOptions} (with the request type left open). */
-export const transferRouteOptionsSchema = z.strictObject({
-  ...transferStepShape,
-  getUser: functionOption<TransferRouteOptions<unknown>['getUser']>(),
-  flow: z.optional(z.union([z.string(), functionOption<(request: unknown) => string>()], { error: 'must be a string or a function of the request' })),
-  getLoginBinding: z.optional(functionOption<(request: unknown) => string | undefined>()),
-});
-
-/** What a binding hands {@link createTransferRoute}'s step besides its own request object. */
-export type TransferRouteRequest = Pick<TransferStepRequest, 'headers' | 'ip' | 'protocol' | 'sessionToken'>;
-
-/**
- * Builds the callback step a binding's `sessionTransfer` middleware runs: asks the host who
- * authenticated (nobody: resolves `undefined`, nothing happens), resolves the flow and the binding,
- * then runs {@link createTransferStep}. Generic over the framework's request type.
- */
-export function createTransferRoute<R>(anon: AnonymousSessions, options: TransferRouteOptions<R>) {
-  parseOptions(transferRouteOptionsSchema, options);
-  const step = transferStep(anon, options);
-  return async (request: R, http: TransferRouteRequest): Promise<TransferStepOutcome | undefined> => {
+/** {@link createTransferHandler} on options already parsed (a login stack parses its own, larger set). */
+export function transferHandler<R>(anon: AnonymousSessions, options: TransferHandlerOptions & TransferRequestReaders<R>): TransferHandler<R> {
+  const cookies = transferCookies(anon, options);
+  return async (request, http) => {
     const user = await options.getUser(request);
     if (user === undefined) return undefined;
-    return step({
+    return transferOnCallback(anon, options, cookies, {
       ...http,
       user,
       loginBinding: options.getLoginBinding?.(request),
@@ -240,3 +215,77 @@ export function createTransferRoute<R>(anon: AnonymousSessions, options: Transfe
     });
   };
 }
+
+/** The session and binding cookies a transfer handler reads and clears. */
+interface TransferCookies {
+  session: SessionCookie;
+  binding: SessionCookie;
+}
+
+function transferCookies(anon: AnonymousSessions, options: LoginFlowCookieOptions): TransferCookies {
+  return {
+    session: engineSessionCookie(anon.config, options.cookie),
+    binding: engineSessionCookie(anon.config, { ...options.cookie, name: options.bindingCookieName ?? LOGIN_BINDING_COOKIE }),
+  };
+}
+
+/** One callback's transfer, once who authenticated is known. */
+async function transferOnCallback(
+  anon: AnonymousSessions,
+  options: TransferHandlerOptions,
+  cookies: TransferCookies,
+  request: TransferStepRequest,
+): Promise<TransferHandlerOutcome> {
+  const cookieHeader = headerValue(request.headers, 'cookie');
+  const result = await anon.transfer({
+    sessionToken: request.sessionToken ?? cookies.session.read(cookieHeader),
+    loginBinding: request.loginBinding ?? cookies.binding.read(cookieHeader),
+    userId: request.user.userId,
+    isNewUser: request.user.isNewUser,
+    ...(request.flow === undefined ? {} : { flow: request.flow }),
+    request: { ip: request.ip, user_agent: headerValue(request.headers, 'user-agent') },
+    users: options.users,
+    onPreRegistration: options.onPreRegistration,
+    onPostLogin: options.onPostLogin,
+    endAnonymousSession: options.endAnonymousSession === true,
+  });
+  const setCookies = [cookies.binding.clear(request)];
+  if (result.ended_anonymous_session) setCookies.push(cookies.session.clear(request));
+  return { result, setCookies };
+}
+
+// The names this flow had before it had one, kept for binding authors until the next release.
+
+/** @deprecated Renamed {@link TransferHandlerOptions}. This alias goes in the next release. */
+export type TransferStepOptions = TransferHandlerOptions;
+/** @deprecated Renamed {@link TransferHandlerOutcome}. This alias goes in the next release. */
+export type TransferStepOutcome = TransferHandlerOutcome;
+/** @deprecated Use {@link createTransferHandler}, whose request carries the user. This type goes in the next release. */
+export interface TransferStepRequest extends TransferHandlerRequest {
+  /** Who authenticated. */
+  user: AuthenticatedUser;
+  /** A binding from the OAuth `state`; else the binding cookie is read. */
+  loginBinding?: string | undefined;
+  /** The flow of this callback. */
+  flow?: string | undefined;
+}
+/** @deprecated Renamed: {@link TransferHandlerOptions} with {@link TransferRequestReaders}. This alias goes in the next release. */
+export interface TransferRouteOptions<R> extends TransferHandlerOptions, TransferRequestReaders<R> {}
+/** @deprecated Renamed {@link TransferHandlerRequest}. This alias goes in the next release. */
+export type TransferRouteRequest = TransferHandlerRequest;
+
+/**
+ * @deprecated Use {@link createTransferHandler} (one transfer handler for bindings and login
+ * stacks). This function goes in the next release.
+ */
+export function createTransferStep(
+  anon: AnonymousSessions,
+  options: TransferHandlerOptions,
+): (request: TransferStepRequest) => Promise<TransferHandlerOutcome> {
+  parseOptions(transferStepOptionsSchema, options);
+  const cookies = transferCookies(anon, options);
+  return (request) => transferOnCallback(anon, options, cookies, request);
+}
+
+/** @deprecated Renamed {@link createTransferHandler}. This alias goes in the next release. */
+export const createTransferRoute = createTransferHandler;

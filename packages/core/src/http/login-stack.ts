@@ -1,6 +1,6 @@
 /**
  * Session transfer inside real login stacks (express-openid-connect, Passport, openid-client), on
- * top of the login binding and the transfer step of `login-flow`: the pieces every stack needs
+ * top of the login binding and the transfer handler of `login-flow`: the pieces every stack needs
  * around the redirect to the identity provider and back, written once here so the Express and Koa
  * helpers only translate.
  *
@@ -28,15 +28,16 @@ import { AccessDeniedError, InvalidRequestError } from '../errors/errors.js';
 import { functionOption, parseOptions } from '../errors/parse-options.js';
 import {
   loginBinder,
+  transferHandler,
   LOGIN_BINDING_COOKIE,
-  transferStep,
   transferStepShape,
   type AuthenticatedUser,
-  type TransferStepOptions,
-  type TransferStepOutcome,
+  type TransferHandlerOptions,
+  type TransferHandlerOutcome,
 } from './login-flow.js';
 import { LOGIN_BINDING_LIFETIME } from '../tokens/login-binding.js';
 import { safeRedirectTarget } from './redirect.js';
+import { epochSeconds } from '../internal/epoch-seconds.js';
 import { cookieCodec } from '../engine/session-cookie.js';
 import { DEFAULT_SESSION_QUERY_PARAM, queryParamOption } from './session-extractor.js';
 import { sessionExpiresAt, type AnonymousSession } from '../tokens/session-token.js';
@@ -47,7 +48,7 @@ export const LOGIN_SEED_COOKIE = 'anon_login_seed';
 export const LOGIN_RETURN_COOKIE = 'anon_login_return';
 
 /** Options shared by the login start and the callback of a login stack. */
-export interface LoginStackOptions extends TransferStepOptions {
+export interface LoginStackOptions extends TransferHandlerOptions {
   /**
    * The login start's query parameter that may carry a guest's session token (a guest in a native
    * app or on another subdomain). Default `anonymous_session_token`, as Auth0's `/authorize`;
@@ -257,7 +258,7 @@ export function createLoginStart(anon: AnonymousSessions, options: LoginStartOpt
     if (outcome.binding === undefined && bindingCookie.read(cookieHeader) !== undefined) {
       setCookies.push(bindingCookie.clear()); // no guest now: an earlier login's binding must not stay behind
     }
-    const now = Math.floor(Date.now() / 1000);
+    const now = epochSeconds();
     const loginEnds = now + LOGIN_BINDING_LIFETIME;
     if (seeded !== undefined) {
       const sessionEnds = sessionExpiresAt(seeded.session);
@@ -305,7 +306,7 @@ export interface LoginFinishRequest {
 /** What the callback produced. */
 export interface LoginFinishOutcome {
   /** The transfer, when someone authenticated. */
-  transfer?: TransferStepOutcome['result'];
+  transfer?: TransferHandlerOutcome['result'];
   /** The same-origin path kept by the login start (`/` when none). */
   returnTo: string;
   /** `Set-Cookie` values to send: the login's cookies cleared (and the session cookie, when ended). */
@@ -313,7 +314,7 @@ export interface LoginFinishOutcome {
 }
 
 /**
- * Builds the callback of a login stack: runs `anon.transfer` (through the transfer step) with the
+ * Builds the callback of a login stack: runs the transfer handler ({@link createTransferHandler}) with the
  * query-given token of this login if there was one, else the session cookie, and clears the
  * login's cookies. Only a store outage (503) or a failing hook or user store throws.
  *
@@ -321,7 +322,12 @@ export interface LoginFinishOutcome {
  */
 export function createLoginFinish(anon: AnonymousSessions, options: LoginStackOptions) {
   if (!parsedByBinding.has(options)) parseOptions(loginStackOptionsSchema, options);
-  const step = transferStep(anon, options);
+  const transfer = transferHandler<LoginFinishRequest>(anon, {
+    ...options,
+    getUser: (request) => request.user,
+    getLoginBinding: (request) => request.loginBinding,
+    flow: (request) => request.flow,
+  });
   const sessionCookieClear = cookieCodec(options.cookie).clear();
   const bindingCookie = cookieCodec({ ...options.cookie, name: options.bindingCookieName ?? LOGIN_BINDING_COOKIE });
   const seedCookie = cookieCodec({ ...options.cookie, name: options.seedCookieName ?? LOGIN_SEED_COOKIE });
@@ -336,18 +342,12 @@ export function createLoginFinish(anon: AnonymousSessions, options: LoginStackOp
       ...(seed === undefined ? [] : [seedCookie.clear()]),
       ...(kept === undefined ? [] : [returnCookie.clear()]),
     ];
-    if (request.user === undefined) {
+    const outcome = await transfer(request, { headers: request.headers, ip: request.ip, sessionToken: seed ?? request.sessionToken });
+    if (outcome === undefined) {
+      // Nobody authenticated: nothing transfers, and an earlier login's binding does not stay behind.
       if (bindingCookie.read(cookieHeader) !== undefined) cleanup.push(bindingCookie.clear());
       return { returnTo, setCookies: cleanup };
     }
-    const outcome = await step({
-      headers: request.headers,
-      ip: request.ip,
-      user: request.user,
-      sessionToken: seed ?? request.sessionToken,
-      loginBinding: request.loginBinding,
-      flow: request.flow,
-    });
     // A query-given session ended by the transfer is not the browser's own: keep its cookie.
     const setCookies = seed === undefined ? outcome.setCookies : outcome.setCookies.filter((header) => header !== sessionCookieClear);
     return { transfer: outcome.result, returnTo, setCookies: [...setCookies, ...cleanup] };

@@ -4,7 +4,7 @@ import { mergeMetadataWithinLimits, type JsonObject } from '../metadata/metadata
 import { randomId } from '../internal/random.js';
 import type {
   CounterState,
-  LinkedSession,
+  TransferLogEntry,
   MetadataMergeOptions,
   MetadataMergeResult,
   SeedMetadataResult,
@@ -83,7 +83,7 @@ interface MetadataEntry extends Entry {
 }
 
 interface LinkEntry extends Entry {
-  link: LinkedSession;
+  link: TransferLogEntry;
 }
 
 const toMs = (expiresAt: number | undefined): number =>
@@ -284,7 +284,7 @@ async function seedMetadata(
   return { seeded: true, version: document.version, metadata: JSON.parse(json) as JsonObject };
 }
 
-async function recordLink(state: MemoryState, link: LinkedSession, expiresAt: number | undefined): Promise<void> {
+async function recordLink(state: MemoryState, link: TransferLogEntry, expiresAt: number | undefined): Promise<void> {
   const now = Date.now();
   state.sweepIfDue(now);
   const expiresAtMs = toMs(expiresAt);
@@ -302,11 +302,11 @@ async function recordLink(state: MemoryState, link: LinkedSession, expiresAt: nu
   if (!replacing) state.linkCount += 1;
 }
 
-async function listLinks(state: MemoryState, userId: string): Promise<LinkedSession[]> {
+async function listLinks(state: MemoryState, userId: string): Promise<TransferLogEntry[]> {
   const now = Date.now();
   const entries = state.links.get(userId);
   if (entries === undefined) return [];
-  const found: LinkedSession[] = [];
+  const found: TransferLogEntry[] = [];
   for (const [sessionId, entry] of entries) {
     if (entry.expiresAtMs <= now) {
       entries.delete(sessionId);

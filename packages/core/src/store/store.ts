@@ -11,8 +11,8 @@
  *
  * The four core operations are required. The metadata operations ({@link SessionStore.readMetadata},
  * {@link SessionStore.mergeMetadata}, {@link SessionStore.seedMetadata}) are needed only for
- * `metadataStorage: 'store'`, the linked-session registry ({@link SessionStore.recordLink},
- * {@link SessionStore.listLinks}) only for `anon.linkedSessions()`, and the epoch marker
+ * `metadataStorage: 'store'`, the transfer log ({@link SessionStore.recordLink},
+ * {@link SessionStore.listLinks}) only for `anon.transferLog()`, and the epoch marker
  * ({@link SessionStore.epoch}) only to notice that the store lost its data (`revocationLoss`);
  * `memoryStore()`, `@anonymous-sessions/redis` and `@anonymous-sessions/postgres` implement all of
  * them. `@anonymous-sessions/core/testing` checks an adapter against this whole contract.
@@ -76,10 +76,10 @@ export interface SeedMetadataResult extends StoredMetadata {
 }
 
 /**
- * One guest session that became an account (an entry of the linked-session registry). Recorded by
- * the engine after every successful transfer; read with `anon.linkedSessions(userId)`.
+ * One entry of the transfer log: a guest session that became an account. The transfer records it
+ * after every successful transfer; read an account's entries with `anon.transferLog(userId)`.
  */
-export interface LinkedSession {
+export interface TransferLogEntry {
   /** The guest session's `session_id`. */
   session_id: string;
   /** The guest's `anon|…` user id. */
@@ -91,6 +91,12 @@ export interface LinkedSession {
   /** The login request's `User-Agent`, or `null` when there was none. */
   user_agent: string | null;
 }
+
+/**
+ * @deprecated Renamed {@link TransferLogEntry} (an entry of the transfer log, not a session that is
+ * still linked to anything). This alias goes in the next release.
+ */
+export type LinkedSession = TransferLogEntry;
 
 /**
  * Where anonymous-sessions keeps the little server-side state it needs. `memoryStore()` ships in
@@ -244,25 +250,25 @@ export interface SessionStore {
   epoch?(): Promise<string>;
 
   /**
-   * Records in the linked-session registry that a guest session was transferred into an account,
-   * until `expiresAt` (the registry's retention). Recording the same (`user_id`, `session_id`) pair
+   * Records in the transfer log that a guest session was transferred into an account, until
+   * `expiresAt` (the log's retention, `linkedSessionRetention`). Recording the same (`user_id`, `session_id`) pair
    * again replaces the entry (its fields and expiry); entries of other pairs are untouched.
    *
-   * Optional: without it, transfers record nothing and `anon.linkedSessions()` is unavailable.
+   * Optional: without it, transfers record nothing and `anon.transferLog()` is unavailable.
    *
    * @param link - what to record.
    * @param expiresAt - epoch seconds when the entry disappears; `undefined` = keep forever.
    */
-  recordLink?(link: LinkedSession, expiresAt: number | undefined): Promise<void>;
+  recordLink?(link: TransferLogEntry, expiresAt: number | undefined): Promise<void>;
 
   /**
-   * The live (unexpired) registry entries of an account, oldest `linked_at` first. A miss is `[]`.
+   * The live (unexpired) transfer-log entries of an account, oldest `linked_at` first. A miss is `[]`.
    *
    * Optional, together with {@link SessionStore.recordLink}.
    *
    * @param userId - the account's user id.
    */
-  listLinks?(userId: string): Promise<LinkedSession[]>;
+  listLinks?(userId: string): Promise<TransferLogEntry[]>;
 }
 
 const isFunction = (value: unknown): value is (...args: never[]) => unknown => typeof value === 'function';
@@ -279,8 +285,8 @@ export function supportsEpoch(store: SessionStore): store is SessionStore & Requ
   return isFunction(store.epoch);
 }
 
-/** Whether a store implements the optional linked-session registry. */
-export function supportsLinkedSessions(
+/** Whether a store implements the optional transfer log (`recordLink`, `listLinks`). */
+export function supportsTransferLog(
   store: SessionStore,
 ): store is SessionStore & Required<Pick<SessionStore, 'recordLink' | 'listLinks'>> {
   return isFunction(store.recordLink) && isFunction(store.listLinks);

@@ -2,6 +2,15 @@ import { TemporarilyUnavailableError } from '../errors/errors.js';
 import type { SessionStore } from './store.js';
 
 /**
+ * One request's share of `storeTimeoutMs`: the first store call of the request sets the deadline,
+ * every later call (through any store bound to the same budget) gets what is left of it.
+ */
+export interface StoreBudget {
+  /** Epoch milliseconds by which the request's store calls must have settled; set by the first call. */
+  deadline?: number;
+}
+
+/**
  * Wraps a store so every call either settles within `timeoutMs` or fails closed with
  * {@link TemporarilyUnavailableError}. A rejected call fails the same way; the original error is
  * the `cause` (for the server log), never shown to the client. `onFailure` hears of every failed
@@ -11,12 +20,12 @@ import type { SessionStore } from './store.js';
  * first call starts the clock and every later call gets what is left, so a request that needs
  * several calls still answers 503 within `timeoutMs` of its first one.
  */
-export function withStoreTimeout(
-  store: SessionStore,
+export function withStoreTimeout<S extends SessionStore>(
+  store: S,
   timeoutMs: number,
   onFailure: () => void = () => undefined,
-  budget?: { deadline?: number },
-): SessionStore {
+  budget?: StoreBudget,
+): Pick<S, keyof SessionStore> {
   const guard = <T>(operation: string, call: () => Promise<T>): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       let wait = timeoutMs;
@@ -70,5 +79,7 @@ export function withStoreTimeout(
   if (epoch) bounded.epoch = () => guard('epoch', () => epoch.call(store));
   if (recordLink) bounded.recordLink = (link, expiresAt) => guard('recordLink', () => recordLink.call(store, link, expiresAt));
   if (listLinks) bounded.listLinks = (userId) => guard('listLinks', () => listLinks.call(store, userId));
-  return bounded;
+  // Every operation `store` has, the wrapper has too (the optional ones just above), so the
+  // narrowing a caller already made of `store` (e.g. metadata operations present) holds for it.
+  return bounded as Pick<S, keyof SessionStore>;
 }

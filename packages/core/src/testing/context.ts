@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll } from 'vitest';
 import type { SessionStore } from '../store/store.js';
+import { epochSeconds } from '../internal/epoch-seconds.js';
 
 /** Options of {@link runSessionStoreConformance}. */
 export interface SessionStoreConformanceOptions {
@@ -57,7 +58,7 @@ export const SHORT_LIFE = 2;
 export const LONG_LIFE = 600;
 const POLL_MS = 50;
 
-export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+export const nowSeconds = epochSeconds;
 const randomSuffix = (): string => crypto.randomUUID().replaceAll('-', '');
 export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

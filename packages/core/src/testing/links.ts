@@ -1,13 +1,13 @@
 /** The conformance cases of one area: recordLink / listLinks: the transfer log (linked sessions). */
 import { describe, expect, it } from 'vitest';
-import type { LinkedSession } from '../store/store.js';
+import type { TransferLogEntry } from '../store/store.js';
 import { SHORT_LIFE, LONG_LIFE, nowSeconds, eventually, type ConformanceContext } from './context.js';
 
 /** Registers the recordLink / listLinks cases (inside the caller's `describe`). */
 export function transferLogCases(context: ConformanceContext): void {
   const { options, expiryWait, expiryTimeout, unique, linkStore } = context;
   describe.skipIf(options.links === false)('recordLink / listLinks', () => {
-    const link = (userId: string, sessionId: string, linkedAt: number, userAgent: string | null = 'Mozilla/5.0'): LinkedSession => ({
+    const link = (userId: string, sessionId: string, linkedAt: number, userAgent: string | null = 'Mozilla/5.0'): TransferLogEntry => ({
       session_id: sessionId,
       anonymous_user_id: `anon|${sessionId.slice(5)}`,
       user_id: userId,

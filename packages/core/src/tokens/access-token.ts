@@ -6,6 +6,7 @@
  */
 import { SignJWT, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import { InvalidTokenError } from '../errors/errors.js';
+import { epochSeconds } from '../internal/epoch-seconds.js';
 import type { KeyRing } from '../keys/keys.js';
 import { signatureKeyResolver } from '../keys/key-resolvers.js';
 import { ANONYMOUS_USER_ID } from './session-token.js';
@@ -60,7 +61,7 @@ export function assertAnonymousAccessClaims(payload: JWTPayload, clockTolerance:
   if (typeof payload.scope !== 'string') refuse('"scope" is not a string');
   if (typeof payload.exp !== 'number') refuse('"exp" is not a number');
   if (typeof payload.iat !== 'number') refuse('"iat" is not a number');
-  if ((payload.iat as number) > Math.floor(Date.now() / 1000) + clockTolerance) refuse('"iat" is in the future');
+  if ((payload.iat as number) > epochSeconds() + clockTolerance) refuse('"iat" is in the future');
 }
 
 /** What the access-token module needs from the configuration. */

@@ -14,6 +14,7 @@ import { SignJWT, jwtVerify } from 'jose';
 import type { KeyRing } from '../keys/keys.js';
 import { signatureKeyResolver } from '../keys/key-resolvers.js';
 import { randomId } from '../internal/random.js';
+import { epochSeconds } from '../internal/epoch-seconds.js';
 
 /** The JWT `typ` of a login binding. */
 export const LOGIN_BINDING_TYPE = 'anon-login-binding+jwt';
@@ -28,7 +29,7 @@ export async function signLoginBinding(ring: KeyRing, issuer: string, sessionId:
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: LOGIN_BINDING_TYPE })
     .setIssuer(issuer)
     .setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + LOGIN_BINDING_LIFETIME)
+    .setExpirationTime(epochSeconds() + LOGIN_BINDING_LIFETIME)
     .setJti(randomId(12))
     .sign(key.privateKey);
 }

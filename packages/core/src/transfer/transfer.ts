@@ -14,7 +14,10 @@
  * @packageDocumentation
  */
 import type { JsonObject, JsonValue } from '../metadata/metadata.js';
+import { epochSeconds } from '../internal/epoch-seconds.js';
 import { liveSessionMarkExpiresAt, revocationExpiresAt, type LifetimeSettings, type SessionTimes } from '../internal/session-retention.js';
+import type { Logger } from '../internal/logger.js';
+import type { TransferLogEntry } from '../store/store.js';
 import type { LoginBindingClaims } from '../tokens/login-binding.js';
 import { sessionExpiresAt, type AnonymousSession } from '../tokens/session-token.js';
 
@@ -231,9 +234,22 @@ export interface TransferEngine {
     releaseMark?(key: string): Promise<void>;
     revokeSession(sessionId: string, expiresAt: number | undefined): Promise<void>;
   };
+  /**
+   * Where a successful transfer records itself; `undefined` when nothing is recorded (the store
+   * keeps no transfer log, or `linkedSessionRetention` is false). Chosen once, by the engine.
+   */
+  readonly transferLog?: TransferLogWriter | undefined;
+  /** Told when a transfer that was applied could not be recorded. */
+  readonly logger: Pick<Logger, 'error'>;
 }
 
-const secondsNow = (): number => Math.floor(Date.now() / 1000);
+/** The transfer log as a transfer writes to it (the store's `recordLink`). */
+export interface TransferLogWriter {
+  /** Seconds each entry is kept (`linkedSessionRetention`). */
+  readonly retention: number;
+  /** Records one entry until `expiresAt` (epoch seconds); the same (user, session) pair replaces its entry. */
+  record(entry: TransferLogEntry, expiresAt: number): Promise<void>;
+}
 
 /**
  * Runs a transfer: checks the flow, the session and its login binding; uses the binding up (one
@@ -286,10 +302,37 @@ export async function runTransfer(engine: TransferEngine, parameters: TransferPa
     throw error;
   }
   if (result.transferred && parameters.endAnonymousSession) {
-    await engine.store.revokeSession(session.session_id, revocationExpiresAt(sessionTimes(session), engine.lifetime, secondsNow()));
+    await engine.store.revokeSession(session.session_id, revocationExpiresAt(sessionTimes(session), engine.lifetime, epochSeconds()));
     result.ended_anonymous_session = true;
   }
+  if (result.transferred) await recordTransfer(engine, parameters, session);
   return result;
+}
+
+/**
+ * Records an applied transfer in the transfer log (session id, guest user id, account, time, user
+ * agent), kept `retention` seconds. A failure is logged, not thrown: the transfer is already
+ * applied to the account, and answering 503 now would only make the host retry into
+ * `already_transferred`. The log misses this one entry.
+ */
+async function recordTransfer(engine: TransferEngine, parameters: TransferParameters, session: AnonymousSession): Promise<void> {
+  const log = engine.transferLog;
+  if (log === undefined) return;
+  const now = epochSeconds();
+  try {
+    await log.record(
+      {
+        session_id: session.session_id,
+        anonymous_user_id: session.user_id,
+        user_id: parameters.userId,
+        linked_at: new Date(now * 1000).toISOString(),
+        user_agent: parameters.request?.user_agent ?? null,
+      },
+      now + log.retention,
+    );
+  } catch (error) {
+    engine.logger.error('Could not record the transfer in the transfer log (the transfer itself was applied).', error);
+  }
 }
 
 /** The session's creation and its token's `exp`, in epoch seconds. */
