@@ -1,11 +1,12 @@
 /**
  * Options parsing, written once: every factory (the engine, the router, the cookie codec, the
  * extractors, the guard, the login flow, the stores) parses its options with one strict zod schema
- * through {@link parseOptions}, so a bad or unknown option is a {@link ConfigError} naming its path.
+ * (`zod/mini`, or classic zod: both are typed on zod's core) through {@link parseOptions}, so a bad
+ * or unknown option is a {@link ConfigError} naming its path.
  *
  * @packageDocumentation
  */
-import type { z } from 'zod';
+import { safeParse, type $ZodIssue, type $ZodType, type output } from 'zod/v4/core';
 import { ConfigError, type ConfigIssue } from './errors.js';
 
 /**
@@ -33,15 +34,20 @@ export function assertKnownOptions(options: object, known: readonly string[], pa
  * @returns the parsed (defaulted) options.
  * @throws ConfigError naming every bad or unknown key.
  */
-export function parseOptions<S extends z.ZodType>(schema: S, options: unknown, path = ''): z.output<S> {
-  const result = schema.safeParse(options);
+export function parseOptions<S extends $ZodType>(schema: S, options: unknown, path = ''): output<S> {
+  const result = safeParse(schema, options);
   if (!result.success) throw new ConfigError(toConfigIssues(result.error.issues, path));
   return result.data;
 }
 
-/** Converts zod issues into {@link ConfigIssue}s with dotted paths like `resourceServers[0].audience`. */
-export function toConfigIssues(issues: readonly z.core.$ZodIssue[], prefix = ''): ConfigIssue[] {
-  return issues.flatMap((issue) => specificIssues(issue, [])).map((issue) => ({
+/**
+ * Converts zod issues into {@link ConfigIssue}s with dotted paths like `resourceServers[0].audience`.
+ * Unknown keys come first (a misspelt option often explains the other issues, e.g. a required one
+ * "missing"); the rest keep the schema's order.
+ */
+export function toConfigIssues(issues: readonly $ZodIssue[], prefix = ''): ConfigIssue[] {
+  const specific = issues.flatMap((issue) => specificIssues(issue, []));
+  return [...specific.filter((issue) => issue.unknown), ...specific.filter((issue) => !issue.unknown)].map((issue) => ({
     path: formatPath(prefix, issue.path),
     message: issue.message,
   }));
@@ -54,12 +60,12 @@ export function toConfigIssues(issues: readonly z.core.$ZodIssue[], prefix = '')
  * bare "Invalid input" on the union.
  */
 function specificIssues(
-  issue: z.core.$ZodIssue,
+  issue: $ZodIssue,
   parent: readonly PropertyKey[],
-): { path: readonly PropertyKey[]; message: string }[] {
+): { path: readonly PropertyKey[]; message: string; unknown?: true }[] {
   const path = [...parent, ...issue.path];
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => ({ path: [...path, key], message: 'is not a known option' }));
+    return issue.keys.map((key) => ({ path: [...path, key], message: 'is not a known option', unknown: true as const }));
   }
   if (issue.code === 'invalid_union') {
     const reachedInside = issue.errors.filter(
