@@ -28,6 +28,28 @@ describe('createBearerGuard: the verified-token cache and its synchronous fast p
     verify.mockRestore();
   });
 
+  it('authenticateRequest: the result itself on a cache hit, a promise on a miss, a malformed request thrown at once', async () => {
+    const guard = createBearerGuard({ anonymous: anon, audience: AUDIENCE, checkRevocation: false });
+    const verify = vi.spyOn(anon, 'verifyAccessToken');
+    const miss = guard.authenticateRequest(bearer(accessToken));
+    expect(miss).toBeInstanceOf(Promise);
+    const first = (await miss)!;
+    const hit = guard.authenticateRequest(bearer(accessToken));
+    expect(hit).not.toBeInstanceOf(Promise);
+    expect(hit).toEqual(first);
+    expect(verify).toHaveBeenCalledTimes(1);
+    verify.mockRestore();
+    expect(() => guard.authenticateRequest({ headers: { authorization: 'Bearer a b' } })).toThrow(expect.objectContaining({ code: 'invalid_request' }));
+    expect(() => guard.authenticateRequest({ headers: {} })).toThrow(expect.objectContaining({ code: 'invalid_token' }));
+    await expect(guard.authenticateRequest(bearer('not.a.token'))).rejects.toMatchObject({ code: 'invalid_token', status: 401 });
+    const optional = createBearerGuard({ anonymous: anon, audience: AUDIENCE, checkRevocation: false, authRequired: false });
+    expect(optional.authenticateRequest({ headers: {} })).toBeUndefined();
+    // With checkRevocation every request is a promise: the store is asked each time.
+    const revoking = createBearerGuard({ anonymous: anon, audience: AUDIENCE });
+    await revoking.authenticateRequest(bearer(accessToken));
+    expect(revoking.authenticateRequest(bearer(accessToken))).toBeInstanceOf(Promise);
+  });
+
   it('gives each request its own top-level header and payload over frozen cached values', async () => {
     const guard = createBearerGuard({ anonymous: anon, audience: AUDIENCE, checkRevocation: false });
     const first = (await guard.authenticate(bearer(accessToken)))!;

@@ -81,6 +81,14 @@ export interface BearerGuard {
    * Throws the same RFC 6750 errors for a missing or malformed token.
    */
   authenticateCached(request: BearerRequest): AuthResult | undefined;
+  /**
+   * Both in one call, for a binding's middleware: the result itself (synchronously) when the
+   * verified-token cache answers, else the promise {@link BearerGuard.authenticate} returns. The
+   * request is read once and nothing is remembered about it. Throws the RFC 6750 errors of a missing
+   * or malformed token synchronously; the promise rejects with the others. `undefined` (or a promise
+   * of it) only with `authRequired: false`, for a request that carries no access token.
+   */
+  authenticateRequest(request: BearerRequest): AuthResult | undefined | Promise<AuthResult | undefined>;
 }
 
 
@@ -206,8 +214,24 @@ class CachingBearerGuard implements BearerGuard {
     return this.#finish(result);
   }
 
-  async authenticate(request: BearerRequest): Promise<AuthResult | undefined> {
+  authenticateRequest(request: BearerRequest): AuthResult | undefined | Promise<AuthResult | undefined> {
     const { cache, realm, authRequired } = this.#settings;
+    let token: string | undefined;
+    try {
+      token = extractToken(request, realm, authRequired);
+    } catch (error) {
+      return this.#refused(error, undefined);
+    }
+    if (token === undefined) return undefined; // authRequired: false, and no token at all
+    if (cache !== undefined) {
+      const result = this.#cached(token);
+      if (result !== undefined && !this.#needsRevocationCheck(result)) return this.#finish(result);
+    }
+    return this.#authenticateToken(token);
+  }
+
+  async authenticate(request: BearerRequest): Promise<AuthResult | undefined> {
+    const { realm, authRequired } = this.#settings;
     let token: string | undefined;
     try {
       const memo = this.#extracted.get(request);
@@ -217,6 +241,12 @@ class CachingBearerGuard implements BearerGuard {
     }
     this.#extracted.delete(request);
     if (token === undefined) return undefined; // authRequired: false, and no token at all
+    return this.#authenticateToken(token);
+  }
+
+  /** A token's result: from the cache or verified (and cached), its session checked, its scopes. */
+  async #authenticateToken(token: string): Promise<AuthResult> {
+    const { cache, realm } = this.#settings;
     let result = this.#cached(token);
     if (result === undefined) {
       try {
