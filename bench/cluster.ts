@@ -5,7 +5,7 @@
  * why:
  *
  * - **the keys** (`ANON_KEYS_FILE`, a private JWK Set from `npx -p @anonymous-sessions/core
- *   anonymous-sessions keys`): a token signed by one worker is verified by another; never let each
+ *   anonymous-sessions keys generate`): a token signed by one worker is verified by another; never let each
  *   worker generate its own;
  * - **the store** (`REDIS_URL`): revocations, rate-limit counters and the epoch marker are read by
  *   every worker, so a logout on one is seen by all;

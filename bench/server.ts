@@ -134,6 +134,10 @@ async function expressApp(spec: ServerSpec, ownIssuer: string): Promise<Handler>
       app.get(GUARDED_PATH, requireAnonymousOrUser(options), (req, res) => {
         res.json({ guest: isAnonymous(req) });
       });
+      // With the Redis store, the tokens come from this engine (same issuer, keys and store, as
+      // every instance of one deployment shares them), so their store_epoch is this store's. After
+      // the guarded route: guarded requests never pass through it.
+      if (spec.store === 'redis') app.use(anonymousTokenRouter(anon, { cookie: { secure: false } }));
       app.use(anonymousErrorHandler({ logger: quietLogger }));
       break;
     }
