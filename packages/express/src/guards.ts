@@ -85,6 +85,8 @@ export type RequireAnonymousOrUserOptions = BearerGuardOptions;
 
 /** Where the guard leaves its realm for `requireUser` / `requireScopes` on the same request. */
 const REALM = Symbol('anonymous-sessions.realm');
+/** The guard's default `realm`, which the core's checks also default to. */
+const DEFAULT_REALM = 'api';
 const realmOf = (req: Request): string | undefined => (req as Request & { [REALM]?: string })[REALM];
 
 /**
@@ -98,8 +100,11 @@ const realmOf = (req: Request): string | undefined => (req as Request & { [REALM
 export function requireAnonymousOrUser(options: RequireAnonymousOrUserOptions): RequestHandler {
   const guard = createBearerGuard(options);
   const realm = guard.realm;
+  // The default realm is what `requireUser` and `requireScopes` assume when the request carries
+  // none: only another realm is left on the request (a property added to every request costs).
+  const leaveRealm = realm !== DEFAULT_REALM;
   return (req: Request, _res: Response, next: NextFunction): void => {
-    (req as Request & { [REALM]?: string })[REALM] = realm;
+    if (leaveRealm) (req as Request & { [REALM]?: string })[REALM] = realm;
     let outcome: AuthResult | undefined | Promise<AuthResult | undefined>;
     try {
       outcome = guard.authenticateRequest(bearerRequest(req));
@@ -117,11 +122,13 @@ export function requireAnonymousOrUser(options: RequireAnonymousOrUserOptions): 
 
 /** What the guard reads from an Express request. */
 function bearerRequest(req: Request): BearerRequest {
-  const body = req.body as Record<string, unknown> | undefined;
+  const method = req.method;
   // req.query re-parses the URL on every read: only read it when there is a query string.
   const queryToken = req.url.includes('?') ? (req.query as Record<string, unknown>).access_token : undefined;
-  // The core decides whether a body token counts (form-encoded, not GET/HEAD): RFC 6750 §2.2.
-  return { headers: req.headers, method: req.method, queryToken, bodyToken: body?.access_token };
+  // The core decides whether a body token counts (form-encoded, not GET/HEAD: RFC 6750 §2.2); a
+  // GET or HEAD body is never read.
+  const bodyToken = method === 'GET' || method === 'HEAD' ? undefined : (req.body as Record<string, unknown> | undefined)?.access_token;
+  return { headers: req.headers, method, queryToken, bodyToken };
 }
 
 /** Leaves the result on `req.auth` (none: authRequired false, no token) and goes on. */
