@@ -104,7 +104,8 @@ export function requireAnonymousOrUser(options: RequireAnonymousOrUserOptions): 
   // none: only another realm is left on the request (a property added to every request costs).
   const leaveRealm = realm !== DEFAULT_REALM;
   return (req: Request, _res: Response, next: NextFunction): void => {
-    if (leaveRealm) (req as Request & { [REALM]?: string })[REALM] = realm;
+    // (Another guard's realm already on the request is replaced, as the last guard's realm counts.)
+    if (leaveRealm || realmOf(req) !== undefined) (req as Request & { [REALM]?: string })[REALM] = realm;
     let outcome: AuthResult | undefined | Promise<AuthResult | undefined>;
     try {
       outcome = guard.authenticateRequest(bearerRequest(req));
