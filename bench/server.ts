@@ -134,10 +134,10 @@ async function expressApp(spec: ServerSpec, ownIssuer: string): Promise<Handler>
       app.get(GUARDED_PATH, requireAnonymousOrUser(options), (req, res) => {
         res.json({ guest: isAnonymous(req) });
       });
-      // With the Redis store, the tokens come from this engine (same issuer, keys and store, as
-      // every instance of one deployment shares them), so their store_epoch is this store's. After
-      // the guarded route: guarded requests never pass through it.
-      if (spec.store === 'redis') app.use(anonymousTokenRouter(anon, { cookie: { secure: false } }));
+      // With checkRevocation, the tokens come from this engine (same issuer, keys and store, as one
+      // deployment shares them), so their store_epoch is this store's. After the guarded route:
+      // guarded requests never pass through it.
+      if (spec.checkRevocation) app.use(anonymousTokenRouter(anon, { cookie: { secure: false } }));
       app.use(anonymousErrorHandler({ logger: quietLogger }));
       break;
     }
@@ -202,9 +202,11 @@ async function koaApp(spec: ServerSpec, ownIssuer: string): Promise<Handler> {
     case 'guard': {
       const binding = await loadKoaBinding();
       const anon = await engine(launch!.trustedIssuer ?? ownIssuer, spec.store === 'redis' ? { store: await redisStoreForRun() } : {});
-      app.use(
-        binding.requireAnonymousOrUser({ anonymous: anon, audience: AUDIENCE, checkRevocation: spec.checkRevocation, ...(spec.cache ? {} : { cache: false as const }) }),
-      );
+      const guard = binding.requireAnonymousOrUser({ anonymous: anon, audience: AUDIENCE, checkRevocation: spec.checkRevocation, ...(spec.cache ? {} : { cache: false as const }) });
+      // With checkRevocation, the tokens come from this engine (as on Express): its token router
+      // answers /anonymous/…, the guard everything else.
+      const tokens = spec.checkRevocation && binding.anonymousTokenRouter !== undefined ? binding.anonymousTokenRouter(anon, { cookie: { secure: false } }) : undefined;
+      app.use(tokens === undefined ? guard : (ctx, next) => (ctx.path.startsWith('/anonymous/') ? tokens(ctx, next) : guard(ctx, next)));
       app.use(
         route(async (ctx) => {
           ctx.body = { guest: (ctx.state.auth as { isAnonymous?: boolean } | undefined)?.isAnonymous === true };

@@ -123,6 +123,10 @@ function guardScenarios(context: BenchContext, framework: Framework, skip: strin
   const prefix = framework === 'koa' ? 'Koa: ' : '';
   const n = settings.distinctTokens;
   const base = { type: 'http' as const, group, anchor };
+  const own = (count: number) => async (server: RunningServer): Promise<RequestShape> => {
+    const issued = await issueAccessTokens(server.url, count);
+    return count === 1 ? { path: GUARDED_PATH, method: 'GET', headers: { authorization: `Bearer ${issued[0]!}` } } : { path: GUARDED_PATH, method: 'GET', headers: {}, bearerTokens: issued };
+  };
   const guard = (cache: boolean, checkRevocation: boolean, store: StoreKind = 'memory') => launch({ kind: 'guard', framework, cache, checkRevocation, store });
   const list: HttpScenario[] = [
     { ...base, id: anchor, label: `bare ${name} route`, launch: launch({ kind: 'bare', framework }), request: reused },
@@ -133,20 +137,14 @@ function guardScenarios(context: BenchContext, framework: Framework, skip: strin
     { ...base, id: `${framework}-guard-reused-nocache`, label: `${prefix}requireAnonymousOrUser, 1 token, cache off, no revocation check`, launch: guard(false, false), request: reused },
     { ...base, id: `${framework}-guard-distinct-cache`, label: `${prefix}requireAnonymousOrUser, ${n} tokens, cache on, no revocation check`, launch: guard(true, false), request: distinct },
     { ...base, id: `${framework}-guard-distinct-nocache`, label: `${prefix}requireAnonymousOrUser, ${n} tokens, cache off, no revocation check`, launch: guard(false, false), request: distinct },
-    // Secure by default (checkRevocation on: the store is asked on every request), memory and Redis stores.
-    { ...base, id: `${framework}-guard-reused-revocation`, label: `${prefix}requireAnonymousOrUser defaults, 1 token (cache on, checkRevocation, memory store)`, launch: guard(true, true), request: reused },
-    { ...base, id: `${framework}-guard-distinct-revocation`, label: `${prefix}requireAnonymousOrUser defaults, ${n} tokens (cache on, checkRevocation, memory store)`, launch: guard(true, true), request: distinct },
+    // Secure by default (checkRevocation on: the store is asked on every request), memory and Redis
+    // stores. Loaded with tokens their own engine issued (same issuer and keys, and the same store,
+    // so the tokens carry its epoch marker, as one deployment shares them): `server.ts` serves the
+    // token router beside the guarded route for that.
+    { ...base, id: `${framework}-guard-reused-revocation`, label: `${prefix}requireAnonymousOrUser defaults, 1 token (cache on, checkRevocation, memory store)`, launch: guard(true, true), request: own(1) },
+    { ...base, id: `${framework}-guard-distinct-revocation`, label: `${prefix}requireAnonymousOrUser defaults, ${n} tokens (cache on, checkRevocation, memory store)`, launch: guard(true, true), request: own(n) },
   ];
   if (framework === 'express') {
-    // The Redis-store guards are loaded with tokens their own engine issued (same issuer and keys,
-    // and the same store, so the tokens carry its epoch marker): `server.ts` serves the token
-    // router after the guarded route for that.
-    const own = (count: number) => async (server: RunningServer): Promise<RequestShape> => {
-      const issued = await issueAccessTokens(server.url, count);
-      return count === 1
-        ? { path: GUARDED_PATH, method: 'GET', headers: { authorization: `Bearer ${issued[0]!}` } }
-        : { path: GUARDED_PATH, method: 'GET', headers: {}, bearerTokens: issued };
-    };
     const redis = redisSkip === undefined ? {} : { skip: redisSkip };
     list.push(
       { ...base, id: 'express-guard-reused-revocation-redis', label: 'requireAnonymousOrUser defaults, 1 token (cache on, checkRevocation, Redis store)', launch: guard(true, true, 'redis'), request: own(1), ...redis },
