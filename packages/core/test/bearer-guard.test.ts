@@ -134,6 +134,32 @@ describe('createBearerGuard: where a token is read (RFC 6750 §2)', () => {
   });
 });
 
+describe('createBearerGuard: a token is verified under the issuer it names', () => {
+  it('a user token whose kid is also one of the engine’s goes to the identity provider’s verifier, not refused by our key', async () => {
+    const { anon } = await buildEngine();
+    const { generateKeyPair, SignJWT, decodeJwt } = await import('jose');
+    const ourKid = anon.keys.signingKeys[0]!.kid;
+    const { privateKey } = await generateKeyPair('RS256');
+    const now = Math.floor(Date.now() / 1000);
+    const userToken = await new SignJWT({ sub: 'auth0|42', aud: AUDIENCE, iat: now, exp: now + 600 })
+      .setProtectedHeader({ alg: 'RS256', kid: ourKid })
+      .setIssuer('https://idp.example/')
+      .sign(privateKey);
+    const verify = vi.fn((token: string) => decodeJwt(token));
+    const guard = createBearerGuard({ anonymous: anon, audience: AUDIENCE, checkRevocation: false, cache: false, user: { verify } });
+    const auth = await guard.authenticate(bearer(userToken));
+    expect(auth).toMatchObject({ isAnonymous: false, payload: { sub: 'auth0|42' } });
+    expect(verify).toHaveBeenCalledTimes(1);
+    // The same foreign key claiming our issuer is refused: our issuer's tokens are verified under our keys only.
+    const forged = await new SignJWT({ sub: 'anon|0f8fad5b-d9cb-469f-a165-70867728950e', aud: AUDIENCE, iat: now, exp: now + 600, jti: 'j', client_id: CLIENT_ID, scope: 'anon', sid: 'sess_x' })
+      .setProtectedHeader({ alg: 'RS256', kid: ourKid, typ: 'at+jwt' })
+      .setIssuer(anon.config.issuer)
+      .sign(privateKey);
+    await expect(guard.authenticate(bearer(forged))).rejects.toMatchObject({ code: 'invalid_token', status: 401 });
+    expect(verify).toHaveBeenCalledTimes(1);
+  });
+});
+
 describe('createBearerGuard: options', () => {
   let anon: AnonymousSessions;
   beforeAll(async () => {
