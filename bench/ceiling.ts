@@ -9,10 +9,10 @@
  * Run only by `run.ts` (forked); settings in `BENCH_CEILING` as JSON. Messages: `ready` (keys
  * imported) → waits for `go` → `result`.
  */
-import { randomUUID, webcrypto } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { EncryptJWT, SignJWT, base64url, importJWK, type CryptoKey, type JWK } from 'jose';
-import { AUDIENCE, CLIENT_ID, SCOPES, type BenchAlgorithm, type CeilingResult, type SessionFormat } from './shared.js';
+import type { JWK } from 'jose';
+import { joseIssuer } from './jose-issuer.js';
+import type { BenchAlgorithm, CeilingResult, SessionFormat } from './shared.js';
 
 interface CeilingSettings {
   keysFile: string;
@@ -30,47 +30,13 @@ if (settings === null) {
 }
 
 const ISSUER = 'http://127.0.0.1/';
-const randomId = (bytes: number): string => base64url.encode(webcrypto.getRandomValues(new Uint8Array(bytes)));
 
 async function main(options: CeilingSettings): Promise<CeilingResult> {
   const keySet = JSON.parse(readFileSync(options.keysFile, 'utf8')) as { keys: JWK[] };
-  const signingJwk = keySet.keys.find((key) => key.use === 'sig')!;
-  const secretJwk = keySet.keys.find((key) => key.use === 'enc')!;
   // Imported once, kept as CryptoKeys: the best any implementation can do.
-  const signingKey = (await importJWK(signingJwk, options.algorithm)) as CryptoKey;
-  const secret = (await importJWK(secretJwk, 'dir')) as CryptoKey | Uint8Array;
-  const encryptionKey =
-    secret instanceof Uint8Array
-      ? await webcrypto.subtle.importKey('raw', secret, { name: 'AES-GCM', length: 256 }, false, ['encrypt'])
-      : secret;
-  const signingKid = signingJwk.kid!;
-  const encryptionKid = secretJwk.kid!;
-  const scope = SCOPES.join(' ');
-
+  const issue = await joseIssuer(keySet, options.algorithm, options.format, ISSUER);
   const issueOnce = async (): Promise<void> => {
-    const now = Math.floor(Date.now() / 1000);
-    const userId = `anon|${randomUUID()}`;
-    const sessionId = `sess_${randomId(16)}`;
-    const exp = now + 2_592_000;
-    const session = { user_id: userId, session_id: sessionId, created_at: new Date(now * 1000).toISOString(), metadata: {}, iat: now, exp, iss: ISSUER };
-    const sessionToken =
-      options.format === 'jwe'
-        ? new EncryptJWT(session).setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: encryptionKid }).encrypt(encryptionKey)
-        : new SignJWT(session).setProtectedHeader({ alg: options.algorithm, kid: signingKid, typ: 'anon-session+jwt' }).sign(signingKey);
-    const accessToken = new SignJWT({
-      sub: userId,
-      aud: AUDIENCE,
-      iat: now,
-      exp: now + 86_400,
-      jti: randomId(16),
-      client_id: CLIENT_ID,
-      scope,
-      sid: sessionId,
-      iss: ISSUER,
-    })
-      .setProtectedHeader({ alg: options.algorithm, kid: signingKid, typ: 'at+jwt' })
-      .sign(signingKey);
-    await Promise.all([sessionToken, accessToken]);
+    await issue();
   };
 
   const runFor = async (seconds: number): Promise<CeilingResult> => {

@@ -26,7 +26,7 @@ export type KoaConstructor = new () => KoaApplication;
 /** What the harness needs from `@anonymous-sessions/koa`. */
 export interface KoaBinding {
   requireAnonymousOrUser(options: { anonymous: AnonymousSessions; audience: string; cache?: false; checkRevocation?: boolean }): KoaMiddleware;
-  anonymousTokenRouter?: (anon: AnonymousSessions, options: { cookie: { secure: boolean } }) => KoaMiddleware;
+  anonymousTokenRouter?: (anon: AnonymousSessions, options: { cookie?: { secure: boolean } }) => KoaMiddleware;
 }
 
 /** The ioredis client surface used here. */

@@ -36,6 +36,8 @@ export interface RoundResult {
    * for the ceiling, per operation over both processes. Far steadier than rates on a shared machine.
    */
   cpuPerRequest?: number;
+  /** Calls of a counting `clients` resolver per request (scenarios with one). */
+  clientLookupsPerRequest?: number;
 }
 
 export interface ScenarioResult {
@@ -52,6 +54,8 @@ export interface ScenarioResult {
   worstP99: number | undefined;
   /** Median over rounds of {@link RoundResult.cpuPerRequest}, µs. */
   medianCpuPerRequest: number | undefined;
+  /** Median over rounds of {@link RoundResult.clientLookupsPerRequest}. */
+  medianClientLookupsPerRequest?: number;
   /** Median over rounds of (this round's rate ÷ the anchor's rate in the same round). */
   ratio: number | undefined;
   failures: number;
@@ -89,10 +93,35 @@ export interface RunResults {
   settings: { rounds: number; durationSeconds: number; warmupSeconds: number; connections: number; ceilingSeconds: number; distinctTokens: number };
   scenarios: ScenarioResult[];
   memory: { rounds: MemoryResult[]; medianRssBytes: number; medianHeapUsedBytes: number } | undefined;
+  /** Import + create + listen to the first response, fresh processes (issue 13, item 3). */
+  coldStart?: ColdStartResult;
+  /** Issuance with the Redis store from 1 to N `node:cluster` workers (issue 13, item 4). */
+  cluster?: ClusterResult;
   targets: TargetResult[];
   skipped: { id: string; label: string; reason: string }[];
   profiles: ProfileResult[];
   notes: string[];
+}
+
+/** Cold start: each app in fresh processes, spawn to the first response's end, ms. */
+export interface ColdStartResult {
+  runs: number;
+  /** `@anonymous-sessions/core` + `/express` from their built `dist`, `createAnonymousSessions()`, the token router. */
+  ours: { totalMs: number[]; medianMs: number; medianReadyMs: number };
+  /** The hand-written jose endpoint. */
+  jose: { totalMs: number[]; medianMs: number; medianReadyMs: number };
+  /** ours ÷ jose (median over runs of the pairs, each pair run back to back). */
+  ratio: number;
+}
+
+/** Issuance under `node:cluster` with the Redis store. */
+export interface ClusterResult {
+  scenario: string;
+  seconds: number;
+  connections: number;
+  points: { workers: number; rate: number; p50: number; p99: number; non2xx: number; errors: number }[];
+  /** rate(N workers) ÷ rate(1 worker), for the largest N. */
+  scaling: number | undefined;
 }
 
 export function median(values: readonly number[]): number {
@@ -239,7 +268,7 @@ export function resultsMarkdown(results: RunResults, chartPath: string): string 
     `Settings: ${settings.rounds} interleaved rounds × ${settings.durationSeconds} s per scenario after a ${settings.warmupSeconds} s warm-up, ${settings.connections} connections, pipelining 1; crypto ceiling ${settings.ceilingSeconds} s per round; ${settings.distinctTokens} distinct tokens.`,
     '',
   );
-  out.push('#### Targets (issue 7)', '', targetTable(results), '');
+  out.push('#### Targets (issues 7 and 13)', '', targetTable(results), '');
   out.push('#### Results', '', `![Ratios to the anchors](${chartPath})`, '', scenarioTable(results));
   if (results.memory !== undefined) {
     const memory = results.memory;
@@ -250,6 +279,8 @@ export function resultsMarkdown(results: RunResults, chartPath: string): string 
       '',
     );
   }
+  if (results.coldStart !== undefined) out.push(coldStartMarkdown(results.coldStart), '');
+  if (results.cluster !== undefined) out.push(clusterMarkdown(results.cluster), '');
   if (results.skipped.length > 0) {
     const byReason = new Map<string, string[]>();
     for (const skip of results.skipped) byReason.set(skip.reason, [...(byReason.get(skip.reason) ?? []), `\`${skip.id}\``]);
@@ -264,6 +295,33 @@ export function resultsMarkdown(results: RunResults, chartPath: string): string 
     }
   }
   return out.join('\n');
+}
+
+function coldStartMarkdown(cold: ColdStartResult): string {
+  return [
+    '#### Cold start',
+    '',
+    `Fresh \`node\` process to the end of the first \`POST /anonymous/token\` response (import, create, listen, first request; built packages, no tsx), ${cold.runs} runs each, alternating:`,
+    '',
+    '| app | median ms | ready to listen, median ms | runs (ms) |',
+    '|---|---:|---:|---|',
+    `| \`createAnonymousSessions()\` + \`anonymousTokenRouter\` | ${ms(cold.ours.medianMs)} | ${ms(cold.ours.medianReadyMs)} | ${cold.ours.totalMs.map((v) => v.toFixed(0)).join(', ')} |`,
+    `| hand-written jose endpoint | ${ms(cold.jose.medianMs)} | ${ms(cold.jose.medianReadyMs)} | ${cold.jose.totalMs.map((v) => v.toFixed(0)).join(', ')} |`,
+    '',
+    `Ratio (ours ÷ jose, median of the pairs): **${times(cold.ratio)}** (target ≤ 1.3×).`,
+  ].join('\n');
+}
+
+function clusterMarkdown(cluster: ClusterResult): string {
+  return [
+    '#### Scale: node:cluster, Redis store',
+    '',
+    `\`bench/cluster.ts\` (${cluster.scenario}), ${cluster.seconds} s per worker count, ${cluster.connections} connections:`,
+    '',
+    '| workers | rate | × 1 worker | p50 ms | p99 ms | non-2xx + errors |',
+    '|---:|---:|---:|---:|---:|---:|',
+    ...cluster.points.map((point) => `| ${point.workers} | ${integer(point.rate)} req/s | ${times(point.rate / (cluster.points[0]?.rate ?? point.rate))} | ${ms(point.p50)} | ${ms(point.p99)} | ${point.non2xx + point.errors} |`),
+  ].join('\n');
 }
 
 export const README_START = '<!-- bench:results:start -->';

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler } from 'express';
+import type { JWK } from 'jose';
 import { auth } from 'express-oauth2-jwt-bearer';
 import { expressjwt } from 'express-jwt';
 import jwksRsa from 'jwks-rsa';
@@ -24,6 +25,7 @@ import {
 import { anonymousErrorHandler, anonymousTokenRouter, isAnonymous, requireAnonymousOrUser } from '@anonymous-sessions/express';
 import { AUDIENCE, CLIENT_ID, GUARDED_PATH, HOST, SCOPES, type ServerLaunch, type ServerMessage, type ServerSpec } from './shared.js';
 import { loadKoaBinding, loadKoa, loadRedisStore, type KoaMiddleware } from './optional.js';
+import { joseEndpointApp } from './jose-endpoint.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -39,6 +41,8 @@ const quietLogger = {
 };
 
 const closers: (() => Promise<void>)[] = [];
+/** Calls of the counting `clients` resolver (`countingClients`). */
+let clientLookups: number | undefined;
 
 function send(message: ServerMessage): void {
   if (process.send) process.send(message);
@@ -58,6 +62,27 @@ async function engine(issuer: string, options: Partial<AnonymousSessionsOptions>
     ...options,
   });
 }
+
+/** The options of an issuing engine: its store, and every default on or the bench's relaxations. */
+async function issuerOptions(spec: Extract<ServerSpec, { kind: 'issuer' }>): Promise<Partial<AnonymousSessionsOptions>> {
+  const store = spec.store === 'redis' ? await redisStoreForRun() : memoryStore();
+  const options: Partial<AnonymousSessionsOptions> = { sessionTokenFormat: spec.format, store };
+  // Every request comes from one address: the limits are counted (their store calls measured) but
+  // set where no run reaches them.
+  if (spec.defaults === true) options.rateLimit = { createPerMinute: 1_000_000_000, continuePerMinute: 1_000_000_000 };
+  if (spec.countingClients === true) {
+    clientLookups = 0;
+    const client = { clientId: CLIENT_ID, canCreateAnonymousSessions: true };
+    options.clients = (clientId: string) => {
+      clientLookups! += 1;
+      return clientId === CLIENT_ID ? client : undefined;
+    };
+  }
+  return options;
+}
+
+/** The token router's cookie: the default (Secure) with every default on, else without Secure (plain HTTP). */
+const routerOptions = (spec: Extract<ServerSpec, { kind: 'issuer' }>) => (spec.defaults === true ? {} : { cookie: { secure: false } });
 
 async function redisStoreForRun(): Promise<SessionStore> {
   const { redisStore, Redis } = await loadRedisStore();
@@ -92,12 +117,27 @@ async function expressApp(spec: ServerSpec, ownIssuer: string): Promise<Handler>
         res.json({ guest: true });
       });
       break;
+    case 'noop':
+      app.get(
+        GUARDED_PATH,
+        (_req, _res, next) => {
+          next();
+        },
+        (_req, res) => {
+          res.json({ guest: true });
+        },
+      );
+      break;
     case 'guard': {
-      const anon = await engine(trusted);
+      const anon = await engine(trusted, spec.store === 'redis' ? { store: await redisStoreForRun() } : {});
       const options = { anonymous: anon, audience: AUDIENCE, checkRevocation: spec.checkRevocation, ...(spec.cache ? {} : { cache: false as const }) };
       app.get(GUARDED_PATH, requireAnonymousOrUser(options), (req, res) => {
         res.json({ guest: isAnonymous(req) });
       });
+      // With checkRevocation, the tokens come from this engine (same issuer, keys and store, as one
+      // deployment shares them), so their store_epoch is this store's. After the guarded route:
+      // guarded requests never pass through it.
+      if (spec.checkRevocation) app.use(anonymousTokenRouter(anon, { cookie: { secure: false } }));
       app.use(anonymousErrorHandler({ logger: quietLogger }));
       break;
     }
@@ -123,12 +163,13 @@ async function expressApp(spec: ServerSpec, ownIssuer: string): Promise<Handler>
       app.use(renderPeerErrors);
       break;
     case 'issuer': {
-      const store = spec.store === 'redis' ? await redisStoreForRun() : memoryStore();
-      const anon = await engine(ownIssuer, { sessionTokenFormat: spec.format, store });
-      app.use(anonymousTokenRouter(anon, { cookie: { secure: false } }));
+      const anon = await engine(ownIssuer, await issuerOptions(spec));
+      app.use(anonymousTokenRouter(anon, routerOptions(spec)));
       app.use(anonymousErrorHandler({ logger: quietLogger }));
       break;
     }
+    case 'jose-issuer':
+      return (await joseEndpointApp(JSON.parse(readFileSync(launch!.keysFile, 'utf8')) as { keys: JWK[] }, spec.algorithm, spec.format, ownIssuer)) as unknown as Handler;
   }
   return app as unknown as Handler;
 }
@@ -148,12 +189,24 @@ async function koaApp(spec: ServerSpec, ownIssuer: string): Promise<Handler> {
         }),
       );
       break;
+    case 'noop':
+      app.use(async (_ctx, next) => {
+        await next();
+      });
+      app.use(
+        route(async (ctx) => {
+          ctx.body = { guest: true };
+        }),
+      );
+      break;
     case 'guard': {
       const binding = await loadKoaBinding();
-      const anon = await engine(launch!.trustedIssuer ?? ownIssuer);
-      app.use(
-        binding.requireAnonymousOrUser({ anonymous: anon, audience: AUDIENCE, checkRevocation: spec.checkRevocation, ...(spec.cache ? {} : { cache: false as const }) }),
-      );
+      const anon = await engine(launch!.trustedIssuer ?? ownIssuer, spec.store === 'redis' ? { store: await redisStoreForRun() } : {});
+      const guard = binding.requireAnonymousOrUser({ anonymous: anon, audience: AUDIENCE, checkRevocation: spec.checkRevocation, ...(spec.cache ? {} : { cache: false as const }) });
+      // With checkRevocation, the tokens come from this engine (as on Express): its token router
+      // answers /anonymous/…, the guard everything else.
+      const tokens = spec.checkRevocation && binding.anonymousTokenRouter !== undefined ? binding.anonymousTokenRouter(anon, { cookie: { secure: false } }) : undefined;
+      app.use(tokens === undefined ? guard : (ctx, next) => (ctx.path.startsWith('/anonymous/') ? tokens(ctx, next) : guard(ctx, next)));
       app.use(
         route(async (ctx) => {
           ctx.body = { guest: (ctx.state.auth as { isAnonymous?: boolean } | undefined)?.isAnonymous === true };
@@ -164,9 +217,8 @@ async function koaApp(spec: ServerSpec, ownIssuer: string): Promise<Handler> {
     case 'issuer': {
       const binding = await loadKoaBinding();
       if (binding.anonymousTokenRouter === undefined) throw new Error('@anonymous-sessions/koa does not export anonymousTokenRouter');
-      const store = spec.store === 'redis' ? await redisStoreForRun() : memoryStore();
-      const anon = await engine(ownIssuer, { sessionTokenFormat: spec.format, store });
-      app.use(binding.anonymousTokenRouter(anon, { cookie: { secure: false } }));
+      const anon = await engine(ownIssuer, await issuerOptions(spec));
+      app.use(binding.anonymousTokenRouter(anon, routerOptions(spec)));
       break;
     }
     default:
@@ -202,7 +254,7 @@ async function main(): Promise<void> {
     if (message.type === 'shutdown') shutdown();
     if (message.type === 'cpu') {
       const { user, system } = process.cpuUsage();
-      send({ type: 'cpu', id: message.id ?? 0, user, system });
+      send({ type: 'cpu', id: message.id ?? 0, user, system, ...(clientLookups === undefined ? {} : { clientLookups }) });
     }
   });
   process.on('SIGTERM', shutdown);

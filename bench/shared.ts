@@ -26,18 +26,35 @@ export type StoreKind = 'memory' | 'redis';
 export type ServerSpec =
   /** The framework's route with no auth at all (the ceiling of the guard scenarios). */
   | { kind: 'bare'; framework: Framework }
+  /** The bare route behind one middleware that only calls `next()`: the floor any guard pays. */
+  | { kind: 'noop'; framework: Framework }
   /**
    * `requireAnonymousOrUser({ anonymous: anon, audience })`, verified-token cache on or off, and
    * `checkRevocation` (the default: the memory store is asked on every request) or `false`
-   * (stateless until `exp`, as the peers are).
+   * (stateless until `exp`, as the peers are); the engine's store is memory or Redis.
    */
-  | { kind: 'guard'; framework: Framework; cache: boolean; checkRevocation: boolean }
+  | { kind: 'guard'; framework: Framework; cache: boolean; checkRevocation: boolean; store?: StoreKind }
   /** express-oauth2-jwt-bearer `auth({ issuerBaseURL, audience })` against the token server. */
   | { kind: 'peer-oauth2-jwt-bearer' }
   /** express-jwt + jwks-rsa against the token server's JWKS. */
   | { kind: 'peer-express-jwt' }
-  /** `anonymousTokenRouter` (its issuer is its own URL; rate limit off). */
-  | { kind: 'issuer'; framework: Framework; algorithm: BenchAlgorithm; format: SessionFormat; store: StoreKind };
+  /**
+   * `anonymousTokenRouter` (its issuer is its own URL). Rate limit off and a non-Secure cookie,
+   * unless `defaults`: then every secure default is on (the rate limits counted in the store, at
+   * limits no run reaches, since every request comes from one address). `countingClients`:
+   * `clients` is a resolver that counts its calls.
+   */
+  | {
+      kind: 'issuer';
+      framework: Framework;
+      algorithm: BenchAlgorithm;
+      format: SessionFormat;
+      store: StoreKind;
+      defaults?: boolean;
+      countingClients?: boolean;
+    }
+  /** The hand-written jose endpoint (`jose-endpoint.ts`), on Express. */
+  | { kind: 'jose-issuer'; algorithm: BenchAlgorithm; format: SessionFormat };
 
 /** Everything a server process needs, passed as JSON in `BENCH_SERVER`. */
 export interface ServerLaunch {
@@ -58,7 +75,7 @@ export type ServerMessage =
   | { type: 'ready'; port: number; uptimeMs: number }
   | { type: 'failed'; message: string }
   /** The answer to `{ type: 'cpu', id }`: `process.cpuUsage()` (every thread, crypto pool included), µs. */
-  | { type: 'cpu'; id: number; user: number; system: number };
+  | { type: 'cpu'; id: number; user: number; system: number; clientLookups?: number };
 
 /** What the load process runs (one autocannon run). */
 export interface LoadSpec {

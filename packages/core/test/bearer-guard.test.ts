@@ -28,6 +28,28 @@ describe('createBearerGuard: the verified-token cache and its synchronous fast p
     verify.mockRestore();
   });
 
+  it('authenticateRequest: the result itself on a cache hit, a promise on a miss, a malformed request thrown at once', async () => {
+    const guard = createBearerGuard({ anonymous: anon, audience: AUDIENCE, checkRevocation: false });
+    const verify = vi.spyOn(anon, 'verifyAccessToken');
+    const miss = guard.authenticateRequest(bearer(accessToken));
+    expect(miss).toBeInstanceOf(Promise);
+    const first = (await miss)!;
+    const hit = guard.authenticateRequest(bearer(accessToken));
+    expect(hit).not.toBeInstanceOf(Promise);
+    expect(hit).toEqual(first);
+    expect(verify).toHaveBeenCalledTimes(1);
+    verify.mockRestore();
+    expect(() => guard.authenticateRequest({ headers: { authorization: 'Bearer a b' } })).toThrow(expect.objectContaining({ code: 'invalid_request' }));
+    expect(() => guard.authenticateRequest({ headers: {} })).toThrow(expect.objectContaining({ code: 'invalid_token' }));
+    await expect(guard.authenticateRequest(bearer('not.a.token'))).rejects.toMatchObject({ code: 'invalid_token', status: 401 });
+    const optional = createBearerGuard({ anonymous: anon, audience: AUDIENCE, checkRevocation: false, authRequired: false });
+    expect(optional.authenticateRequest({ headers: {} })).toBeUndefined();
+    // With checkRevocation every request is a promise: the store is asked each time.
+    const revoking = createBearerGuard({ anonymous: anon, audience: AUDIENCE });
+    await revoking.authenticateRequest(bearer(accessToken));
+    expect(revoking.authenticateRequest(bearer(accessToken))).toBeInstanceOf(Promise);
+  });
+
   it('gives each request its own top-level header and payload over frozen cached values', async () => {
     const guard = createBearerGuard({ anonymous: anon, audience: AUDIENCE, checkRevocation: false });
     const first = (await guard.authenticate(bearer(accessToken)))!;
@@ -109,6 +131,32 @@ describe('createBearerGuard: where a token is read (RFC 6750 §2)', () => {
     await expect(guard.authenticate({ headers: { ...headers, authorization: `Bearer ${token}` }, method, bodyToken: [token, token] })).resolves.toMatchObject({
       isAnonymous: true,
     });
+  });
+});
+
+describe('createBearerGuard: a token is verified under the issuer it names', () => {
+  it('a user token whose kid is also one of the engine’s goes to the identity provider’s verifier, not refused by our key', async () => {
+    const { anon } = await buildEngine();
+    const { generateKeyPair, SignJWT, decodeJwt } = await import('jose');
+    const ourKid = anon.keys.signingKeys[0]!.kid;
+    const { privateKey } = await generateKeyPair('RS256');
+    const now = Math.floor(Date.now() / 1000);
+    const userToken = await new SignJWT({ sub: 'auth0|42', aud: AUDIENCE, iat: now, exp: now + 600 })
+      .setProtectedHeader({ alg: 'RS256', kid: ourKid })
+      .setIssuer('https://idp.example/')
+      .sign(privateKey);
+    const verify = vi.fn((token: string) => decodeJwt(token));
+    const guard = createBearerGuard({ anonymous: anon, audience: AUDIENCE, checkRevocation: false, cache: false, user: { verify } });
+    const auth = await guard.authenticate(bearer(userToken));
+    expect(auth).toMatchObject({ isAnonymous: false, payload: { sub: 'auth0|42' } });
+    expect(verify).toHaveBeenCalledTimes(1);
+    // The same foreign key claiming our issuer is refused: our issuer's tokens are verified under our keys only.
+    const forged = await new SignJWT({ sub: 'anon|0f8fad5b-d9cb-469f-a165-70867728950e', aud: AUDIENCE, iat: now, exp: now + 600, jti: 'j', client_id: CLIENT_ID, scope: 'anon', sid: 'sess_x' })
+      .setProtectedHeader({ alg: 'RS256', kid: ourKid, typ: 'at+jwt' })
+      .setIssuer(anon.config.issuer)
+      .sign(privateKey);
+    await expect(guard.authenticate(bearer(forged))).rejects.toMatchObject({ code: 'invalid_token', status: 401 });
+    expect(verify).toHaveBeenCalledTimes(1);
   });
 });
 

@@ -8,6 +8,7 @@ import {
   createBearerGuard,
   type AuthResult,
   type BearerGuardOptions,
+  type BearerRequest,
   type ClaimCheck,
   type ClaimPredicate,
   type ClaimValue,
@@ -84,6 +85,8 @@ export type RequireAnonymousOrUserOptions = BearerGuardOptions;
 
 /** Where the guard leaves its realm for `requireUser` / `requireScopes` on the same request. */
 const REALM = Symbol('anonymous-sessions.realm');
+/** The guard's default `realm`, which the core's checks also default to. */
+const DEFAULT_REALM = 'api';
 const realmOf = (req: Request): string | undefined => (req as Request & { [REALM]?: string })[REALM];
 
 /**
@@ -96,30 +99,43 @@ const realmOf = (req: Request): string | undefined => (req as Request & { [REALM
  */
 export function requireAnonymousOrUser(options: RequireAnonymousOrUserOptions): RequestHandler {
   const guard = createBearerGuard(options);
+  const realm = guard.realm;
+  // The default realm is what `requireUser` and `requireScopes` assume when the request carries
+  // none: only another realm is left on the request (a property added to every request costs).
+  const leaveRealm = realm !== DEFAULT_REALM;
   return (req: Request, _res: Response, next: NextFunction): void => {
-    (req as Request & { [REALM]?: string })[REALM] = guard.realm;
-    const body = req.body as Record<string, unknown> | undefined;
-    // req.query re-parses the URL on every read: only read it when there is a query string.
-    const queryToken = req.url.includes('?') ? (req.query as Record<string, unknown>).access_token : undefined;
-    // The core decides whether a body token counts (form-encoded, not GET/HEAD): RFC 6750 §2.2.
-    const input = { headers: req.headers, method: req.method, queryToken, bodyToken: body?.access_token };
-    let auth: AuthResult | undefined;
+    // (Another guard's realm already on the request is replaced, as the last guard's realm counts.)
+    if (leaveRealm || realmOf(req) !== undefined) (req as Request & { [REALM]?: string })[REALM] = realm;
+    let outcome: AuthResult | undefined | Promise<AuthResult | undefined>;
     try {
-      auth = guard.authenticateCached(input);
+      outcome = guard.authenticateRequest(bearerRequest(req));
     } catch (error) {
       next(error);
       return;
     }
-    if (auth !== undefined) {
-      req.auth = auth;
-      next();
+    if (outcome instanceof Promise) {
+      outcome.then((verified) => authenticated(req, verified, next), next);
       return;
     }
-    guard.authenticate(input).then((verified) => {
-      if (verified !== undefined) req.auth = verified; // undefined: authRequired false, no token
-      next();
-    }, next);
+    authenticated(req, outcome, next);
   };
+}
+
+/** What the guard reads from an Express request. */
+function bearerRequest(req: Request): BearerRequest {
+  const method = req.method;
+  // req.query re-parses the URL on every read: only read it when there is a query string.
+  const queryToken = req.url.includes('?') ? (req.query as Record<string, unknown>).access_token : undefined;
+  // The core decides whether a body token counts (form-encoded, not GET/HEAD: RFC 6750 §2.2); a
+  // GET or HEAD body is never read.
+  const bodyToken = method === 'GET' || method === 'HEAD' ? undefined : (req.body as Record<string, unknown> | undefined)?.access_token;
+  return { headers: req.headers, method, queryToken, bodyToken };
+}
+
+/** Leaves the result on `req.auth` (none: authRequired false, no token) and goes on. */
+function authenticated(req: Request, auth: AuthResult | undefined, next: NextFunction): void {
+  if (auth !== undefined) req.auth = auth;
+  next();
 }
 
 /** After `requireAnonymousOrUser`: refuses guests with 403 `insufficient_user_authentication` (RFC 9470). */

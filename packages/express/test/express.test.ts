@@ -75,4 +75,21 @@ describe('Express specifics', () => {
     expect((await request(app).get('/none')).body).toEqual({ found: false });
     expect((await request(app).get('/theirs-user')).body).toEqual({ ok: true });
   });
+
+  it('requireUser challenges with the realm of the last guard the request went through (the default one included)', async () => {
+    const { app } = await quickStart({
+      routes: (host, anon) => {
+        const shop = requireAnonymousOrUser({ anonymous: anon, audience: AUDIENCE, realm: 'shop' });
+        const plain = requireAnonymousOrUser({ anonymous: anon, audience: AUDIENCE });
+        host.get('/shop', shop, requireUser(), (_req, res) => res.json({ ok: true }));
+        host.get('/plain', plain, requireUser(), (_req, res) => res.json({ ok: true }));
+        host.get('/both', shop, plain, requireUser(), (_req, res) => res.json({ ok: true }));
+      },
+    });
+    const { access_token } = expectTokens(await request(app).post(TOKEN_PATH).send(tokenRequest()));
+    const realmOf = async (path: string) => (await request(app).get(path).set('Authorization', `Bearer ${access_token}`)).headers['www-authenticate'];
+    expect(await realmOf('/shop')).toMatch(/^Bearer realm="shop"/);
+    expect(await realmOf('/plain')).toMatch(/^Bearer realm="api"/);
+    expect(await realmOf('/both')).toMatch(/^Bearer realm="api"/);
+  });
 });

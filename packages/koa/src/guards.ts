@@ -41,7 +41,8 @@ export function requireAnonymousOrUser(options: RequireAnonymousOrUserOptions): 
       queryToken: ctx.querystring ? ctx.query.access_token : undefined,
       bodyToken: hostBody(ctx)?.access_token,
     };
-    const auth = guard.authenticateCached(input) ?? (await guard.authenticate(input));
+    const outcome = guard.authenticateRequest(input);
+    const auth = outcome instanceof Promise ? await outcome : outcome;
     if (auth !== undefined) ctx.state.auth = auth; // undefined: authRequired false, no token
     await next();
   };

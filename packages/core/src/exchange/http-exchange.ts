@@ -52,8 +52,16 @@ export function headerValue(headers: HttpHeaders, name: string): string | undefi
   return Array.isArray(value) ? value[0] : value;
 }
 
+/**
+ * `Bearer <b64token>` (RFC 6750 §2.1), the scheme in any case. Compiled once (a regular expression
+ * literal inside a function is a new object on every call), and without the `i` flag: the token's
+ * character class already has both cases, and case folding over a token of a kilobyte is not free.
+ */
+const BEARER_HEADER = /^[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*) *$/;
+
 /** The token after `Bearer ` in an `Authorization` header, if any. */
 export function bearerToken(headers: HttpHeaders): string | undefined {
-  const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(headerValue(headers, 'authorization') ?? '');
-  return match?.[1];
+  const authorization = headerValue(headers, 'authorization');
+  if (authorization === undefined) return undefined;
+  return BEARER_HEADER.exec(authorization)?.[1];
 }

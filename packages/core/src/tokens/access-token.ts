@@ -51,17 +51,21 @@ export interface AccessTokenClaims extends JWTPayload {
  * @throws InvalidTokenError (401 `invalid_token`) naming the claim in its `cause`.
  */
 export function assertAnonymousAccessClaims(payload: JWTPayload, clockTolerance: number): asserts payload is AccessTokenClaims {
-  const refuse = (reason: string): never => {
-    throw new InvalidTokenError('The access token is invalid.', { cause: new Error(reason) });
-  };
-  if (typeof payload.sub !== 'string' || !ANONYMOUS_USER_ID.test(payload.sub)) refuse('"sub" is not an anonymous user id (anon|…)');
-  for (const claim of ['sid', 'jti', 'client_id'] as const) {
-    if (typeof payload[claim] !== 'string' || (payload[claim] as string).length === 0) refuse(`"${claim}" is not a non-empty string`);
-  }
-  if (typeof payload.scope !== 'string') refuse('"scope" is not a string');
-  if (typeof payload.exp !== 'number') refuse('"exp" is not a number');
-  if (typeof payload.iat !== 'number') refuse('"iat" is not a number');
-  if ((payload.iat as number) > epochSeconds() + clockTolerance) refuse('"iat" is in the future');
+  if (typeof payload.sub !== 'string' || !ANONYMOUS_USER_ID.test(payload.sub)) refuseClaims('"sub" is not an anonymous user id (anon|…)');
+  if (!isNonEmptyString(payload.sid)) refuseClaims('"sid" is not a non-empty string');
+  if (!isNonEmptyString(payload.jti)) refuseClaims('"jti" is not a non-empty string');
+  if (!isNonEmptyString(payload.client_id)) refuseClaims('"client_id" is not a non-empty string');
+  if (typeof payload.scope !== 'string') refuseClaims('"scope" is not a string');
+  if (typeof payload.exp !== 'number') refuseClaims('"exp" is not a number');
+  if (typeof payload.iat !== 'number') refuseClaims('"iat" is not a number');
+  if (payload.iat > epochSeconds() + clockTolerance) refuseClaims('"iat" is in the future');
+}
+
+const isNonEmptyString = (value: unknown): boolean => typeof value === 'string' && value.length > 0;
+
+/** Refuses an access token for `reason` (kept in the error's `cause`, never shown to the client). */
+function refuseClaims(reason: string): never {
+  throw new InvalidTokenError('The access token is invalid.', { cause: new Error(reason) });
 }
 
 /** What the access-token module needs from the configuration. */
