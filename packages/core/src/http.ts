@@ -19,6 +19,8 @@ export { bearerToken, headerValue } from './exchange/http-exchange.js';
 export type { HttpHeaders, HttpRequest, HttpResponse } from './exchange/http-exchange.js';
 export { createErrorRenderer, errorResponse } from './exchange/error-response.js';
 export type { ErrorRendererOptions } from './exchange/error-response.js';
+export { forwardedRequestFacts } from './exchange/forwarded.js';
+export type { ForwardedRequestInput, ProxyTrust } from './exchange/forwarded.js';
 
 // The endpoints.
 export { createEndpoints, createTokenEndpoints, ENDPOINT_PATHS, ENDPOINT_ROUTES, matchEndpoint } from './http/endpoints.js';
