@@ -1,6 +1,5 @@
 import {
   createCookieExtractor,
-  createErrorRenderer,
   type AnonymousSession,
   type AnonymousSessions,
   type CookieExtractorOptions,
@@ -28,9 +27,8 @@ export interface CookieExtraction {
 export function createExtraction(anon: AnonymousSessions, options: AnonCookieExtractorOptions = {}) {
   const { trustProxy, clientAddress, ...extractorOptions } = options;
   const extract = createCookieExtractor(anon, extractorOptions);
-  const render = createErrorRenderer({ logger: anon.config.logger });
   return (request: Request, peerAddress?: string): Promise<CookieExtraction> =>
-    rendering(render, async () => {
+    rendering(async () => {
       const found = await extract({ ...requestFacts(request, { trustProxy, clientAddress }, peerAddress), url: pathAndQuery(request) });
       if (found.response !== undefined) return { response: toResponse(found.response) };
       return found.session === undefined ? {} : { session: found.session, token: found.token! };

@@ -20,10 +20,17 @@ export type AnonymousErrorResponseOptions = ErrorRendererOptions;
 const RENDERED = Symbol.for('anonymous-sessions.fetch.rendered');
 
 /**
- * Attaches the rendered answer to one of this suite's errors (logged once here if it is a 500 or
- * 503) and returns it; any other error is returned untouched, for the host's own handling.
+ * The answer attached to a thrown error is rendered without logging: a 500 or 503 is logged where
+ * the host renders it with its logger ({@link anonymousErrorResponse}, the Hono
+ * `anonymousErrorHandler`), as Express's and Koa's error handlers do.
  */
-export function withResponse(error: unknown, render: (error: unknown) => HttpResponse | undefined): unknown {
+const renderSilently = createErrorRenderer({ logger: { warn: () => undefined, error: () => undefined } });
+
+/**
+ * Attaches the rendered answer to one of this suite's errors and returns it; any other error is
+ * returned untouched, for the host's own handling.
+ */
+export function withResponse(error: unknown, render: (error: unknown) => HttpResponse | undefined = renderSilently): unknown {
   // The renderer recognises this suite's errors (across two loaded copies of core, too).
   if (typeof error !== 'object' || error === null || RENDERED in error) return error;
   const rendered = render(error);
@@ -44,8 +51,8 @@ export function withResponse(error: unknown, render: (error: unknown) => HttpRes
  * fetch binding's `anonymousErrorHandler`: `catch (error) { return anonymousErrorResponse(error) ?? … }`.
  */
 export function anonymousErrorResponse(error: unknown, options: AnonymousErrorResponseOptions = {}): Response | undefined {
-  const decorated = withResponse(error, createErrorRenderer(options));
-  return isErrorWithResponse(decorated) ? decorated.getResponse() : undefined;
+  const rendered = createErrorRenderer(options)(error);
+  return rendered === undefined ? undefined : toResponse(rendered);
 }
 
 /** Whether `error` is one of this suite's errors with its answer attached. */
@@ -54,10 +61,10 @@ export function isErrorWithResponse(error: unknown): error is AnonymousErrorWith
 }
 
 /** Runs `work`, rethrowing this suite's errors with their rendered answer attached. */
-export async function rendering<T>(render: (error: unknown) => HttpResponse | undefined, work: () => Promise<T>): Promise<T> {
+export async function rendering<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    throw withResponse(error, render);
+    throw withResponse(error);
   }
 }

@@ -5,7 +5,6 @@ import {
   claimIncludesCheck,
   claimPredicateCheck,
   createBearerGuard,
-  createErrorRenderer,
   readBodyText,
   type AuthResult,
   type BearerGuardOptions,
@@ -31,7 +30,6 @@ export type AuthCheck = (auth: AuthResult | undefined) => AuthResult;
 
 /** The realm of the guard that verified a result, for the checks' challenges. */
 const realms = new WeakMap<AuthResult, string>();
-const renderGuardError = createErrorRenderer();
 
 /**
  * What the guard reads of a `Request` (RFC 6750 §2): the `Authorization` header, the
@@ -59,9 +57,8 @@ const oneOrList = (values: string[]): string | string[] | undefined => (values.l
 /** The guard with what the Hono middleware read of the request. */
 export function createGuard(options: RequireAnonymousOrUserOptions) {
   const guard = createBearerGuard(options);
-  const render = options.logger === undefined ? renderGuardError : createErrorRenderer({ logger: options.logger });
   const verify = (input: BearerRequest): Promise<AuthResult | undefined> =>
-    rendering(render, async () => {
+    rendering(async () => {
       const auth = guard.authenticateCached(input) ?? (await guard.authenticate(input));
       if (auth !== undefined) realms.set(auth, guard.realm);
       return auth;
@@ -89,7 +86,7 @@ export function runCheck(check: ClaimCheck, auth: AuthResult | undefined, realm 
     check(auth, realm);
     return auth!;
   } catch (error) {
-    throw withResponse(error, renderGuardError);
+    throw withResponse(error);
   }
 }
 

@@ -112,7 +112,7 @@ export function requireAnonymousOrUser(options: RequireAnonymousOrUserOptions): 
   const { verify } = createGuard(options);
   return async (c, next) => {
     const request = c.req.raw;
-    const parsed = request.bodyUsed && request.method !== 'GET' && request.method !== 'HEAD' ? ((await c.req.parseBody()) as Record<string, unknown>) : undefined;
+    const parsed = request.bodyUsed && request.method !== 'GET' && request.method !== 'HEAD' ? ((await c.req.parseBody({ all: true })) as Record<string, unknown>) : undefined;
     const auth = await verify(await bearerRequest(request, parsed));
     if (auth !== undefined) c.set('auth', auth);
     return next();

@@ -8,7 +8,6 @@
  */
 import {
   assertLoginStackOptions,
-  createErrorRenderer,
   createLoginFinish,
   createLoginStart,
   ConfigError,
@@ -88,17 +87,16 @@ export function createLoginTransfer<R>(anon: AnonymousSessions, options: LoginTr
   const { trustProxy, clientAddress, ...stackOptions } = options;
   const begin = createLoginStart(anon, stackOptions);
   const end = createLoginFinish(anon, stackOptions);
-  const render = createErrorRenderer({ logger: anon.config.logger });
   return {
     start: (request, session) =>
-      rendering(render, async () => {
+      rendering(async () => {
         const query = queryOf(request);
         const { host, protocol } = forwarded(request, trustProxy);
         const outcome = await begin({ headers: headersOf(request), query, session, returnTo: query.returnTo, origin: host === undefined ? undefined : `${protocol}://${host}`, rememberReturnTo: true });
         return { ...(outcome.binding === undefined ? {} : { binding: outcome.binding }), returnTo: outcome.returnTo, setCookies: outcome.setCookies, headers: outcome.headers };
       }),
     finish: (request, sessionToken, subject, peerAddress = clientAddress?.(request)) =>
-      rendering(render, async () => {
+      rendering(async () => {
         const user = await options.getUser(subject);
         const flow = typeof options.flow === 'function' ? options.flow(subject) : options.flow;
         const { ip } = forwarded(request, trustProxy, peerAddress);

@@ -1,5 +1,4 @@
 import {
-  createErrorRenderer,
   createLoginBinder,
   createTransferRoute,
   type AnonymousSession,
@@ -36,9 +35,8 @@ export function anonymousLoginBinding(
 ): (request: Request, session?: AnonymousSession) => Promise<LoginBindingResult> {
   const { trustProxy, ...binderOptions } = options;
   const bind = createLoginBinder(anon, binderOptions);
-  const render = createErrorRenderer({ logger: anon.config.logger });
   return (request, session) =>
-    rendering(render, async () => {
+    rendering(async () => {
       const outcome = await bind({ headers: headersOf(request), session, protocol: forwarded(request, trustProxy).protocol });
       return outcome.binding === undefined ? { setCookies: outcome.setCookies } : { binding: outcome.binding, setCookies: outcome.setCookies };
     });
@@ -62,9 +60,8 @@ export interface SessionTransferResult {
 export function createTransfer<R>(anon: AnonymousSessions, options: SessionTransferOptions<R>) {
   const { trustProxy, clientAddress, ...routeOptions } = options;
   const transfer = createTransferRoute(anon, routeOptions);
-  const render = createErrorRenderer({ logger: anon.config.logger });
   return (subject: R, request: Request, sessionToken?: string, peerAddress?: string): Promise<SessionTransferResult | undefined> =>
-    rendering(render, async () => {
+    rendering(async () => {
       const facts = forwarded(request, trustProxy, peerAddress ?? clientAddress?.(request));
       const outcome = await transfer(subject, { headers: headersOf(request), ip: facts.ip, protocol: facts.protocol, sessionToken });
       return outcome === undefined ? undefined : { result: outcome.result, setCookies: outcome.setCookies };
