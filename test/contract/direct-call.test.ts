@@ -5,24 +5,7 @@
  * held only because Hono's middleware did something for the binding would show up.
  */
 import { afterAll, afterEach, describe, expect, vi } from 'vitest';
-import { cookieExtractorCases } from './cases/cookie-extractor.js';
-import { cookieSettingsCases } from './cases/cookie-settings.js';
-import { deploymentCases } from './cases/deployment.js';
-import { corsCsrfCases } from './cases/cors-csrf.js';
-import { errorHandlerCases } from './cases/error-handler.js';
-import { errorTableCases } from './cases/error-table.js';
-import { guardParityCases } from './cases/guard-parity.js';
-import { guardCases } from './cases/guards.js';
-import { limitCases } from './cases/limits.js';
-import { hardeningCases } from './cases/hardening.js';
-import { loginStackCases } from './cases/login-stacks.js';
-import { logoutSessionCases } from './cases/logout-session.js';
-import { sessionPlantingCases } from './cases/session-planting.js';
-import { sessionTransferCases } from './cases/session-transfer.js';
-import { storeLossCases } from './cases/store-loss.js';
-import { tokenAttackCases } from './cases/token-attacks.js';
-import { tokenEndpointCases } from './cases/token-endpoint.js';
-import { wellKnownCases } from './cases/well-known.js';
+import { contractCases } from './cases/index.js';
 
 let ran = 0;
 
@@ -38,24 +21,4 @@ afterAll(() => {
   if (ran > 400) expect(ran).toBe(412);
 });
 
-describe('next', () => {
-  const framework = 'next';
-  describe('token endpoint', () => tokenEndpointCases(framework));
-  describe('error table', () => errorTableCases(framework));
-  describe('logout and session', () => logoutSessionCases(framework));
-  describe('well-known documents', () => wellKnownCases(framework));
-  describe('CORS and CSRF', () => corsCsrfCases(framework));
-  describe('cookie extractor', () => cookieExtractorCases(framework));
-  describe('token attacks', () => tokenAttackCases(framework));
-  describe('guards', () => guardCases(framework));
-  describe('session transfer', () => sessionTransferCases(framework));
-  describe('limits', () => limitCases(framework));
-  describe('session planting', () => sessionPlantingCases(framework));
-  describe('hardening', () => hardeningCases(framework));
-  describe('login stacks', () => loginStackCases(framework));
-  describe('store loss', () => storeLossCases(framework));
-  describe('cookie settings in one place', () => cookieSettingsCases(framework));
-  describe('deployment: proxy, mount prefix, CORS', () => deploymentCases(framework));
-  describe('error handling renders only this suite’s errors', () => errorHandlerCases(framework));
-  describe('guard parity with express-oauth2-jwt-bearer', () => guardParityCases(framework));
-});
+describe('next', () => contractCases('next'));
