@@ -86,6 +86,17 @@ export {
   sameOriginReturnTo,
   stripQueryParameter,
 } from './http/login-stack.js';
+export { createOpenIdClientLogin } from './http/openid-client-login.js';
+export type {
+  OpenIdCallbackOutcome,
+  OpenIdCallbackRequest,
+  OpenIdClientApi,
+  OpenIdClientLoginOptions,
+  OpenIdClientLoginSteps,
+  OpenIdLoginStartOutcome,
+  OpenIdLoginStartRequest,
+  OpenIdTokens,
+} from './http/openid-client-login.js';
 export type {
   IdTokenClaims,
   LoginFinishOutcome,
