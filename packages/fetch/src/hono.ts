@@ -6,11 +6,18 @@
  * @packageDocumentation
  */
 import type { Context, ErrorHandler, MiddlewareHandler } from 'hono';
-import type { AnonymousSession, AnonymousSessions, AuthResult, ClaimPredicate, ClaimValue, TransferResult } from '@anonymous-sessions/core/http';
+import type { AnonymousSession, AnonymousSessions, AuthResult, ClaimPredicate, ClaimValue, IdTokenClaims, TransferResult } from '@anonymous-sessions/core/http';
 import { createExtraction, type AnonCookieExtractorOptions as FetchCookieExtractorOptions } from './cookie-extractor.js';
 import { anonymousErrorResponse, isErrorWithResponse, type AnonymousErrorResponseOptions } from './errors.js';
 import { bearerRequest, claimCheck as fetchClaimCheck, claimEquals as fetchClaimEquals, claimIncludes as fetchClaimIncludes, createGuard, requireScopes as fetchRequireScopes, requireUser as fetchRequireUser, type AuthCheck, type RequireAnonymousOrUserOptions } from './guards.js';
-import { createLoginTransfer, type LoginTransferOptions as FetchLoginTransferOptions } from './login-stacks.js';
+import {
+  createLoginTransfer,
+  createOpenIdLogin,
+  redirectResponse,
+  type LoginTransferOptions as FetchLoginTransferOptions,
+  type OpenIdClientLoginOptions as FetchOpenIdClientLoginOptions,
+  type OpenIdTokens,
+} from './login-stacks.js';
 import { anonymousLoginBinding as fetchLoginBinding, createTransfer, type AnonymousLoginBindingOptions, type SessionTransferOptions as FetchSessionTransferOptions } from './session-transfer.js';
 import { createTokenHandler, type AnonymousTokenHandlerOptions } from './token-handler.js';
 
@@ -26,8 +33,10 @@ export interface AnonymousSessionsVariables {
   anonymousTransfer?: TransferResult;
   /** Set by `anonymousLoginBinding` and `loginTransfer().start`: the binding, for an OAuth `state`. */
   anonymousLoginBinding?: string;
-  /** Set by `loginTransfer`: the same-origin path to go to after the login. */
+  /** Set by `loginTransfer` and `openIdClientLogin`: the same-origin path to go to after the login. */
   anonymousReturnTo?: string;
+  /** Set by `openIdClientLogin`'s callback: the verified ID token's claims. */
+  idTokenClaims?: IdTokenClaims;
 }
 
 /** The Hono environment of the middlewares. */
@@ -218,6 +227,46 @@ export function loginTransfer(anon: AnonymousSessions, options: LoginTransferOpt
     },
     finish: async (c, next) => {
       const outcome = await login.finish(c.req.raw, c.get('anonymousSessionToken'), c, clientAddress?.(c));
+      appendCookies(c, outcome.setCookies);
+      if (outcome.transfer !== undefined) c.set('anonymousTransfer', outcome.transfer);
+      c.set('anonymousReturnTo', outcome.returnTo);
+      return next();
+    },
+  };
+}
+
+/** Options of {@link openIdClientLogin}: `authorizationParams`, `getUser` and `flow` are functions of Hono's context. */
+export type OpenIdClientLoginOptions<C, T extends OpenIdTokens> = OnHono<FetchOpenIdClientLoginOptions<C, T, Context>>;
+export type { OpenIdClientApi, OpenIdTokens } from './login-stacks.js';
+
+/** The login start and callback routes of an `openid-client` login on Hono. */
+export interface OpenIdClientLogin {
+  /** `GET /login`: binds the guest session (from `anonCookieExtractor`, or the cookie), keeps PKCE, `state`, `nonce` and `returnTo` in the transaction cookie, and redirects to the provider. */
+  login: Middleware;
+  /**
+   * `GET /callback`: redeems the code (PKCE, `state`, `nonce`), transfers the bound guest session
+   * once, sets `c.var.idTokenClaims`, `c.var.anonymousTransfer` and `c.var.anonymousReturnTo`, then
+   * calls the next handler (yours: start your own session, redirect to `anonymousReturnTo`). A
+   * callback without this browser's transaction, or one the library refuses, throws 400
+   * `invalid_request` (403 `access_denied` when the user refused at the provider).
+   */
+  callback: Middleware;
+}
+
+/**
+ * Session transfer inside a Hono login with `openid-client` (v6): the authorization code + PKCE
+ * login start and callback routes, the guest session bound to the login that started it.
+ *
+ * @throws ConfigError for unknown or ill-typed options, at start-up.
+ */
+export function openIdClientLogin<C, T extends OpenIdTokens>(anon: AnonymousSessions, options: OpenIdClientLoginOptions<C, T>): OpenIdClientLogin {
+  const { clientAddress, ...loginOptions } = options;
+  const steps = createOpenIdLogin<C, T, Context>(anon, loginOptions);
+  return {
+    login: async (c) => redirectResponse(await steps.start(c, c.req.raw, c.get('anonymousSession'))),
+    callback: async (c, next) => {
+      const outcome = await steps.callback(c, c.req.raw, c.get('anonymousSessionToken'), clientAddress?.(c));
+      c.set('idTokenClaims', outcome.claims);
       appendCookies(c, outcome.setCookies);
       if (outcome.transfer !== undefined) c.set('anonymousTransfer', outcome.transfer);
       c.set('anonymousReturnTo', outcome.returnTo);

@@ -20,8 +20,20 @@ export type { AuthResult } from '@anonymous-sessions/core/http';
 export type { ClaimPredicate, ClaimValue } from '@anonymous-sessions/core';
 export { sessionTransfer, anonymousLoginBinding, LOGIN_BINDING_COOKIE } from './session-transfer.js';
 export type { AnonymousLoginBindingOptions, AuthenticatedUser, LoginBindingResult, SessionTransferOptions, SessionTransferResult } from './session-transfer.js';
-export { loginTransfer } from './login-stacks.js';
-export type { FlowOption, LoginFinishResult, LoginStartResult, LoginTransfer, LoginTransferOptions, MaybeUser } from './login-stacks.js';
+export { loginTransfer, openIdClientLogin } from './login-stacks.js';
+export type {
+  FlowOption,
+  LoginFinishResult,
+  LoginStartResult,
+  LoginTransfer,
+  LoginTransferOptions,
+  MaybeUser,
+  OpenIdCallbackResult,
+  OpenIdClientApi,
+  OpenIdClientLogin,
+  OpenIdClientLoginOptions,
+  OpenIdTokens,
+} from './login-stacks.js';
 export { safeRedirectTarget, loginCallbackError } from '@anonymous-sessions/core/http';
 export { mergeCart, mergeGuestMetadata, mergeMetadata, linkSessions, copyPreferences, composeHooks } from '@anonymous-sessions/core';
 // The engine's factory and store, so an app that installed only this binding (pnpm's strict

@@ -10,14 +10,21 @@ import {
   assertLoginStackOptions,
   createLoginFinish,
   createLoginStart,
+  createOpenIdClientLogin,
   ConfigError,
   type AnonymousSession,
   type AnonymousSessions,
   type AuthenticatedUser,
   type LoginStackOptions,
+  type OpenIdCallbackOutcome,
+  type OpenIdClientLoginOptions as CoreOpenIdClientLoginOptions,
+  type OpenIdLoginStartOutcome,
+  type OpenIdTokens,
   type TransferResult,
 } from '@anonymous-sessions/core/http';
 import { rendering } from './errors.js';
+
+export type { OpenIdClientApi, OpenIdTokens } from '@anonymous-sessions/core/http';
 import { forwarded, headersOf, queryOf, type FetchRequestOptions } from './request.js';
 
 /** Who authenticated, from the stack's point of view; `undefined` = nobody, nothing transfers. */
@@ -120,4 +127,87 @@ export function createLoginTransfer<R>(anon: AnonymousSessions, options: LoginTr
 export function loginTransfer(anon: AnonymousSessions, options: LoginTransferOptions): LoginTransfer {
   const login = createLoginTransfer(anon, options);
   return { start: login.start, finish: (request, sessionToken) => login.finish(request, sessionToken, request) };
+}
+
+/** Options of {@link openIdClientLogin}: the core's, with `authorizationParams`, `getUser` and `flow` functions of the `Request`, and the proxy facts. */
+export interface OpenIdClientLoginOptions<C, T extends OpenIdTokens, R = Request> extends CoreOpenIdClientLoginOptions<C, T, R>, FetchRequestOptions {}
+
+/** What the callback of {@link openIdClientLogin} did: the claims to start your session with, the transfer, where to go, the `Set-Cookie` headers to add. */
+export type OpenIdCallbackResult<T> = OpenIdCallbackOutcome<T>;
+
+/** The login start and callback of an `openid-client` login on a fetch runtime. */
+export interface OpenIdClientLogin<T> {
+  /** `GET /login`: binds the guest session, and answers the redirect to the provider with the transaction cookie. */
+  login(request: Request, session?: AnonymousSession): Promise<Response>;
+  /**
+   * `GET /callback`: redeems the code (PKCE, `state`, `nonce` checked by `openid-client`) and
+   * transfers the bound guest session once. A callback without this browser's transaction, or one
+   * the library refuses, throws 400 `invalid_request` (403 `access_denied` when the user refused at
+   * the provider), its `response` clearing the transaction cookie too.
+   */
+  callback(request: Request, sessionToken?: string): Promise<OpenIdCallbackResult<T>>;
+}
+
+/** The steps over any request type `R` (Hono's context), with the client address found. */
+export function createOpenIdLogin<C, T extends OpenIdTokens, R>(anon: AnonymousSessions, options: OpenIdClientLoginOptions<C, T, R>) {
+  const { trustProxy, clientAddress, ...loginOptions } = options;
+  const steps = createOpenIdClientLogin(anon, loginOptions);
+  return {
+    start: (subject: R, request: Request, session?: AnonymousSession) =>
+      rendering(async () => {
+        const { host, protocol } = forwarded(request, trustProxy);
+        const origin = host === undefined ? undefined : `${protocol}://${host}`;
+        return steps.start(subject, { headers: headersOf(request), query: queryOf(request), session, origin });
+      }),
+    callback: (subject: R, request: Request, sessionToken?: string, peerAddress = clientAddress?.(request)) =>
+      rendering(async () => {
+        const clear = steps.clearTransaction();
+        try {
+          const { ip } = forwarded(request, trustProxy, peerAddress);
+          const outcome = await steps.callback(subject, { headers: headersOf(request), search: new URL(request.url).search, ip, sessionToken });
+          return { ...outcome, setCookies: [clear, ...outcome.setCookies] };
+        } catch (error) {
+          throw withHeader(error, 'Set-Cookie', clear);
+        }
+      }),
+  };
+}
+
+/** Adds a header the error has not got to the answer of one of this suite's errors (a cookie to clear on a refused callback). */
+function withHeader(error: unknown, name: string, value: string): unknown {
+  const headers = (error as { headers?: unknown }).headers;
+  if (typeof headers === 'object' && headers !== null && !Object.isFrozen(headers) && !(name in headers)) {
+    (headers as Record<string, string>)[name] = value;
+  }
+  return error;
+}
+
+/**
+ * Session transfer inside a login with `openid-client` (v6) on a fetch runtime: the authorization
+ * code + PKCE login start and callback, with the guest session bound to the login that started it
+ * (the steps are the core's, shared with Koa's `openIdClientLogin`).
+ *
+ * ```ts
+ * const oidc = openIdClientLogin(anon, { client, config, redirectUri: 'https://shop.example/callback',
+ *   users, getUser: (claims) => provision(claims) });
+ * // GET /login:    return oidc.login(request);
+ * // GET /callback: const { claims, returnTo, setCookies } = await oidc.callback(request); start your session, redirect.
+ * ```
+ *
+ * @throws ConfigError for unknown or ill-typed options, at start-up.
+ */
+export function openIdClientLogin<C, T extends OpenIdTokens>(anon: AnonymousSessions, options: OpenIdClientLoginOptions<C, T>): OpenIdClientLogin<T> {
+  const steps = createOpenIdLogin(anon, options);
+  return {
+    login: async (request, session) => redirectResponse(await steps.start(request, request, session)),
+    callback: (request, sessionToken) => steps.callback(request, request, sessionToken),
+  };
+}
+
+/** The login start's answer: a 302 to the provider with its headers and cookies. */
+export function redirectResponse(outcome: OpenIdLoginStartOutcome): Response {
+  const headers = new Headers(outcome.headers);
+  headers.set('Location', outcome.location);
+  for (const header of outcome.setCookies) headers.append('Set-Cookie', header);
+  return new Response(null, { status: 302, headers });
 }
