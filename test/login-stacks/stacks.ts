@@ -31,7 +31,7 @@ import Koa, { type Context } from 'koa';
 import * as client from 'openid-client';
 import { Strategy, type AuthenticateOptions } from 'openid-client/passport';
 import passport from 'passport';
-import { loginCallbackError, type AnonymousSessions } from '@anonymous-sessions/core';
+import { loginCallbackError, type AnonymousSessions, type IdTokenClaims } from '@anonymous-sessions/core';
 import * as expressBinding from '@anonymous-sessions/express';
 import * as honoBinding from '@anonymous-sessions/fetch/hono';
 import * as koaBinding from '@anonymous-sessions/koa';
@@ -154,6 +154,26 @@ const callbackErrors: ErrorRequestHandler = (error, _req, _res, next) => {
   next(loginCallbackError(error));
 };
 
+/** The engine, users and `openIdClientLogin` options both openid-client shops (Koa, Hono) share. */
+async function openIdClientShop(spec: StackSpec, origin: string, issuer: string, logger: SilentLogger) {
+  const anon = await createShopEngine({ issuer: `${origin}/`, logger });
+  const users = createShopUsers();
+  const cookie = { secure: false };
+  const options = {
+    client,
+    config: await discover(issuer),
+    redirectUri: `${origin}/callback`,
+    scope: 'openid email',
+    cookie,
+    users,
+    getUser: (claims: IdTokenClaims) => ({ userId: claims.sub, isNewUser: users.provision(claims).created }),
+    ...TRANSFER_HOOKS,
+    ...(spec.bindingIn === undefined ? {} : { bindingIn: spec.bindingIn }),
+    ...(spec.endAnonymousSession === undefined ? {} : { endAnonymousSession: spec.endAnonymousSession }),
+  };
+  return { anon, users, cookie, options };
+}
+
 const BUILDERS: Record<StackKind, Builder> = {
   async 'express-openid-connect'(spec, origin, issuer, logger) {
     const { app, anon, users } = await createOidcShopApp({
@@ -236,22 +256,10 @@ const BUILDERS: Record<StackKind, Builder> = {
   },
 
   async 'koa-openid-client'(spec, origin, issuer, logger) {
-    const anon = await createShopEngine({ issuer: `${origin}/`, logger });
-    const users = createShopUsers();
-    const cookie = { secure: false };
-    const config = await discover(issuer);
+    const { anon, users, cookie, options } = await openIdClientShop(spec, origin, issuer, logger);
     const oidc = koaBinding.openIdClientLogin(anon, {
-      client,
-      config,
-      redirectUri: `${origin}/callback`,
-      scope: 'openid email',
+      ...options,
       authorizationParams: (ctx): Record<string, string> => (ctx.path === '/signup' ? { screen_hint: 'signup' } : {}),
-      cookie,
-      users,
-      getUser: (claims) => ({ userId: claims.sub, isNewUser: users.provision(claims).created }),
-      ...TRANSFER_HOOKS,
-      ...(spec.bindingIn === undefined ? {} : { bindingIn: spec.bindingIn }),
-      ...(spec.endAnonymousSession === undefined ? {} : { endAnonymousSession: spec.endAnonymousSession }),
     });
 
     // The shop's own login session: a signed cookie with the account id and the last transfer.
@@ -303,23 +311,11 @@ const BUILDERS: Record<StackKind, Builder> = {
     return { listener: app.callback(), anon, users };
   },
   async 'hono-openid-client'(spec, origin, issuer, logger) {
-    const anon = await createShopEngine({ issuer: `${origin}/`, logger });
-    const users = createShopUsers();
-    const cookie = { secure: false };
-    const config = await discover(issuer);
+    const { anon, users, cookie, options } = await openIdClientShop(spec, origin, issuer, logger);
     const oidc = honoBinding.openIdClientLogin(anon, {
-      client,
-      config,
-      redirectUri: `${origin}/callback`,
-      scope: 'openid email',
+      ...options,
       authorizationParams: (c): Record<string, string> => (c.req.path === '/signup' ? { screen_hint: 'signup' } : {}),
-      cookie,
-      users,
-      getUser: (claims) => ({ userId: claims.sub, isNewUser: users.provision(claims).created }),
       clientAddress: (c) => getConnInfo(c).remote.address,
-      ...TRANSFER_HOOKS,
-      ...(spec.bindingIn === undefined ? {} : { bindingIn: spec.bindingIn }),
-      ...(spec.endAnonymousSession === undefined ? {} : { endAnonymousSession: spec.endAnonymousSession }),
     });
 
     // The shop's own login session: a signed cookie with the account id and the last transfer.
