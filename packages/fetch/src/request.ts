@@ -17,14 +17,21 @@ export interface FetchRequestOptions {
    * The address of the peer that opened the connection, for the per-address rate limits: Hono's
    * `getConnInfo(c).remote.address` (the Hono middlewares ask it for you), a platform header your
    * host sets and strips from clients (`x-real-ip`, `cf-connecting-ip`), or `undefined` when it
-   * cannot be known (the limits then share one bucket per engine; prefer a client address).
+   * cannot be known: the per-address creation limit then cannot count that request (the engine
+   * warns once); continues are still limited per session.
    */
   clientAddress?: (request: Request) => string | undefined;
 }
 
-/** A `Request`'s headers as the core reads them: names in lower case. */
+/**
+ * A `Request`'s headers as the core reads them: names in lower case. `Headers` joins repeated
+ * fields with `, `; several `Cookie` fields (HTTP/2 sends one per cookie) are joined with `; ` as
+ * Node does, which is unambiguous since a cookie value holds no comma or space (RFC 6265 §4.1.1).
+ */
 export function headersOf(request: Request): HttpHeaders {
-  return Object.fromEntries(request.headers);
+  const headers: Record<string, string> = Object.fromEntries(request.headers);
+  if (headers.cookie !== undefined) headers.cookie = headers.cookie.replaceAll(', ', '; ');
+  return headers;
 }
 
 /** What the core's rules read from any `Request`: method, headers, client address, host and scheme. */

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidRequestError } from '@anonymous-sessions/core/http';
 import {
+  anonCookieExtractor,
   anonymousErrorResponse,
   anonymousTokenHandler,
   createAnonymousSessions,
@@ -46,6 +47,16 @@ describe('the fetch binding', () => {
     expect(((await created!.json()) as { token_type: string }).token_type).toBe('Bearer');
     expect(await handler(new Request('https://shop.example/api/products'))).toBeUndefined();
     expect(await handler(new Request('https://shop.example/anonymous/token'))).toBeUndefined(); // GET is not an endpoint
+  });
+
+  it('reads the session cookie from Cookie fields a runtime joined with ", " (HTTP/2 sends one per cookie)', async () => {
+    const anon = await engine();
+    const { session_token } = (await anon.issueToken({ client_id: 'shop-web' })).response;
+    // undici joins repeated Cookie fields with "; " itself; the Fetch standard's generic join is ", ".
+    const joined = new Request('https://shop.example/page', { headers: { cookie: `theme=dark, anon=${session_token}` } });
+    expect((await anonCookieExtractor(anon)(joined)).token).toBe(session_token);
+    const apart = new Request('https://shop.example/page', { headers: new Headers([['cookie', 'theme=dark'], ['cookie', `anon=${session_token}`]]) });
+    expect((await anonCookieExtractor(anon)(apart)).token).toBe(session_token);
   });
 
   it('a refusal carries its ready response, and getResponse() builds a fresh one each call', async () => {
