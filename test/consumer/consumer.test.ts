@@ -230,6 +230,7 @@ const APPS: Record<AppName, AppSpec> = {
       hono: '^4.6.0',
       '@hono/node-server': '^2.0.0',
       ioredis: '^5.0.0', // the Next.js section's lib/anon.ts
+      'openid-client': '^6.9.0', // the fetch README's login with openid-client
       '@types/node': '^20.19.0',
     }),
     files: {},
