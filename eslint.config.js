@@ -92,6 +92,24 @@ export default tseslint.config(
     },
   },
   {
+    // The fetch binding runs where core's request path runs (edge runtimes included): Web APIs
+    // only, and it only translates — core's binding entry, the main entry for re-exports, hono.
+    files: ['packages/fetch/src/**/*.ts'],
+    rules: {
+      'no-restricted-globals': ['error', { name: 'Buffer', message: PORTABLE_MESSAGE }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: PORTABLE_PATHS,
+          patterns: [
+            PORTABLE_PATTERNS,
+            { regex: '^(?!@anonymous-sessions/core(/http)?$|hono(/|$)|\\.)', message: 'the fetch binding imports only @anonymous-sessions/core/http (and the main entry for re-exports) and hono.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
