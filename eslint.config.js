@@ -1,3 +1,4 @@
+import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -16,6 +17,15 @@ const CORE_FORBIDDEN_PATHS = ['express', 'koa', 'ioredis', 'pg', 'node:http', 'h
   message: CORE_FORBIDDEN_MESSAGE,
 }));
 const CORE_FORBIDDEN_PATTERNS = { group: ['express/*', 'koa/*', '@koa/*', 'ioredis/*', 'pg/*', '@anonymous-sessions/*'], message: CORE_FORBIDDEN_MESSAGE };
+/**
+ * The request path of core (every layer but cli/) runs on any fetch runtime (edge workers, Deno,
+ * Bun): no Node built-in module and no `Buffer`, only Web APIs. The CLI, the test kit and the store
+ * packages may use Node.
+ */
+const PORTABLE_MESSAGE = 'core\'s request path runs on any fetch runtime: use Web APIs (TextEncoder/TextDecoder, Uint8Array, crypto.getRandomValues), never a Node built-in.';
+const NODE_BUILTINS = builtinModules.filter((name) => !name.startsWith('_'));
+const PORTABLE_PATHS = NODE_BUILTINS.map((name) => ({ name, message: PORTABLE_MESSAGE }));
+const PORTABLE_PATTERNS = { group: ['node:*', ...NODE_BUILTINS.map((name) => `${name}/*`)], message: PORTABLE_MESSAGE };
 
 function coreLayerRule(layer) {
   const index = CORE_LAYERS.indexOf(layer);
@@ -26,12 +36,14 @@ function coreLayerRule(layer) {
   return {
     files: [`packages/core/src/${layer}/**/*.ts`],
     rules: {
+      ...(layer === 'cli' ? {} : { 'no-restricted-globals': ['error', { name: 'Buffer', message: PORTABLE_MESSAGE }] }),
       'no-restricted-imports': [
         'error',
         {
-          paths: CORE_FORBIDDEN_PATHS,
+          paths: [...CORE_FORBIDDEN_PATHS, ...(layer === 'cli' ? [] : PORTABLE_PATHS.filter((path) => !CORE_FORBIDDEN_PATHS.some((forbidden) => forbidden.name === path.name)))],
           patterns: [
             CORE_FORBIDDEN_PATTERNS,
+            ...(layer === 'cli' ? [] : [PORTABLE_PATTERNS]),
             {
               group: [...banned.flatMap((other) => [`../${other}/*`, `../../${other}/*`]), ...CORE_ENTRIES.flatMap((entry) => [`../${entry}.js`, `../../${entry}.js`])],
               message: `${layer}/ may import only from its own folder${below.length > 0 ? ` and ${below.map((other) => `${other}/`).join(', ')}` : ''}: imports run down the layers (docs/architecture.md).`,
@@ -76,6 +88,24 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         { paths: CORE_FORBIDDEN_PATHS, patterns: [CORE_FORBIDDEN_PATTERNS] },
+      ],
+    },
+  },
+  {
+    // The fetch binding runs where core's request path runs (edge runtimes included): Web APIs
+    // only, and it only translates — core's binding entry, the main entry for re-exports, hono.
+    files: ['packages/fetch/src/**/*.ts'],
+    rules: {
+      'no-restricted-globals': ['error', { name: 'Buffer', message: PORTABLE_MESSAGE }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: PORTABLE_PATHS,
+          patterns: [
+            PORTABLE_PATTERNS,
+            { regex: '^(?!@anonymous-sessions/core(/http)?$|hono(/|$)|\\.)', message: 'the fetch binding imports only @anonymous-sessions/core/http (and the main entry for re-exports) and hono.' },
+          ],
+        },
       ],
     },
   },

@@ -8,6 +8,8 @@
  * - `express-esm`: Express 5, ESM, TypeScript strict + NodeNext; every store and the client.
  * - `express4-cjs`: Express 4 in CommonJS, with only `@anonymous-sessions/express` installed.
  * - `koa-esm`: Koa 3 + `@koa/router`, TypeScript; the stores with ioredis 5 and without `@types/pg`.
+ * - `hono-esm`: Hono 4 on `@hono/node-server` with `@anonymous-sessions/fetch` (and its `/hono`
+ *   entry), TypeScript; the fetch README's Next.js route files compile here too (no `next` needed).
  *
  * In each app: the install is clean (`npm ls --all`, strict peer dependencies under pnpm, a later
  * `npm install` still works), every ```ts block of every README compiles (strict, NodeNext)
@@ -46,10 +48,10 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const PNPM = join(ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
-const PACKAGES = ['core', 'express', 'koa', 'redis', 'postgres', 'client'] as const;
+const PACKAGES = ['core', 'express', 'koa', 'fetch', 'redis', 'postgres', 'client'] as const;
 type PackageName = (typeof PACKAGES)[number];
 type PackageManager = 'npm' | 'pnpm';
-type AppName = 'express-esm' | 'express4-cjs' | 'koa-esm';
+type AppName = 'express-esm' | 'express4-cjs' | 'koa-esm' | 'hono-esm';
 
 const INSTALL_TIMEOUT = 240_000;
 
@@ -220,11 +222,26 @@ const APPS: Record<AppName, AppSpec> = {
     files: { 'stores-types.ts': 'src/stores-types.ts' },
     sources: ['src'],
   },
+  'hono-esm': {
+    name: 'hono-esm',
+    type: 'module',
+    packages: ['core', 'fetch', 'redis'],
+    dependencies: () => ({
+      hono: '^4.6.0',
+      '@hono/node-server': '^2.0.0',
+      ioredis: '^5.0.0', // the Next.js section's lib/anon.ts
+      'openid-client': '^6.9.0', // the fetch README's login with openid-client
+      '@types/node': '^20.19.0',
+    }),
+    files: {},
+    sources: [],
+  },
 };
 
-/** Which app compiles a README's blocks, and which prelude they draw on. */
-function homeOf(readme: string): { app: AppName; prelude: string } {
+/** Which app compiles a README's blocks, and which prelude they draw on (a fetch-binding block elsewhere, e.g. the root README's Hono section, goes to the Hono app). */
+function homeOf(readme: string, code = ''): { app: AppName; prelude: string } {
   if (readme.startsWith('packages/koa/')) return { app: 'koa-esm', prelude: 'prelude-koa' };
+  if (readme.startsWith('packages/fetch/') || importedPackages(code).includes('@anonymous-sessions/fetch')) return { app: 'hono-esm', prelude: 'prelude-fetch' };
   if (readme.startsWith('packages/client/')) return { app: 'express-esm', prelude: 'prelude-client' };
   return { app: 'express-esm', prelude: 'prelude-express' };
 }
@@ -236,6 +253,7 @@ function homeOf(readme: string): { app: AppName; prelude: string } {
 const DEPLOY_EXAMPLES: Partial<Record<AppName, string>> = {
   'express-esm': 'packages/express/README.md',
   'koa-esm': 'packages/koa/README.md',
+  'hono-esm': 'packages/fetch/README.md',
 };
 
 /** The README's quick start each app runs (the first block of that README that listens). */
@@ -243,6 +261,7 @@ const QUICK_STARTS: Record<AppName, { readme: string } | { file: string }> = {
   'express-esm': { readme: 'README.md' },
   'express4-cjs': { file: 'quick-start.cjs' },
   'koa-esm': { readme: 'packages/koa/README.md' },
+  'hono-esm': { readme: 'packages/fetch/README.md' },
 };
 
 const TSCONFIG = {
@@ -311,9 +330,9 @@ async function writeBlocks(app: InstalledApp): Promise<ReadmeBlock[]> {
   const folder = join(app.dir, 'readme');
   await rm(folder, { recursive: true, force: true });
   await mkdir(folder, { recursive: true });
-  const blocks = ALL_BLOCKS.filter((block) => block.skipReason === undefined && homeOf(block.readme).app === app.spec.name);
+  const blocks = ALL_BLOCKS.filter((block) => block.skipReason === undefined && homeOf(block.readme, block.code).app === app.spec.name);
   for (const block of blocks) {
-    const { prelude } = homeOf(block.readme);
+    const { prelude } = homeOf(block.readme, block.code);
     await copyFile(join(FIXTURES, `${prelude}.ts`), join(folder, `${prelude}.ts`));
     await writeFile(join(folder, `${block.slug}.ts`), blockModule(block, await preludeNames(prelude), `./${prelude}.js`));
   }
@@ -445,6 +464,9 @@ async function exerciseDeployment(url: string): Promise<void> {
   expect(direct.status).toBe(403);
 }
 
+/** A block that starts a server: `app.listen(…)`, or `serve({ fetch: app.fetch })` on `@hono/node-server`. */
+const LISTENS = /\.listen\(|\bserve\(\{/;
+
 /**
  * A README block an app runs, transpiled to JavaScript word for word: no prelude, so a block that
  * leans on names it does not define fails here. The quick start is the README's first block that
@@ -452,9 +474,9 @@ async function exerciseDeployment(url: string): Promise<void> {
  */
 async function writeQuickStart(app: InstalledApp, readme: string, matches: (code: string) => boolean = () => true, name = 'quick-start'): Promise<string> {
   const block = ALL_BLOCKS.find(
-    (candidate) => candidate.readme === readme && candidate.skipReason === undefined && /\.listen\(/.test(candidate.code) && matches(candidate.code),
+    (candidate) => candidate.readme === readme && candidate.skipReason === undefined && LISTENS.test(candidate.code) && matches(candidate.code),
   );
-  if (!block) throw new Error(`${readme} has no ${name} block (a \`\`\`ts block that calls .listen())`);
+  if (!block) throw new Error(`${readme} has no ${name} block (a \`\`\`ts block that calls .listen() or Hono's serve())`);
   const folder = join(app.dir, name);
   await mkdir(folder, { recursive: true });
   const javascript = ts.transpileModule(blockModule(block, new Set(), ''), {

@@ -32,16 +32,30 @@ import {
   type TokenEndpointsOptions,
 } from '@anonymous-sessions/core/http';
 import * as expressBinding from '@anonymous-sessions/express';
+import * as fetchBinding from '@anonymous-sessions/fetch';
+import * as honoBinding from '@anonymous-sessions/fetch/hono';
 import * as koaBinding from '@anonymous-sessions/koa';
 import { quickStartEngineOptions, silentLogger, type SilentLogger } from './assertions.js';
+import { buildHono, buildNext } from './fetch-apps.js';
 
-/** The frameworks every contract case runs against. */
-export const FRAMEWORKS = ['express', 'koa'] as const;
-/** One of {@link FRAMEWORKS}. */
-export type Framework = (typeof FRAMEWORKS)[number];
+/**
+ * The frameworks every contract case runs against: Express, Koa, and the fetch binding on Hono
+ * (served by `@hono/node-server`).
+ */
+export const FRAMEWORKS = ['express', 'koa', 'fetch'] as const;
+/**
+ * Where a case can run: one of {@link FRAMEWORKS}, or `next` — the fetch binding called directly
+ * with `Request` objects from route handlers, as a Next.js App Router app does (`direct-call.test.ts`).
+ */
+export type Framework = (typeof FRAMEWORKS)[number] | 'next';
 
-/** Each framework's binding, for the cases that call a factory directly. */
-export const BINDINGS = { express: expressBinding, koa: koaBinding } as const;
+/** Each framework's binding, for the cases that call a factory directly (a Next app's "router" is its token handler). */
+export const BINDINGS = {
+  express: expressBinding,
+  koa: koaBinding,
+  fetch: honoBinding,
+  next: { ...fetchBinding, anonymousTokenRouter: fetchBinding.anonymousTokenHandler },
+} as const;
 
 /** The guard on `/api*`; `anonymous` defaults to the app's own engine. */
 export interface GuardDescription extends Omit<BearerGuardOptions, 'anonymous'> {
@@ -147,16 +161,16 @@ export interface HostErrorBody {
 }
 
 /** The status a host error handler gives an error: its own `status`, or 500. */
-const statusOf = (error: unknown): number => {
+export const statusOf = (error: unknown): number => {
   const status = Number((error as { status?: unknown } | undefined)?.status);
   return Number.isInteger(status) && status >= 400 && status < 600 ? status : 500;
 };
 
 /** A host route's `404 Not Found` as http-errors (and so Koa's `ctx.throw`) makes it: an exposed client error. */
-const notFound = (): Error => Object.assign(new Error('Not Found'), { status: 404, statusCode: 404, expose: true });
+export const notFound = (): Error => Object.assign(new Error('Not Found'), { status: 404, statusCode: 404, expose: true });
 
 /** One transfer callback: how it authenticates and what it asks of `sessionTransfer`. */
-interface Callback {
+export interface Callback {
   path: string;
   authenticate?: 'signUp' | 'logIn';
   extractor?: boolean;
@@ -166,7 +180,7 @@ interface Callback {
 }
 
 /** The transfer callbacks. */
-const CALLBACKS: readonly Callback[] = [
+export const CALLBACKS: readonly Callback[] = [
   // Sign-up reads the session cookie itself; login goes through anonCookieExtractor first.
   { path: '/signup', authenticate: 'signUp' },
   { path: '/login', authenticate: 'logIn', extractor: true },
@@ -180,7 +194,7 @@ const CALLBACKS: readonly Callback[] = [
 export const TEST_COOKIE: SessionCookieOptions = { secure: false };
 
 /** `sessionTransfer`'s options on `callback`'s route, less the functions of the framework's request. */
-const transferOptions = (login: LoginDescription, callback: Callback) => ({
+export const transferOptions = (login: LoginDescription, callback: Callback) => ({
   users: login.users,
   onPreRegistration: login.onPreRegistration,
   onPostLogin: login.onPostLogin,
@@ -188,31 +202,31 @@ const transferOptions = (login: LoginDescription, callback: Callback) => ({
   ...(callback.flow === undefined ? {} : { flow: callback.flow }),
 });
 
-const pageBody = (session: AnonymousSession | undefined, token: string | undefined): PageBody => ({
+export const pageBody = (session: AnonymousSession | undefined, token: string | undefined): PageBody => ({
   session: session ? { user_id: session.user_id, session_id: session.session_id, metadata: session.metadata } : null,
   hasToken: token !== undefined,
 });
 
 /** What `/api/escalate` does: a route that changes its own copy of the verified token. */
-const escalate = (auth: AuthResult | undefined): { ok: true } => {
+export const escalate = (auth: AuthResult | undefined): { ok: true } => {
   auth!.payload.scope = `${String(auth!.payload.scope)} admin`;
   auth!.header.kid = 'changed';
   return { ok: true };
 };
 
-const emailOf = (body: unknown): unknown => (body as { email?: unknown } | undefined)?.email;
+export const emailOf = (body: unknown): unknown => (body as { email?: unknown } | undefined)?.email;
 
 /** Builds the app described by `options` on `framework`. */
 export async function buildApp(framework: Framework, options: ContractAppOptions = {}): Promise<ContractApp> {
   const logger = silentLogger();
   const anon = options.anon ?? (await createAnonymousSessions(await quickStartEngineOptions(logger, { cookie: TEST_COOKIE, ...options.engine })));
   const seenTokens: Array<string | undefined> = [];
-  const build = framework === 'express' ? buildExpress : buildKoa;
+  const build = { express: buildExpress, koa: buildKoa, fetch: buildHono, next: buildNext }[framework];
   return { framework, app: build(anon, options, logger, seenTokens), anon, logger, seenTokens };
 }
 
-const routerOptions = (options: ContractAppOptions): TokenEndpointsOptions => options.router || {};
-const guardOptions = (anon: AnonymousSessions, guard: GuardDescription): BearerGuardOptions => ({ ...guard, anonymous: guard.anonymous ?? anon });
+export const routerOptions = (options: ContractAppOptions): TokenEndpointsOptions => options.router || {};
+export const guardOptions = (anon: AnonymousSessions, guard: GuardDescription): BearerGuardOptions => ({ ...guard, anonymous: guard.anonymous ?? anon });
 
 function buildExpress(anon: AnonymousSessions, options: ContractAppOptions, logger: SilentLogger, seen: Array<string | undefined>): RequestListener {
   const b = expressBinding;

@@ -9,26 +9,9 @@
  */
 import { afterAll, afterEach, describe, expect, vi, type TestContext } from 'vitest';
 import { FRAMEWORKS, type Framework } from './apps.js';
-import { cookieExtractorCases } from './cases/cookie-extractor.js';
-import { cookieSettingsCases } from './cases/cookie-settings.js';
-import { deploymentCases } from './cases/deployment.js';
-import { corsCsrfCases } from './cases/cors-csrf.js';
-import { errorHandlerCases } from './cases/error-handler.js';
-import { errorTableCases } from './cases/error-table.js';
-import { guardParityCases } from './cases/guard-parity.js';
-import { guardCases } from './cases/guards.js';
-import { limitCases } from './cases/limits.js';
-import { hardeningCases } from './cases/hardening.js';
-import { loginStackCases } from './cases/login-stacks.js';
-import { logoutSessionCases } from './cases/logout-session.js';
-import { sessionPlantingCases } from './cases/session-planting.js';
-import { sessionTransferCases } from './cases/session-transfer.js';
-import { storeLossCases } from './cases/store-loss.js';
-import { tokenAttackCases } from './cases/token-attacks.js';
-import { tokenEndpointCases } from './cases/token-endpoint.js';
-import { wellKnownCases } from './cases/well-known.js';
+import { contractCases } from './cases/index.js';
 
-const ran: Record<Framework, number> = { express: 0, koa: 0 };
+const ran: Record<Framework, number> = { express: 0, koa: 0, fetch: 0, next: 0 };
 
 /** The framework a test runs under: the name of its outermost `describe.each` block. */
 function frameworkOf(context: TestContext): Framework | undefined {
@@ -46,27 +29,8 @@ afterEach((context) => {
 
 afterAll(() => {
   console.log(`contract suite: ${FRAMEWORKS.map((framework) => `${framework} ${ran[framework]} cases`).join(', ')}`);
-  // Both frameworks ran the same cases (unless a filter picked one of them).
-  if (FRAMEWORKS.every((framework) => ran[framework] > 0)) expect(ran.koa).toBe(ran.express);
+  // Every framework ran the same cases (unless a filter picked some of them).
+  if (FRAMEWORKS.every((framework) => ran[framework] > 0)) for (const framework of FRAMEWORKS) expect(ran[framework]).toBe(ran.express);
 });
 
-describe.each(FRAMEWORKS)('%s', (framework) => {
-  describe('token endpoint', () => tokenEndpointCases(framework));
-  describe('error table', () => errorTableCases(framework));
-  describe('logout and session', () => logoutSessionCases(framework));
-  describe('well-known documents', () => wellKnownCases(framework));
-  describe('CORS and CSRF', () => corsCsrfCases(framework));
-  describe('cookie extractor', () => cookieExtractorCases(framework));
-  describe('token attacks', () => tokenAttackCases(framework));
-  describe('guards', () => guardCases(framework));
-  describe('session transfer', () => sessionTransferCases(framework));
-  describe('limits', () => limitCases(framework));
-  describe('session planting', () => sessionPlantingCases(framework));
-  describe('hardening', () => hardeningCases(framework));
-  describe('login stacks', () => loginStackCases(framework));
-  describe('store loss', () => storeLossCases(framework));
-  describe('cookie settings in one place', () => cookieSettingsCases(framework));
-  describe('deployment: proxy, mount prefix, CORS', () => deploymentCases(framework));
-  describe('anonymousErrorHandler renders only this suite’s errors', () => errorHandlerCases(framework));
-  describe('guard parity with express-oauth2-jwt-bearer', () => guardParityCases(framework));
-});
+describe.each(FRAMEWORKS)('%s', (framework) => contractCases(framework));

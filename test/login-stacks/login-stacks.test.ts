@@ -1,7 +1,8 @@
 /**
  * Session transfer through real login dances (authorization code + PKCE, a real provider on
  * another origin), on each stack: express-openid-connect, Passport + openid-client/passport, and
- * Koa + openid-client (binding in the OAuth `state`, or in its cookie). The browser is scripted
+ * Koa + openid-client and Hono + openid-client with the fetch binding (binding in the OAuth `state`,
+ * or in its cookie). The browser is scripted
  * (`user-agent.ts`), so the attacks can cut, swap or replay any step of the dance;
  * `test/browser/login-stacks.e2e.test.ts` drives the happy paths in Chromium.
  */
@@ -28,6 +29,9 @@ const SPECS: StackSpec[] = [
   { kind: 'express-openid-connect', endAnonymousSession: true },
   { kind: 'passport', endAnonymousSession: true },
   { kind: 'koa-openid-client', endAnonymousSession: true },
+  { kind: 'hono-openid-client' },
+  { kind: 'hono-openid-client', bindingIn: 'cookie' },
+  { kind: 'hono-openid-client', endAnonymousSession: true },
 ];
 const MAIN = SPECS.filter((spec) => spec.endAnonymousSession !== true);
 

@@ -7,7 +7,9 @@
  * - `passport`: Express + express-session + Passport with `openid-client/passport`'s strategy and
  *   `passportTransfer` around `passport.authenticate`;
  * - `koa-openid-client`: Koa + `openid-client` v6 with `openIdClientLogin`'s routes (the binding
- *   in the OAuth `state`, or in its cookie with `bindingIn: 'cookie'`).
+ *   in the OAuth `state`, or in its cookie with `bindingIn: 'cookie'`);
+ * - `hono-openid-client`: the same on Hono with the fetch binding's `openIdClientLogin`
+ *   (`@anonymous-sessions/fetch/hono`), served by `@hono/node-server`.
  *
  * All three serve the same page (`examples/express-oidc/public`) and the same JSON routes, so the
  * HTTP and Chromium tests drive them alike.
@@ -18,15 +20,20 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { getRequestListener } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import Router from '@koa/router';
 import express, { type ErrorRequestHandler, type Request } from 'express';
 import session from 'express-session';
+import { Hono, type Context as HonoContext } from 'hono';
+import { deleteCookie, getSignedCookie, setSignedCookie } from 'hono/cookie';
 import Koa, { type Context } from 'koa';
 import * as client from 'openid-client';
 import { Strategy, type AuthenticateOptions } from 'openid-client/passport';
 import passport from 'passport';
-import { loginCallbackError, type AnonymousSessions } from '@anonymous-sessions/core';
+import { loginCallbackError, type AnonymousSessions, type IdTokenClaims } from '@anonymous-sessions/core';
 import * as expressBinding from '@anonymous-sessions/express';
+import * as honoBinding from '@anonymous-sessions/fetch/hono';
 import * as koaBinding from '@anonymous-sessions/koa';
 import { createOidcShopApp, servePage } from '../../examples/express-oidc/src/app.js';
 import { startIdentityProvider, type IdentityProvider } from '../../examples/express-oidc/src/identity-provider.js';
@@ -47,14 +54,14 @@ import {
 import { silentLogger, type SilentLogger } from '../contract/assertions.js';
 
 /** The login stacks under test. */
-export const STACKS = ['express-openid-connect', 'passport', 'koa-openid-client'] as const;
+export const STACKS = ['express-openid-connect', 'passport', 'koa-openid-client', 'hono-openid-client'] as const;
 /** One of {@link STACKS}. */
 export type StackKind = (typeof STACKS)[number];
 
 /** What a shop is built with. */
 export interface StackSpec {
   kind: StackKind;
-  /** Koa only: where the binding travels. Default `state`. */
+  /** Koa and Hono only: where the binding travels. Default `state`. */
   bindingIn?: 'state' | 'cookie';
   /** Revoke the guest session after its transfer. */
   endAnonymousSession?: boolean;
@@ -147,6 +154,26 @@ const callbackErrors: ErrorRequestHandler = (error, _req, _res, next) => {
   next(loginCallbackError(error));
 };
 
+/** The engine, users and `openIdClientLogin` options both openid-client shops (Koa, Hono) share. */
+async function openIdClientShop(spec: StackSpec, origin: string, issuer: string, logger: SilentLogger) {
+  const anon = await createShopEngine({ issuer: `${origin}/`, logger });
+  const users = createShopUsers();
+  const cookie = { secure: false };
+  const options = {
+    client,
+    config: await discover(issuer),
+    redirectUri: `${origin}/callback`,
+    scope: 'openid email',
+    cookie,
+    users,
+    getUser: (claims: IdTokenClaims) => ({ userId: claims.sub, isNewUser: users.provision(claims).created }),
+    ...TRANSFER_HOOKS,
+    ...(spec.bindingIn === undefined ? {} : { bindingIn: spec.bindingIn }),
+    ...(spec.endAnonymousSession === undefined ? {} : { endAnonymousSession: spec.endAnonymousSession }),
+  };
+  return { anon, users, cookie, options };
+}
+
 const BUILDERS: Record<StackKind, Builder> = {
   async 'express-openid-connect'(spec, origin, issuer, logger) {
     const { app, anon, users } = await createOidcShopApp({
@@ -229,22 +256,10 @@ const BUILDERS: Record<StackKind, Builder> = {
   },
 
   async 'koa-openid-client'(spec, origin, issuer, logger) {
-    const anon = await createShopEngine({ issuer: `${origin}/`, logger });
-    const users = createShopUsers();
-    const cookie = { secure: false };
-    const config = await discover(issuer);
+    const { anon, users, cookie, options } = await openIdClientShop(spec, origin, issuer, logger);
     const oidc = koaBinding.openIdClientLogin(anon, {
-      client,
-      config,
-      redirectUri: `${origin}/callback`,
-      scope: 'openid email',
+      ...options,
       authorizationParams: (ctx): Record<string, string> => (ctx.path === '/signup' ? { screen_hint: 'signup' } : {}),
-      cookie,
-      users,
-      getUser: (claims) => ({ userId: claims.sub, isNewUser: users.provision(claims).created }),
-      ...TRANSFER_HOOKS,
-      ...(spec.bindingIn === undefined ? {} : { bindingIn: spec.bindingIn }),
-      ...(spec.endAnonymousSession === undefined ? {} : { endAnonymousSession: spec.endAnonymousSession }),
     });
 
     // The shop's own login session: a signed cookie with the account id and the last transfer.
@@ -294,5 +309,56 @@ const BUILDERS: Record<StackKind, Builder> = {
     });
     app.use(router.routes());
     return { listener: app.callback(), anon, users };
+  },
+  async 'hono-openid-client'(spec, origin, issuer, logger) {
+    const { anon, users, cookie, options } = await openIdClientShop(spec, origin, issuer, logger);
+    const oidc = honoBinding.openIdClientLogin(anon, {
+      ...options,
+      authorizationParams: (c): Record<string, string> => (c.req.path === '/signup' ? { screen_hint: 'signup' } : {}),
+      clientAddress: (c) => getConnInfo(c).remote.address,
+    });
+
+    // The shop's own login session: a signed cookie with the account id and the last transfer.
+    const LOGIN_COOKIE = 'shop_login';
+    const signing = secret();
+    const readLogin = async (c: HonoContext): Promise<{ sub: string; transfer: TransferSummary | null } | undefined> => {
+      const value = await getSignedCookie(c, signing, LOGIN_COOKIE);
+      if (!value) return undefined;
+      try {
+        return JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as { sub: string; transfer: TransferSummary | null };
+      } catch {
+        return undefined;
+      }
+    };
+
+    const app = new Hono();
+    app.onError(honoBinding.anonymousErrorHandler({ logger, fallback: (error, c) => {
+      logger.error('hono app error', error);
+      return c.text('Internal Server Error', 500);
+    } }));
+    app.use(honoBinding.anonymousTokenRouter(anon, { cookie, clientAddress: (c) => getConnInfo(c).remote.address }));
+    const file = (name: string, type: string) => async (c: HonoContext) => c.body(await readFile(name), 200, { 'Content-Type': type });
+    app.get('/', file(join(PUBLIC_DIR, 'index.html'), 'text/html; charset=utf-8'));
+    app.get('/shop.js', file(join(PUBLIC_DIR, 'shop.js'), 'text/javascript'));
+    app.get('/shop.css', file(join(PUBLIC_DIR, 'shop.css'), 'text/css'));
+    app.get('/vendor/anonymous-sessions-client.js', file(CLIENT_BUNDLE, 'text/javascript'));
+    app.get('/api/products', (c) => c.json({ products: PRODUCTS }));
+    app.get('/login', oidc.login);
+    app.get('/signup', oidc.login);
+    app.get('/callback', oidc.callback, async (c) => {
+      const login = { sub: c.get('idTokenClaims')!.sub, transfer: summarizeTransfer(c.get('anonymousTransfer')) };
+      await setSignedCookie(c, LOGIN_COOKIE, Buffer.from(JSON.stringify(login)).toString('base64url'), signing, { httpOnly: true, sameSite: 'Lax', path: '/' });
+      return c.redirect(c.get('anonymousReturnTo') ?? '/');
+    });
+    app.get('/auth/me', async (c) => {
+      const login = await readLogin(c);
+      c.header('Cache-Control', 'no-store');
+      return c.json(meBody(login === undefined ? undefined : await users.get(login.sub), login?.transfer));
+    });
+    app.get('/logout', (c) => {
+      deleteCookie(c, LOGIN_COOKIE, { path: '/' });
+      return c.redirect('/');
+    });
+    return { listener: getRequestListener(app.fetch) as RequestListener, anon, users };
   },
 };

@@ -1,7 +1,8 @@
 /**
  * The built declarations as an app compiles them, with `skipLibCheck: false` (so every `.d.ts` is
  * checked): `@anonymous-sessions/express` alone, and together with `express-oauth2-jwt-bearer`,
- * whose `Express.Request.auth` used to clash with ours (TS2717). Needs the packages built
+ * whose `Express.Request.auth` used to clash with ours (TS2717); `@anonymous-sessions/fetch` on Hono
+ * and in plain route handlers. Needs the packages built
  * (`npm run build`, which `npm test` runs first).
  */
 import { execFile } from 'node:child_process';
@@ -33,5 +34,10 @@ describe('declarations, skipLibCheck: false', () => {
 
   it('an app importing express-oauth2-jwt-bearer and @anonymous-sessions/express compiles (no TS2717 on req.auth)', async () => {
     expect(await compile('eoj2b-coexist')).toBe('');
+  }, 120_000);
+
+  it('an app on Hono and plain route handlers with @anonymous-sessions/fetch compiles (c.get(\'auth\') typed through ContextVariableMap)', async () => {
+    expect(existsSync(new URL('../../packages/fetch/dist/hono.d.ts', import.meta.url))).toBe(true);
+    expect(await compile('fetch-hono')).toBe('');
   }, 120_000);
 });

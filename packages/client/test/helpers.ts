@@ -1,12 +1,14 @@
 /**
  * Fixtures for the client suite: a REAL anonymous-sessions server (Express + the token router from
- * this repository) on 127.0.0.1, port 0, that records every request it receives; a cookie-jar
+ * this repository, or Hono + the fetch binding: `useServer('hono')`) on 127.0.0.1, port 0, that records every request it receives; a cookie-jar
  * `fetch` for cookie mode in Node; and a `fetch` that can be switched offline.
  */
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
 import express from 'express';
+import { Hono } from 'hono';
 import { vi } from 'vitest';
 import {
   createAnonymousSessions,
@@ -17,6 +19,7 @@ import {
   type PrivateJwkSet,
 } from '@anonymous-sessions/core';
 import { anonymousErrorHandler, anonymousTokenRouter } from '@anonymous-sessions/express';
+import * as hono from '@anonymous-sessions/fetch/hono';
 import type { FetchFunction, FetchRequestInit, FetchResponse, JsonObject } from '@anonymous-sessions/client';
 
 export const CLIENT_ID = 'shop-web';
@@ -65,6 +68,60 @@ function testKeys(): Promise<PrivateJwkSet> {
   return sharedKeys;
 }
 
+/** Which binding serves the suite: Express (default), or the fetch binding on Hono (`on-hono.test.ts`). */
+let serverKind: 'express' | 'hono' = 'express';
+
+/** Serves every following `startServer` with `kind`. */
+export function useServer(kind: 'express' | 'hono'): void {
+  serverKind = kind;
+}
+
+type Logger = { warn: () => void; error: () => void };
+
+/** The Express server: `express.json()`, the recorder, the token router, the JSON error handler. */
+function expressListener(anon: AnonymousSessions, logger: Logger, requests: RecordedRequest[]): http.RequestListener {
+  const app = express();
+  app.use(express.json());
+  app.use((req, res, next) => {
+    const record: RecordedRequest = {
+      method: req.method,
+      path: req.path,
+      body: req.body as Record<string, unknown> | undefined,
+      authorization: req.headers.authorization !== undefined,
+      cookie: req.headers.cookie !== undefined,
+    };
+    requests.push(record);
+    res.on('finish', () => {
+      record.status = res.statusCode;
+    });
+    next();
+  });
+  app.use(anonymousTokenRouter(anon, { cookie: { secure: false } }));
+  app.use(anonymousErrorHandler({ logger }));
+  return app;
+}
+
+/** The same server on Hono with `@anonymous-sessions/fetch/hono`, through `@hono/node-server`; the recorder reads the JSON body first, as `express.json()` does. */
+function honoListener(anon: AnonymousSessions, logger: Logger, requests: RecordedRequest[]): http.RequestListener {
+  const app = new Hono();
+  app.onError(hono.anonymousErrorHandler({ logger }));
+  app.use(async (c, next) => {
+    const isJson = (c.req.header('content-type') ?? '').startsWith('application/json') && c.req.raw.body !== null;
+    const record: RecordedRequest = {
+      method: c.req.method,
+      path: c.req.path,
+      body: isJson ? ((await c.req.json()) as Record<string, unknown>) : undefined,
+      authorization: c.req.header('authorization') !== undefined,
+      cookie: c.req.header('cookie') !== undefined,
+    };
+    requests.push(record);
+    await next();
+    record.status = c.res.status;
+  });
+  app.use(hono.anonymousTokenRouter(anon, { cookie: { secure: false } }));
+  return getRequestListener(app.fetch);
+}
+
 /**
  * Starts the quick-start server (the README's quick start) with two APIs, no rate limit and a silent logger. A
  * middleware before the router records each request (after `express.json()`, which the router
@@ -86,26 +143,7 @@ export async function startServer(overrides: Partial<AnonymousSessionsOptions> =
     ...overrides,
   });
   const requests: RecordedRequest[] = [];
-  const app = express();
-  app.use(express.json());
-  app.use((req, res, next) => {
-    const record: RecordedRequest = {
-      method: req.method,
-      path: req.path,
-      body: req.body as Record<string, unknown> | undefined,
-      authorization: req.headers.authorization !== undefined,
-      cookie: req.headers.cookie !== undefined,
-    };
-    requests.push(record);
-    res.on('finish', () => {
-      record.status = res.statusCode;
-    });
-    next();
-  });
-  app.use(anonymousTokenRouter(anon, { cookie: { secure: false } }));
-  app.use(anonymousErrorHandler({ logger }));
-
-  const server = http.createServer(app);
+  const server = http.createServer(serverKind === 'hono' ? honoListener(anon, logger, requests) : expressListener(anon, logger, requests));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;

@@ -35,6 +35,8 @@ export { epochSeconds } from './internal/epoch-seconds.js';
 export type { HttpHeaders, HttpRequest, HttpResponse } from './exchange/http-exchange.js';
 export { createErrorRenderer, errorResponse } from './exchange/error-response.js';
 export type { ErrorRendererOptions } from './exchange/error-response.js';
+export { forwardedRequestFacts } from './exchange/forwarded.js';
+export type { ForwardedRequestInput, ProxyTrust } from './exchange/forwarded.js';
 
 // The endpoints.
 export { createEndpoints, createTokenEndpoints, ENDPOINT_PATHS, ENDPOINT_ROUTES, matchEndpoint } from './http/endpoints.js';
@@ -105,6 +107,17 @@ export {
   sameOriginReturnTo,
   stripQueryParameter,
 } from './http/login-stack.js';
+export { createOpenIdClientLogin } from './http/openid-client-login.js';
+export type {
+  OpenIdCallbackOutcome,
+  OpenIdCallbackRequest,
+  OpenIdClientApi,
+  OpenIdClientLoginOptions,
+  OpenIdClientLoginSteps,
+  OpenIdLoginStartOutcome,
+  OpenIdLoginStartRequest,
+  OpenIdTokens,
+} from './http/openid-client-login.js';
 export type {
   IdTokenClaims,
   LoginFinishOutcome,

@@ -1,6 +1,6 @@
 /**
  * `loginTransfer` (the login-stack pair behind `passportTransfer` and any hand-written OAuth
- * client) over HTTP, on Express and Koa alike: the login start binds the guest session — from the
+ * client) over HTTP, on Express, Koa and the fetch binding (Hono middleware; route handlers) alike: the login start binds the guest session — from the
  * cookie or, only on a navigation the user or a same-site page started, from
  * `?anonymous_session_token=` — keeps a same-origin `returnTo`, and the callback transfers once
  * and clears the login's cookies. The real identity provider dances are in `test/login-stacks`.
@@ -8,7 +8,9 @@
 import type { RequestListener, Server } from 'node:http';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
+import { getRequestListener } from '@hono/node-server';
 import express from 'express';
+import { Hono, type Context } from 'hono';
 import Koa from 'koa';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -38,6 +40,57 @@ interface FinishBody {
 }
 
 const COOKIE = { secure: false };
+
+type StackOptions = Record<string, unknown> & { users: UsersAdapter };
+
+/** The same app on Hono with `@anonymous-sessions/fetch/hono`. */
+function honoApp(engine: AnonymousSessions, options: StackOptions, userFor: (email: unknown) => AuthenticatedUser | undefined): RequestListener {
+  const b = BINDINGS.fetch;
+  const login = b.loginTransfer(engine, { ...options, getUser: (c) => userFor(c.req.query('email')) });
+  const app = new Hono();
+  app.onError(b.anonymousErrorHandler({ logger: silentLogger() }));
+  app.use(b.anonymousTokenRouter(engine, { cookie: COOKIE }));
+  const started = (c: Context): Response => c.json({ binding: c.get('anonymousLoginBinding') ?? null, returnTo: c.get('anonymousReturnTo') ?? null } satisfies StartBody);
+  app.get('/login', login.start, started);
+  app.get('/page', b.anonCookieExtractor(engine, { cookie: COOKIE }), login.start, started);
+  app.get('/callback', login.finish, (c) => c.json({ transfer: c.get('anonymousTransfer') ?? null, returnTo: c.get('anonymousReturnTo') ?? null } satisfies FinishBody));
+  return getRequestListener(app.fetch) as RequestListener;
+}
+
+/** The same app as Next.js route handlers calling `@anonymous-sessions/fetch` with `Request` objects. */
+function nextApp(engine: AnonymousSessions, options: StackOptions, userFor: (email: unknown) => AuthenticatedUser | undefined): RequestListener {
+  const f = BINDINGS.next;
+  const login = f.loginTransfer(engine, { ...options, getUser: (request) => userFor(new URL(request.url).searchParams.get('email') ?? undefined) });
+  const tokens = f.anonymousTokenHandler(engine, { cookie: COOKIE });
+  const extract = f.anonCookieExtractor(engine, { cookie: COOKIE });
+  const withCookies = (response: Response, setCookies: readonly string[], headers: Record<string, string> = {}): Response => {
+    for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
+    for (const header of setCookies) response.headers.append('Set-Cookie', header);
+    return response;
+  };
+  const start = async (request: Request, withExtractor: boolean): Promise<Response> => {
+    const found = withExtractor ? await extract(request) : {};
+    if (found.response !== undefined) return found.response;
+    const outcome = await login.start(request, found.session);
+    return withCookies(Response.json({ binding: outcome.binding ?? null, returnTo: outcome.returnTo } satisfies StartBody), outcome.setCookies, outcome.headers);
+  };
+  const routes: Record<string, (request: Request) => Promise<Response>> = {
+    '/login': (request) => start(request, false),
+    '/page': (request) => start(request, true),
+    '/callback': async (request) => {
+      const outcome = await login.finish(request);
+      return withCookies(Response.json({ transfer: outcome.transfer ?? null, returnTo: outcome.returnTo } satisfies FinishBody), outcome.setCookies);
+    },
+  };
+  return getRequestListener(async (request: Request) => {
+    try {
+      const route = routes[new URL(request.url).pathname];
+      return (await tokens(request)) ?? (route === undefined ? new Response('Not Found', { status: 404 }) : await route(request));
+    } catch (error) {
+      return f.anonymousErrorResponse(error, { logger: silentLogger() }) ?? new Response('Internal Server Error', { status: 500 });
+    }
+  }) as RequestListener;
+}
 
 /** The contract cases of this area, against `framework`. */
 export function loginStackCases(framework: Framework): void {
@@ -81,6 +134,8 @@ export function loginStackCases(framework: Framework): void {
       app.use(b.anonymousErrorHandler({ logger: silentLogger() }));
       return app;
     }
+    if (framework === 'fetch') return honoApp(engine, options, userFor);
+    if (framework === 'next') return nextApp(engine, options, userFor);
     const b = BINDINGS.koa;
     const login = b.loginTransfer(engine, { ...options, getUser: (ctx) => userFor(ctx.query.email) });
     const app = new Koa();

@@ -53,7 +53,9 @@ async function fetchJson(url: URL, timeoutMs: number): Promise<unknown> {
   if (response.body === null) throw new Error('answered with no body');
   // Read the body ourselves: the same signal bounds it (a trickling body times out), and so does a size cap.
   const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
+  // Web APIs only (no Buffer): this path runs on edge runtimes too.
+  const decoder = new TextDecoder('utf-8');
+  let text = '';
   let size = 0;
   for (;;) {
     const { done, value } = await reader.read();
@@ -63,9 +65,9 @@ async function fetchJson(url: URL, timeoutMs: number): Promise<unknown> {
       await reader.cancel().catch(() => undefined);
       throw new Error(`answered more than ${MAX_DOCUMENT_BYTES} bytes`);
     }
-    chunks.push(value);
+    text += decoder.decode(value, { stream: true });
   }
-  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  return JSON.parse(text + decoder.decode()) as unknown;
 }
 
 /**
