@@ -91,9 +91,10 @@ function assertFlow(flow: unknown): void {
 export function createLoginTransfer<R>(anon: AnonymousSessions, options: LoginTransferOptions<R>): LoginSteps<R> {
   assertLoginStackOptions(options, ['getUser', 'flow', 'trustProxy', 'clientAddress']);
   assertFlow(options.flow);
-  const { trustProxy, clientAddress, ...stackOptions } = options;
-  const begin = createLoginStart(anon, stackOptions);
-  const end = createLoginFinish(anon, stackOptions);
+  const { trustProxy, clientAddress } = options;
+  // The options were parsed whole above (the binding's own keys included): core does not parse them again.
+  const begin = createLoginStart(anon, options);
+  const end = createLoginFinish(anon, options);
   return {
     start: (request, session) =>
       rendering(async () => {
