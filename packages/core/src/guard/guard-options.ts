@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import type { JWTPayload } from 'jose';
-import { z } from 'zod/mini';
+import * as z from 'zod/mini';
 import { safeParse, type $ZodType } from 'zod/v4/core';
 import type { AnonymousSessions } from '../engine/engine.js';
 import type { Logger } from '../internal/logger.js';
