@@ -89,11 +89,13 @@ export function deploymentCases(framework: Framework): void {
         expect(description).toMatch(/X-Forwarded-Host/);
         expect(description).toMatch(/trust proxy/);
         expect(description).toMatch(/app\.proxy/);
+        expect(description).toMatch(/trustProxy/); // the fetch binding's setting, named beside the frameworks'
       }
       const warnings = logger.warn.mock.calls.map(([message]) => message).filter((message) => message.includes('refused as cross-site'));
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toContain('http://127.0.0.1:3000');
       expect(warnings[0]).toMatch(/trust proxy/);
+      expect(warnings[0]).toMatch(/trustProxy: 1/);
     });
 
     it('a client forging X-Forwarded-Host/Proto to the app directly (no proxy trust) cannot pass a cross-site request', async () => {

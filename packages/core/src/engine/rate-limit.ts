@@ -164,7 +164,7 @@ export class RateLimiter {
       if (!this.#warnedNoAddress) {
         this.#warnedNoAddress = true;
         this.#settings.logger.warn(
-          'A session was created without a client address, so the per-address rate limit could not count it. Pass the address (RequestContext.ip); behind a proxy on a Unix socket, set Express `trust proxy` or Koa `app.proxy` with `maxIpsCount`.',
+          'A session was created without a client address, so the per-address rate limit could not count it. Pass the address (RequestContext.ip); behind a proxy on a Unix socket, set Express `trust proxy`, Koa `app.proxy` with `maxIpsCount`, or the fetch binding’s `trustProxy` (or its `clientAddress`).',
         );
       }
       return;

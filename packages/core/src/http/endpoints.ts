@@ -112,7 +112,7 @@ export interface TokenEndpoints {
 const CROSS_SITE_REFUSED =
   'Cross-site request refused: the session cookie is only set or read for the app’s own origin and allowed origins. ' +
   'If this came from the app’s own pages, the app does not see its public origin: behind a proxy, let the framework trust it ' +
-  '(Express trust proxy, Koa app.proxy) and forward Host or X-Forwarded-Host and X-Forwarded-Proto.';
+  '(Express trust proxy, Koa app.proxy, the fetch binding’s trustProxy) and forward Host or X-Forwarded-Host and X-Forwarded-Proto.';
 
 /**
  * Builds the endpoint handlers for an engine. Options are validated once, here.
@@ -234,7 +234,7 @@ function warnAboutProxy({ logger, proxyWarning }: EndpointContext, request: Http
   if (!ignored) return;
   proxyWarning.logged = true;
   logger.warn(
-    `A cookie request was refused as cross-site: the app's own origin came out as ${protocol ?? '?'}://${request.host ?? '?'}, while the request carried X-Forwarded-Host/X-Forwarded-Proto the framework did not follow. If the app runs behind a proxy, let the framework trust exactly that proxy (Express: app.set('trust proxy', 1); Koa: new Koa({ proxy: true, maxIpsCount: 1 })) and have the proxy set X-Forwarded-Host and X-Forwarded-Proto (or pass the original Host). Without a proxy, leave the trust off: a client sent those headers itself. Logged once.`,
+    `A cookie request was refused as cross-site: the app's own origin came out as ${protocol ?? '?'}://${request.host ?? '?'}, while the request carried X-Forwarded-Host/X-Forwarded-Proto the framework did not follow. If the app runs behind a proxy, let the framework trust exactly that proxy (Express: app.set('trust proxy', 1); Koa: new Koa({ proxy: true, maxIpsCount: 1 }); the fetch binding: trustProxy: 1) and have the proxy set X-Forwarded-Host and X-Forwarded-Proto (or pass the original Host). Without a proxy, leave the trust off: a client sent those headers itself. Logged once.`,
   );
 }
 
