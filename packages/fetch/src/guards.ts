@@ -59,7 +59,8 @@ export function createGuard(options: RequireAnonymousOrUserOptions) {
   const guard = createBearerGuard(options);
   const verify = (input: BearerRequest): Promise<AuthResult | undefined> =>
     rendering(async () => {
-      const auth = guard.authenticateCached(input) ?? (await guard.authenticate(input));
+      // One extraction: the cached result at once, or one verification (what Express and Koa call too).
+      const auth = await guard.authenticateRequest(input);
       if (auth !== undefined) realms.set(auth, guard.realm);
       return auth;
     });
