@@ -89,6 +89,47 @@ describe('createBearerGuard: the verified-token cache and its synchronous fast p
     await expect(guard.authenticate(bearer(accessToken))).rejects.toMatchObject({ code: 'invalid_token', status: 401 });
   });
 
+  it('the header shortcut on a cache hit answers exactly what reading the request in full would', async () => {
+    const guard = createBearerGuard({ anonymous: anon, audience: AUDIENCE, checkRevocation: false });
+    const first = (await guard.authenticateRequest(bearer(accessToken)))!;
+    // Any case of the scheme, any number of spaces around the token: the same cached result, at once.
+    for (const authorization of [`bearer ${accessToken}`, `BEARER   ${accessToken}  `, `BeArEr ${accessToken}`]) {
+      expect(guard.authenticateRequest({ headers: { authorization } })).toEqual(first);
+    }
+    // The cached token in a second place, or in a header that is not exactly `Bearer <token>`:
+    // refused as the full reading refuses it, though the token itself is in the cache.
+    const FORM = 'application/x-www-form-urlencoded';
+    const refusals: [string, Parameters<typeof guard.authenticateRequest>[0], string][] = [
+      ['also in the query', { headers: { authorization: `Bearer ${accessToken}` }, queryToken: accessToken }, 'invalid_request'],
+      ['also in a form body', { headers: { authorization: `Bearer ${accessToken}`, 'content-type': FORM }, method: 'POST', bodyToken: accessToken }, 'invalid_request'],
+      ['twice in the query', { headers: { authorization: `Bearer ${accessToken}` }, queryToken: [accessToken, accessToken] }, 'invalid_request'],
+      ['after a tab', { headers: { authorization: `Bearer\t${accessToken}` } }, 'invalid_request'],
+      ['with a second word', { headers: { authorization: `Bearer ${accessToken} x` } }, 'invalid_request'],
+      ['glued to the scheme', { headers: { authorization: `Bearer${accessToken}` } }, 'invalid_token'],
+      ['under another scheme', { headers: { authorization: `Basic ${accessToken}` } }, 'invalid_token'],
+      ['under a longer scheme', { headers: { authorization: `Bearers ${accessToken}` } }, 'invalid_token'],
+    ];
+    for (const [name, request, code] of refusals) {
+      expect(() => guard.authenticateRequest(request), name).toThrow(expect.objectContaining({ code }));
+    }
+  });
+
+  it('caches only a token that is one whole b64token, so no other string can reach the header shortcut', async () => {
+    // A host verifier that accepts anything its issuer signs, here a token a header could not carry.
+    const foreign = 'eyJhbGciOiJub25lIn0.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLyIsImV4cCI6OTk5OTk5OTk5OX0.';
+    const spaced = `${foreign.slice(0, 30)} ${foreign.slice(30)}`;
+    const verify = vi.fn(async () => ({ iss: 'https://idp.example/', sub: 'user-1', exp: 9_999_999_999 }));
+    const guard = createBearerGuard({ anonymous: anon, audience: AUDIENCE, user: { verify } });
+    await expect(guard.authenticateRequest({ headers: {}, queryToken: spaced })).resolves.toMatchObject({ isAnonymous: false, token: spaced });
+    await expect(guard.authenticateRequest({ headers: {}, queryToken: spaced })).resolves.toMatchObject({ isAnonymous: false });
+    expect(verify).toHaveBeenCalledTimes(2); // never cached
+    expect(() => guard.authenticateRequest({ headers: { authorization: `Bearer ${spaced}` } })).toThrow(expect.objectContaining({ code: 'invalid_request', status: 400 }));
+    // The same issuer's well-formed token is cached as before.
+    await guard.authenticateRequest(bearer(foreign));
+    expect(guard.authenticateRequest(bearer(foreign))).toMatchObject({ isAnonymous: false, token: foreign });
+    expect(verify).toHaveBeenCalledTimes(3);
+  });
+
   it('throws the RFC 6750 errors synchronously on the fast path too', () => {
     const guard = createBearerGuard({ anonymous: anon, audience: AUDIENCE });
     expect(() => guard.authenticateCached({ headers: {} })).toThrowError(expect.objectContaining({ code: 'invalid_token', status: 401 }));

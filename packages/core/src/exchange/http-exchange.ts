@@ -65,3 +65,36 @@ export function bearerToken(headers: HttpHeaders): string | undefined {
   if (authorization === undefined) return undefined;
   return BEARER_HEADER.exec(authorization)?.[1];
 }
+
+/** A whole `b64token` (RFC 6750 §2.1): what {@link bearerToken} accepts after the scheme. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/** Whether `value` is one `b64token`, as {@link bearerToken} would have taken it from a header. */
+export function isB64Token(value: string): boolean {
+  return B64TOKEN.test(value);
+}
+
+/** Char code of a space, the only separator `Bearer <b64token>` allows. */
+const SPACE = 32;
+/** `bearer`, as char codes. */
+const BEARER_CODES = [98, 101, 97, 114, 101, 114];
+
+/**
+ * What follows `Bearer ` in an `Authorization` header, its spaces trimmed, **not** checked to be a
+ * `b64token`: only for looking up among strings already known to be `b64token`s (the guard's cache
+ * of verified tokens), where an equal string proves the header is exactly `Bearer <that token>`
+ * and {@link bearerToken} would have returned it. Anything else goes through {@link bearerToken}.
+ */
+export function bearerCandidate(headers: HttpHeaders): string | undefined {
+  const authorization = headerValue(headers, 'authorization');
+  if (authorization === undefined || authorization.length < 8 || authorization.charCodeAt(6) !== SPACE) return undefined;
+  for (let index = 0; index < 6; index += 1) {
+    // `| 32` folds an ASCII capital to its small letter (and nothing else onto one).
+    if ((authorization.charCodeAt(index) | 32) !== BEARER_CODES[index]) return undefined;
+  }
+  let start = 7;
+  let end = authorization.length;
+  while (start < end && authorization.charCodeAt(start) === SPACE) start += 1;
+  while (end > start && authorization.charCodeAt(end - 1) === SPACE) end -= 1;
+  return start === end ? undefined : authorization.slice(start, end);
+}
