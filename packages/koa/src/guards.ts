@@ -18,6 +18,8 @@ export type RequireAnonymousOrUserOptions = BearerGuardOptions;
 
 /** Where the guard leaves its realm for `requireUser` / `requireScopes` on the same request. */
 const REALM = Symbol('anonymous-sessions.realm');
+/** The guard's default `realm`, which the core's checks also default to. */
+const DEFAULT_REALM = 'api';
 const realmOf = (ctx: Context): string | undefined => (ctx as Context & { [REALM]?: string })[REALM];
 
 /**
@@ -31,15 +33,22 @@ const realmOf = (ctx: Context): string | undefined => (ctx as Context & { [REALM
  */
 export function requireAnonymousOrUser(options: RequireAnonymousOrUserOptions): Middleware {
   const guard = createBearerGuard(options);
+  const realm = guard.realm;
+  // The default realm is what `requireUser` and `requireScopes` assume when the context carries
+  // none: only another realm is left on it (a property added to every context costs).
+  const leaveRealm = realm !== DEFAULT_REALM;
   return async function requireAnonymousOrUser(ctx: Context, next: Next): Promise<void> {
-    (ctx as Context & { [REALM]?: string })[REALM] = guard.realm;
+    // (Another guard's realm already on the context is replaced, as the last guard's realm counts.)
+    if (leaveRealm || realmOf(ctx) !== undefined) (ctx as Context & { [REALM]?: string })[REALM] = realm;
+    const method = ctx.method;
     // ctx.query re-parses the query string on every read: only read it when there is one.
-    // The core decides whether a body token counts (form-encoded, not GET/HEAD): RFC 6750 §2.2.
+    // The core decides whether a body token counts (form-encoded, not GET/HEAD: RFC 6750 §2.2); a
+    // GET or HEAD body is never read.
     const input = {
       headers: ctx.headers,
-      method: ctx.method,
+      method,
       queryToken: ctx.querystring ? ctx.query.access_token : undefined,
-      bodyToken: hostBody(ctx)?.access_token,
+      bodyToken: method === 'GET' || method === 'HEAD' ? undefined : hostBody(ctx)?.access_token,
     };
     const outcome = guard.authenticateRequest(input);
     const auth = outcome instanceof Promise ? await outcome : outcome;

@@ -93,6 +93,30 @@ describe('inside @koa/router', () => {
   });
 });
 
+describe('the realm of the guards', () => {
+  it('requireUser challenges with the realm of the last guard the request went through (the default one included)', async () => {
+    const shop = requireAnonymousOrUser({ anonymous: anon, audience: AUDIENCE, realm: 'shop' });
+    const plain = requireAnonymousOrUser({ anonymous: anon, audience: AUDIENCE });
+    const router = new Router();
+    const ok = (ctx: Context): void => {
+      ctx.body = { ok: true };
+    };
+    router.get('/shop', shop, requireUser(), ok);
+    router.get('/plain', plain, requireUser(), ok);
+    router.get('/both', shop, plain, requireUser(), ok);
+    const app = new Koa();
+    app.use(anonymousErrorHandler({ logger: silentLogger() }));
+    app.use(anonymousTokenRouter(anon));
+    app.use(router.routes());
+    const server = app.callback();
+    const { access_token } = expectTokens(await request(server).post(TOKEN_PATH).send(tokenRequest()));
+    const realmOf = async (path: string) => (await request(server).get(path).set('Authorization', `Bearer ${access_token}`)).headers['www-authenticate'];
+    expect(await realmOf('/shop')).toMatch(/^Bearer realm="shop"/);
+    expect(await realmOf('/plain')).toMatch(/^Bearer realm="api"/);
+    expect(await realmOf('/both')).toMatch(/^Bearer realm="api"/);
+  });
+});
+
 describe('without anonymousErrorHandler, Koa’s own ctx.onerror renders the errors', () => {
   it('keeps status, WWW-Authenticate and Retry-After, with the safe message as text', async () => {
     const app = new Koa();
