@@ -74,6 +74,25 @@ export interface TargetResult {
   note: string;
   /** The scenario profiled when missed. */
   profileScenario: string | undefined;
+  /** The paired rounds the ratio was judged on, when the run measured them. */
+  paired?: PairedResult;
+}
+
+/** A ratio target's two scenarios measured back to back in alternating order (`harness/pairs.ts`). */
+export interface PairedResult {
+  subject: string;
+  reference: string;
+  pairs: number;
+  /** Seconds of load per side of a pair. */
+  seconds: number;
+  /** Whether both servers ran on one core and the load generator on another. */
+  pinned: boolean;
+  /** Median over the pairs of (subject rate ÷ reference rate). */
+  ratio: number;
+  /** Every pair's ratio, in the order measured. */
+  ratios: number[];
+  /** Median over the pairs of (reference CPU per request ÷ subject CPU per request). */
+  cpuRatio?: number;
 }
 
 export interface ProfileResult {
@@ -90,7 +109,7 @@ export interface RunResults {
   startedAt: string;
   finishedAt: string;
   machine: { nproc: number; cpuModel: string; node: string; platform: string; loadBefore: string; loadAfter: string };
-  settings: { rounds: number; durationSeconds: number; warmupSeconds: number; connections: number; ceilingSeconds: number; distinctTokens: number };
+  settings: { rounds: number; durationSeconds: number; warmupSeconds: number; connections: number; ceilingSeconds: number; distinctTokens: number; pairs?: number; pairDurationSeconds?: number };
   scenarios: ScenarioResult[];
   memory: { rounds: MemoryResult[]; medianRssBytes: number; medianHeapUsedBytes: number } | undefined;
   /** Import + create + listen to the first response, fresh processes (issue 13, item 3). */
@@ -265,10 +284,12 @@ export function resultsMarkdown(results: RunResults, chartPath: string): string 
     `> run, which is why every figure is a ratio to an anchor measured in the same round, and the ratios are`,
     `> medians over ${settings.rounds} interleaved rounds.`,
     '',
-    `Settings: ${settings.rounds} interleaved rounds × ${settings.durationSeconds} s per scenario after a ${settings.warmupSeconds} s warm-up, ${settings.connections} connections, pipelining 1; crypto ceiling ${settings.ceilingSeconds} s per round; ${settings.distinctTokens} distinct tokens.`,
+    `Settings: ${settings.rounds} interleaved rounds × ${settings.durationSeconds} s per scenario after a ${settings.warmupSeconds} s warm-up, ${settings.connections} connections, pipelining 1; crypto ceiling ${settings.ceilingSeconds} s per round; ${settings.distinctTokens} distinct tokens.${settings.pairs === undefined ? '' : ` Ratio targets: ${settings.pairs} paired rounds × ${settings.pairDurationSeconds} s per side (see "How it measures").`}`,
     '',
   );
   out.push('#### Targets (issues 7 and 13)', '', targetTable(results), '');
+  const paired = results.targets.flatMap((target) => (target.paired === undefined ? [] : [target.paired]));
+  if (paired.length > 0) out.push(pairedMarkdown(paired), '');
   out.push('#### Results', '', `![Ratios to the anchors](${chartPath})`, '', scenarioTable(results));
   if (results.memory !== undefined) {
     const memory = results.memory;
@@ -295,6 +316,21 @@ export function resultsMarkdown(results: RunResults, chartPath: string): string 
     }
   }
   return out.join('\n');
+}
+
+/** The paired rounds behind the ratio targets, every pair's ratio shown. */
+function pairedMarkdown(paired: PairedResult[]): string {
+  const unique = [...new Map(paired.map((pair) => [`${pair.subject} ÷ ${pair.reference}`, pair])).values()];
+  return [
+    '**Paired rounds** (subject and reference back to back, order alternating; ratio = median of the pairs):',
+    '',
+    '| subject ÷ reference | pairs × s | pinned | rate ratio (median) | by server CPU per request | every pair |',
+    '|---|---:|---|---:|---:|---|',
+    ...unique.map(
+      (pair) =>
+        `| \`${pair.subject}\` ÷ \`${pair.reference}\` | ${pair.pairs} × ${pair.seconds} | ${pair.pinned ? 'servers on one core, load on another' : 'no'} | ${times(pair.ratio)} | ${times(pair.cpuRatio)} | ${pair.ratios.map((ratio) => ratio.toFixed(2)).join(' ')} |`,
+    ),
+  ].join('\n');
 }
 
 function coldStartMarkdown(cold: ColdStartResult): string {

@@ -17,8 +17,11 @@
  * `context` (flags, settings, log), `processes` (child processes), `servers` (servers and the load
  * generator), `scenarios`, `measure`, `targets`, `profiles`, `notes`, `cold-start`, `cluster`.
  *
- * Options: --quick, --rounds N, --duration S, --warmup S, --connections N, --only SUBSTRING,
- * --no-profile.
+ * Every ratio target is then judged on paired rounds (`harness/pairs.ts`): its two scenarios back
+ * to back, in alternating order, pinned to their own cores where the machine allows it.
+ *
+ * Options: --quick, --rounds N, --duration S, --warmup S, --connections N, --pairs N,
+ * --pair-duration S, --only SUBSTRING, --no-profile.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +34,7 @@ import { coldStartTarget, measureColdStart } from './harness/cold-start.js';
 import { createContext, type BenchContext } from './harness/context.js';
 import { machineInfo, uptime } from './harness/machine.js';
 import { measureCeiling, measureHttpRound, measureMemory, prepare, scenarioResult, type Prepared } from './harness/measure.js';
+import { measurePairs } from './harness/pairs.js';
 import { runNotes } from './harness/notes.js';
 import { profileMisses } from './harness/profiles.js';
 import { allScenarios, issueAccessTokens, type HttpScenario, type Scenario } from './harness/scenarios.js';
@@ -156,6 +160,8 @@ async function run(context: BenchContext, keysDir: string): Promise<RunResults |
     const measured = active.filter((scenario) => scenario.type === 'ceiling' || prepared.has(scenario.id));
     const measurement = await measureRounds(context, measured, prepared, load);
     if (measurement === undefined) return undefined;
+    const paired = await measurePairs(context, prepared, load);
+    if (context.processes.interrupted) return undefined;
     // The servers of the rounds stop before cold start and cluster measure (they need the cores).
     await Promise.all([...prepared.values()].map((entry) => entry.server.stop()));
     prepared.clear();
@@ -163,7 +169,7 @@ async function run(context: BenchContext, keysDir: string): Promise<RunResults |
     const scenarioResults = measured.map((scenario) => scenarioResult(context, scenario, measurement.rounds.get(scenario.id)!));
     const byId = new Map<string, ScenarioResult>(scenarioResults.map((scenario) => [scenario.id, scenario]));
     for (const scenario of scenarioResults) scenario.ratio = ratioOf(scenario, scenario.anchor === undefined ? undefined : byId.get(scenario.anchor));
-    const targets = evaluateTargets(context, byId, new Set(skipped.map((skip) => skip.id)));
+    const targets = evaluateTargets(context, byId, new Set(skipped.map((skip) => skip.id)), paired);
 
     const extra = async <T>(id: string, label: string, measure: () => Promise<T | undefined>): Promise<T | undefined> => {
       if (!wants(context, id) || context.processes.interrupted) return undefined;
@@ -190,7 +196,16 @@ async function run(context: BenchContext, keysDir: string): Promise<RunResults |
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
       machine: { ...machine, loadAfter: uptime() },
-      settings: { rounds: settings.rounds, durationSeconds: settings.duration, warmupSeconds: settings.warmup, connections: settings.connections, ceilingSeconds: settings.ceilingSeconds, distinctTokens: settings.distinctTokens },
+      settings: {
+        rounds: settings.rounds,
+        durationSeconds: settings.duration,
+        warmupSeconds: settings.warmup,
+        connections: settings.connections,
+        ceilingSeconds: settings.ceilingSeconds,
+        distinctTokens: settings.distinctTokens,
+        pairs: settings.pairs,
+        pairDurationSeconds: settings.pairDuration,
+      },
       scenarios: scenarioResults,
       memory: memory.length === 0 ? undefined : { rounds: memory, medianRssBytes: median(memory.map((m) => m.rssBytes)), medianHeapUsedBytes: median(memory.map((m) => m.heapUsedBytes)) },
       ...(coldStart === undefined ? {} : { coldStart }),

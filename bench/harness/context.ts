@@ -30,6 +30,10 @@ export interface BenchSettings {
   coldStartRuns: number;
   /** Seconds of load per worker count of the cluster measurement. */
   clusterSeconds: number;
+  /** Paired rounds per ratio target (`harness/pairs.ts`). */
+  pairs: number;
+  /** Seconds of load per side of a pair. */
+  pairDuration: number;
 }
 
 /** The tokens the guard scenarios load their servers with, issued by the run's token server. */
@@ -72,6 +76,8 @@ export function createContext(argv: string[] = process.argv.slice(2)): BenchCont
       warmup: { type: 'string' },
       connections: { type: 'string' },
       only: { type: 'string' },
+      pairs: { type: 'string' },
+      'pair-duration': { type: 'string' },
       'no-profile': { type: 'boolean', default: false },
     },
     allowPositionals: false,
@@ -92,11 +98,15 @@ export function createContext(argv: string[] = process.argv.slice(2)): BenchCont
     memoryCount: 100_000,
     coldStartRuns: quick ? 3 : 9,
     clusterSeconds: quick ? 1 : 5,
+    pairs: Number(flags.pairs ?? (quick ? 2 : 10)),
+    pairDuration: Number(flags['pair-duration'] ?? (quick ? 0.5 : 3)),
   };
   for (const [name, value] of Object.entries(settings)) {
     if (!Number.isFinite(value) || value <= 0 || value > 1_000_000) throw new Error(`bad --${name}: ${value}`);
   }
-  if (settings.duration > 60 || settings.rounds > 10 || settings.connections > 500) throw new Error('runs are bounded: --duration ≤ 60, --rounds ≤ 10, --connections ≤ 500');
+  if (settings.duration > 60 || settings.rounds > 10 || settings.connections > 500 || settings.pairs > 40 || settings.pairDuration > 60) {
+    throw new Error('runs are bounded: --duration ≤ 60, --rounds ≤ 10, --connections ≤ 500, --pairs ≤ 40, --pair-duration ≤ 60');
+  }
   const mode: RunResults['mode'] = flags.only !== undefined ? 'partial' : quick ? 'quick' : 'full';
   const benchDir = fileURLToPath(new URL('../', import.meta.url));
   const started = performance.now();

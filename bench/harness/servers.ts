@@ -81,6 +81,11 @@ export class LoadGenerator {
     this.#child = processes.spawn('load.ts', {});
   }
 
+  /** The load generator's process id (for pinning it to a core). */
+  get pid(): number {
+    return this.#child.pid!;
+  }
+
   async run(spec: LoadSpec): Promise<LoadResult> {
     const id = this.#nextId++;
     this.#child.send({ type: 'run', id, spec });

@@ -2,7 +2,7 @@
  * The targets of issue 13 (and the p99 / no-errors check of issue 7), evaluated on the medians of
  * one run: every ratio is the median over rounds of (subject ÷ reference in the same round).
  */
-import { ratioOf, times, type ScenarioResult, type TargetResult } from '../report.js';
+import { ratioOf, times, type PairedResult, type ScenarioResult, type TargetResult } from '../report.js';
 import type { BenchContext } from './context.js';
 import { P99_LIMIT_MS } from './measure.js';
 import { JOSE_ISSUER_ID } from './scenarios.js';
@@ -49,25 +49,44 @@ export function ratioTargets(context: BenchContext): TargetSpec[] {
   ];
 }
 
-/** Every target's result; a missed one names the scenario to profile. */
-export function evaluateTargets(context: BenchContext, byId: Map<string, ScenarioResult>, skippedIds: Set<string>): TargetResult[] {
+/**
+ * Every target's result; a missed one names the scenario to profile. A ratio target is judged on
+ * its paired rounds when the run measured them (`harness/pairs.ts`), else on the interleaved ones.
+ */
+export function evaluateTargets(context: BenchContext, byId: Map<string, ScenarioResult>, skippedIds: Set<string>, paired = new Map<string, PairedResult>()): TargetResult[] {
   const targets: TargetResult[] = ratioTargets(context).map((target) => {
     const subject = byId.get(target.subject);
     const reference = byId.get(target.reference);
-    const ratio = ratioOf(subject, reference);
-    const measured = `${subject?.label ?? target.subject} ÷ ${reference?.label ?? target.reference} = ${times(ratio)}`;
+    const pairs = paired.get(`${target.subject} ÷ ${target.reference}`);
+    const interleaved = ratioOf(subject, reference);
+    const ratio = pairs?.ratio ?? interleaved;
+    const names = `${subject?.label ?? target.subject} ÷ ${reference?.label ?? target.reference}`;
+    const measured =
+      pairs === undefined
+        ? `${names} = ${times(ratio)}`
+        : `${names} = ${times(ratio)} over ${pairs.pairs} paired rounds${pairs.pinned ? ' (pinned)' : ''}; interleaved rounds: ${times(interleaved)}`;
     if (ratio === undefined) {
       const why = skippedIds.has(target.subject) || skippedIds.has(target.reference) ? 'a scenario it needs was skipped' : 'not measured in this run';
       return { id: target.id, description: target.description, measured, threshold: `${target.threshold}×`, ratio, status: 'SKIPPED', note: why, profileScenario: undefined };
     }
     const threshold = target.honest?.threshold ?? target.threshold;
     const pass = ratio >= threshold;
-    const cpu = cpuRatio(subject, reference);
+    const cpu = pairs === undefined ? cpuRatio(subject, reference) : pairs.cpuRatio;
     const measuredWithCpu = `${measured}${cpu === undefined ? '' : ` (by server CPU per request: ${times(cpu)})`}`;
     const honest = target.honest === undefined ? '' : `judged against ${target.honest.threshold.toFixed(2)}×, the reachable target: ${target.honest.why}`;
     const short = pass ? '' : `short by ${(((threshold - ratio) / threshold) * 100).toFixed(0)} % (${times(ratio)} of ${threshold.toFixed(2)}×)`;
     const note = [short, honest].filter((part) => part !== '').join('; ');
-    return { id: target.id, description: target.description, measured: measuredWithCpu, threshold: `${threshold}×`, ratio, status: pass ? 'PASS' : 'MISS', note, profileScenario: pass ? undefined : target.subject };
+    return {
+      id: target.id,
+      description: target.description,
+      measured: measuredWithCpu,
+      threshold: `${threshold}×`,
+      ratio,
+      status: pass ? 'PASS' : 'MISS',
+      note,
+      profileScenario: pass ? undefined : target.subject,
+      ...(pairs === undefined ? {} : { paired: pairs }),
+    };
   });
   targets.push(p99Target(context, byId));
   return targets;
