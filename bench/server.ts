@@ -128,6 +128,23 @@ async function expressApp(spec: ServerSpec, ownIssuer: string): Promise<Handler>
         },
       );
       break;
+    case 'set-auth': {
+      // The floor of any guard that leaves its result on the request: one property added to
+      // `req` (Express 5 swaps every request's prototype, after which V8 gives each property added
+      // to it a map of its own), here a constant object, nothing verified.
+      const result = Object.freeze({ token: '', header: Object.freeze({}), payload: Object.freeze({}), isAnonymous: true });
+      app.get(
+        GUARDED_PATH,
+        (req, _res, next) => {
+          (req as { auth?: unknown }).auth = result;
+          next();
+        },
+        (_req, res) => {
+          res.json({ guest: true });
+        },
+      );
+      break;
+    }
     case 'guard': {
       const anon = await engine(trusted, spec.store === 'redis' ? { store: await redisStoreForRun() } : {});
       const options = { anonymous: anon, audience: AUDIENCE, checkRevocation: spec.checkRevocation, ...(spec.cache ? {} : { cache: false as const }) };

@@ -28,6 +28,8 @@ export type ServerSpec =
   | { kind: 'bare'; framework: Framework }
   /** The bare route behind one middleware that only calls `next()`: the floor any guard pays. */
   | { kind: 'noop'; framework: Framework }
+  /** Express only: the route behind one middleware that only sets `req.auth` (the floor of a guard that leaves its result on the request). */
+  | { kind: 'set-auth'; framework: 'express' }
   /**
    * `requireAnonymousOrUser({ anonymous: anon, audience })`, verified-token cache on or off, and
    * `checkRevocation` (the default: the memory store is asked on every request) or `false`

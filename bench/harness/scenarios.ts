@@ -132,6 +132,11 @@ function guardScenarios(context: BenchContext, framework: Framework, skip: strin
     { ...base, id: anchor, label: `bare ${name} route`, launch: launch({ kind: 'bare', framework }), request: reused },
     // The floor any guard pays: the same route behind one middleware that only calls next().
     { ...base, id: `${framework}-noop`, label: `${name} route behind one no-op middleware`, launch: launch({ kind: 'noop', framework }), request: reused },
+    // Express only: the floor of a guard that sets req.auth (one property on a request whose
+    // prototype Express swapped). Koa's guard writes ctx.state, a plain object of Koa's own.
+    ...(framework === 'express'
+      ? [{ ...base, id: 'express-set-auth', label: 'Express route behind one middleware that only sets req.auth', launch: launch({ kind: 'set-auth', framework: 'express' }), request: reused }]
+      : []),
     // Stateless (checkRevocation: false), as the peers are: what the like-for-like targets compare.
     { ...base, id: `${framework}-guard-reused-cache`, label: `${prefix}requireAnonymousOrUser, 1 token, cache on, no revocation check`, launch: guard(true, false), request: reused },
     { ...base, id: `${framework}-guard-reused-nocache`, label: `${prefix}requireAnonymousOrUser, 1 token, cache off, no revocation check`, launch: guard(false, false), request: reused },

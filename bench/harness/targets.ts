@@ -27,7 +27,24 @@ export function ratioTargets(context: BenchContext): TargetSpec[] {
   const n = context.settings.distinctTokens;
   return [
     { id: 'guard-vs-bare-express', description: 'Express guard, 1 token, cache on ≥ 0.92× bare Express', subject: 'express-guard-reused-cache', reference: 'express-bare', threshold: 0.92 },
-    { id: 'guard-vs-noop-middleware', description: 'Express guard, 1 token, cache on ≥ 0.95× Express with one no-op middleware', subject: 'express-guard-reused-cache', reference: 'express-noop', threshold: 0.95 },
+    {
+      id: 'guard-vs-noop-middleware',
+      description: 'Express guard, 1 token, cache on ≥ 0.95× Express with one no-op middleware',
+      subject: 'express-guard-reused-cache',
+      reference: 'express-noop',
+      threshold: 0.95,
+      honest: {
+        threshold: 0.93,
+        why: 'a guard leaves its result on req, and Express 5 swaps every request\'s prototype (Object.setPrototypeOf(req, app.request)), after which V8 gives each property added to req a map of its own: the one req.auth costs ~3 µs (bench/req-property.ts), ~2 % of a request here, which no middleware that only calls next() pays; the next target holds the guard to 0.95× of a middleware that only sets req.auth',
+      },
+    },
+    {
+      id: 'guard-vs-set-auth-floor',
+      description: 'Express guard, 1 token, cache on ≥ 0.95× Express with one middleware that only sets req.auth (added: the floor of a guard that leaves its result on the request)',
+      subject: 'express-guard-reused-cache',
+      reference: 'express-set-auth',
+      threshold: 0.95,
+    },
     { id: 'guard-vs-oauth2-jwt-bearer', description: 'Express guard, 1 token, cache on ≥ 1.5× express-oauth2-jwt-bearer', subject: 'express-guard-reused-cache', reference: 'express-peer-oauth2-reused', threshold: 1.5 },
     {
       id: 'distinct-nocache-vs-oauth2-jwt-bearer',
@@ -35,7 +52,6 @@ export function ratioTargets(context: BenchContext): TargetSpec[] {
       subject: 'express-guard-distinct-nocache',
       reference: 'express-peer-oauth2-distinct',
       threshold: 1.15,
-      honest: { threshold: 1.0, why: 'both run one jose jwtVerify (RS256 through WebCrypto) per request, about 70 µs of the ~220 µs a request costs; beating the peer by 15 % would need the verification itself to cost less than jose\'s' },
     },
     { id: 'koa-guard-vs-bare-koa', description: 'Koa guard, 1 token, cache on ≥ 0.92× bare Koa', subject: 'koa-guard-reused-cache', reference: 'koa-bare', threshold: 0.92 },
     {
@@ -126,7 +142,7 @@ function p99BeyondReach(context: BenchContext, scenario: ScenarioResult, byId: M
   const floor = tail * mean;
   const own = scenario.medianP99 / mean;
   if (floor <= P99_LIMIT_MS || own > tail * 1.1) return undefined;
-  return `${scenario.label}: p99 ${scenario.medianP99.toFixed(0)} ms = ${own.toFixed(2)} × its mean latency of ${mean.toFixed(1)} ms; with ${reference.label}'s tail (p99 = ${tail.toFixed(2)} × mean) any endpoint at this rate has a p99 of ${floor.toFixed(0)} ms`;
+  return `\`${scenario.id}\` p99 ${scenario.medianP99.toFixed(0)} ms = ${own.toFixed(2)} × its mean latency of ${mean.toFixed(1)} ms, floor ${floor.toFixed(0)} ms (\`${reference.id}\`: p99 = ${tail.toFixed(2)} × mean)`;
 }
 
 /**
@@ -140,7 +156,7 @@ function p99Target(context: BenchContext, byId: Map<string, ScenarioResult>): Ta
     return why === undefined ? [] : [[scenario.id, why] as const];
   }));
   const flagged = [...http.filter((scenario) => scenario.flags.length > 0 && !beyond.has(scenario.id))].sort((a, b) => b.failures - a.failures || (b.medianP99 ?? 0) - (a.medianP99 ?? 0));
-  const beyondNote = beyond.size === 0 ? '' : `p99 over ${P99_LIMIT_MS} ms where the rate does not allow it (not counted): ${[...beyond.values()].join('; ')}`;
+  const beyondNote = beyond.size === 0 ? '' : `not counted, as their rate does not allow a p99 ≤ ${P99_LIMIT_MS} ms with their reference's tail (floor = reference's p99 ÷ mean latency × their own mean latency): ${[...beyond.values()].join('; ')}`;
   return {
     id: 'no-errors-p99',
     description: `no error responses and no p99 above ${P99_LIMIT_MS} ms at ${context.settings.connections} connections, any scenario`,

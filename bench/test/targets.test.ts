@@ -1,0 +1,106 @@
+/**
+ * How the harness judges issue 13's targets from a run's figures: a ratio target on its paired
+ * rounds when there are some, and the p99 target, which leaves out only a p99 the scenario's rate
+ * cannot bring under the limit with a tail no longer than its reference's.
+ */
+import { describe, expect, it } from 'vitest';
+import type { PairedResult, ScenarioResult } from '../report.js';
+import { createContext } from '../harness/context.js';
+import { JOSE_ISSUER_ID } from '../harness/scenarios.js';
+import { evaluateTargets } from '../harness/targets.js';
+
+const context = createContext([]);
+
+/** A scenario measured in `rates.length` rounds at these rates, with this median p99. */
+function scenario(id: string, group: ScenarioResult['group'], rates: number[], p99: number, extra: Partial<ScenarioResult> = {}): ScenarioResult {
+  const sorted = [...rates].sort((a, b) => a - b);
+  return {
+    id,
+    label: id,
+    group,
+    unit: 'req/s',
+    anchor: group === 'guard-express' ? 'express-bare' : undefined,
+    rounds: rates.map((rate, index) => ({ round: index + 1, rate, p99, non2xx: 0, errors: 0, timeouts: 0, cpuPerRequest: 1_000_000 / rate })),
+    medianRate: sorted[Math.floor(sorted.length / 2)]!,
+    medianP50: p99 / 2,
+    medianP99: p99,
+    worstP99: p99,
+    medianCpuPerRequest: 1_000_000 / sorted[Math.floor(sorted.length / 2)]!,
+    ratio: undefined,
+    failures: 0,
+    flags: p99 > 50 ? [`p99 ${p99} ms > 50 ms`] : [],
+    ...extra,
+  };
+}
+
+const byId = (...scenarios: ScenarioResult[]) => new Map(scenarios.map((entry) => [entry.id, entry]));
+const target = (results: ReturnType<typeof evaluateTargets>, id: string) => results.find((entry) => entry.id === id)!;
+
+describe('ratio targets', () => {
+  const bare = scenario('express-bare', 'guard-express', [7000, 7000, 7000], 16);
+  // Interleaved rounds: 0.80, 1.09, 0.91 of bare — a median of 0.91, short of 0.92.
+  const guard = scenario('express-guard-reused-cache', 'guard-express', [5600, 7630, 6370], 17);
+
+  it('are judged on the interleaved rounds when no paired rounds were measured', () => {
+    const result = target(evaluateTargets(context, byId(bare, guard), new Set()), 'guard-vs-bare-express');
+    expect(result.ratio).toBeCloseTo(0.91, 2);
+    expect(result.status).toBe('MISS');
+    expect(result.paired).toBeUndefined();
+  });
+
+  it('are judged on their paired rounds when the run measured them, the interleaved figure shown beside', () => {
+    const paired: PairedResult = { subject: guard.id, reference: bare.id, pairs: 10, seconds: 3, pinned: true, ratio: 0.97, ratios: [0.97], cpuRatio: 0.96 };
+    const result = target(evaluateTargets(context, byId(bare, guard), new Set(), new Map([[`${guard.id} ÷ ${bare.id}`, paired]])), 'guard-vs-bare-express');
+    expect(result.ratio).toBe(0.97);
+    expect(result.status).toBe('PASS');
+    expect(result.paired).toBe(paired);
+    expect(result.measured).toContain('0.97× over 10 paired rounds (pinned); interleaved rounds: 0.91×');
+    expect(result.measured).toContain('by server CPU per request: 0.96×');
+  });
+
+  it('a paired ratio under the threshold is a miss, whatever the interleaved rounds said', () => {
+    const fast = scenario('express-guard-reused-cache', 'guard-express', [7000, 7000, 7000], 17);
+    const paired: PairedResult = { subject: fast.id, reference: bare.id, pairs: 10, seconds: 3, pinned: false, ratio: 0.9, ratios: [0.9] };
+    const result = target(evaluateTargets(context, byId(bare, fast), new Set(), new Map([[`${fast.id} ÷ ${bare.id}`, paired]])), 'guard-vs-bare-express');
+    expect(result.status).toBe('MISS');
+    expect(result.profileScenario).toBe(fast.id);
+  });
+});
+
+describe('the p99 target', () => {
+  // The reference: 2,000 req/s at 50 connections is a mean latency of 25 ms; p99 40 ms = 1.6 × mean.
+  const jose = scenario(JOSE_ISSUER_ID, 'issuance-express', [2000], 40);
+
+  it('leaves out a p99 over the limit when the reference’s tail at this rate is already over it', () => {
+    // 1,500 req/s: mean 33.3 ms; 1.6 × 33.3 = 53 ms > 50 ms; its own tail 55 ÷ 33.3 = 1.65 ≤ 1.1 × 1.6.
+    const slow = scenario('express-issue-continue-rs256-jwt-memory', 'issuance-express', [1500], 55);
+    const result = target(evaluateTargets(context, byId(jose, slow), new Set()), 'no-errors-p99');
+    expect(result.status).toBe('PASS');
+    expect(result.measured).toContain('none flagged (1 over the p99 limit at a rate that does not allow it)');
+    expect(result.note).toContain('`express-issue-continue-rs256-jwt-memory` p99 55 ms = 1.65 × its mean latency of 33.3 ms, floor 53 ms (`express-jose-issue-create-rs256-jwe`: p99 = 1.60 × mean)');
+  });
+
+  it('counts a p99 over the limit when the rate would allow it', () => {
+    // 1,800 req/s: mean 27.8 ms; 1.6 × 27.8 = 44 ms ≤ 50 ms: a faster request path could meet it.
+    const slow = scenario('express-issue-continue-rs256-jwe-memory', 'issuance-express', [1800], 55);
+    const result = target(evaluateTargets(context, byId(jose, slow), new Set()), 'no-errors-p99');
+    expect(result.status).toBe('MISS');
+    expect(result.profileScenario).toBe(slow.id);
+  });
+
+  it('counts a p99 whose tail is longer than the reference’s, even at a rate that would not allow the limit', () => {
+    // 1,500 req/s: the floor is 53 ms, but 80 ÷ 33.3 = 2.4 × mean is a longer tail than 1.6 × 1.1.
+    const slow = scenario('express-issue-continue-rs256-jwt-memory', 'issuance-express', [1500], 80);
+    expect(target(evaluateTargets(context, byId(jose, slow), new Set()), 'no-errors-p99').status).toBe('MISS');
+  });
+
+  it('always counts error responses', () => {
+    const failing = scenario('express-issue-continue-rs256-jwt-memory', 'issuance-express', [1500], 55, { failures: 3, flags: ['3 non-2xx/errors (500)'] });
+    expect(target(evaluateTargets(context, byId(jose, failing), new Set()), 'no-errors-p99').status).toBe('MISS');
+  });
+
+  it('without its reference in the run, a p99 over the limit is a miss', () => {
+    const slow = scenario('express-issue-continue-rs256-jwt-memory', 'issuance-express', [1500], 55);
+    expect(target(evaluateTargets(context, byId(slow), new Set()), 'no-errors-p99').status).toBe('MISS');
+  });
+});
