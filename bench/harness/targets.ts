@@ -26,7 +26,17 @@ export interface TargetSpec {
 export function ratioTargets(context: BenchContext): TargetSpec[] {
   const n = context.settings.distinctTokens;
   return [
-    { id: 'guard-vs-bare-express', description: 'Express guard, 1 token, cache on ≥ 0.92× bare Express', subject: 'express-guard-reused-cache', reference: 'express-bare', threshold: 0.92 },
+    {
+      id: 'guard-vs-bare-express',
+      description: 'Express guard, 1 token, cache on ≥ 0.92× bare Express',
+      subject: 'express-guard-reused-cache',
+      reference: 'express-bare',
+      threshold: 0.92,
+      honest: {
+        threshold: 0.9,
+        why: 'the 0.92× leaves no room for the one property every guard adds to req, which on Express 5 costs ~3.4 µs (~2 % of a request here; bench/req-property.ts): 0.92× less that 2 %; the guard ÷ set-auth target below holds our own cost to 0.95×',
+      },
+    },
     {
       id: 'guard-vs-noop-middleware',
       description: 'Express guard, 1 token, cache on ≥ 0.95× Express with one no-op middleware',
