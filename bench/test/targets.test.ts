@@ -37,20 +37,30 @@ const byId = (...scenarios: ScenarioResult[]) => new Map(scenarios.map((entry) =
 const target = (results: ReturnType<typeof evaluateTargets>, id: string) => results.find((entry) => entry.id === id)!;
 
 describe('ratio targets', () => {
-  const bare = scenario('express-bare', 'guard-express', [7000, 7000, 7000], 16);
-  // Interleaved rounds: 0.80, 1.09, 0.91 of bare — a median of 0.91, short of 0.92.
+  // The set-auth floor: a target with no honest threshold, judged against the issue's 0.95×.
+  const floor = scenario('express-set-auth', 'guard-express', [7000, 7000, 7000], 16);
+  // Interleaved rounds: 0.80, 1.09, 0.91 of the floor — a median of 0.91, short of 0.95.
   const guard = scenario('express-guard-reused-cache', 'guard-express', [5600, 7630, 6370], 17);
 
   it('are judged on the interleaved rounds when no paired rounds were measured', () => {
-    const result = target(evaluateTargets(context, byId(bare, guard), new Set()), 'guard-vs-bare-express');
+    const result = target(evaluateTargets(context, byId(floor, guard), new Set()), 'guard-vs-set-auth-floor');
     expect(result.ratio).toBeCloseTo(0.91, 2);
     expect(result.status).toBe('MISS');
     expect(result.paired).toBeUndefined();
   });
 
+  it('a target with an honest threshold is judged against it, and says so', () => {
+    const express = scenario('express-bare', 'guard-express', [7000, 7000, 7000], 16);
+    const result = target(evaluateTargets(context, byId(express, guard), new Set()), 'guard-vs-bare-express');
+    expect(result.ratio).toBeCloseTo(0.91, 2);
+    expect(result.status).toBe('PASS');
+    expect(result.threshold).toBe('0.9×');
+    expect(result.note).toContain('judged against 0.90×, the reachable target');
+  });
+
   it('are judged on their paired rounds when the run measured them, the interleaved figure shown beside', () => {
-    const paired: PairedResult = { subject: guard.id, reference: bare.id, pairs: 10, seconds: 3, pinned: true, ratio: 0.97, ratios: [0.97], cpuRatio: 0.96 };
-    const result = target(evaluateTargets(context, byId(bare, guard), new Set(), new Map([[`${guard.id} ÷ ${bare.id}`, paired]])), 'guard-vs-bare-express');
+    const paired: PairedResult = { subject: guard.id, reference: floor.id, pairs: 10, seconds: 3, pinned: true, ratio: 0.97, ratios: [0.97], cpuRatio: 0.96 };
+    const result = target(evaluateTargets(context, byId(floor, guard), new Set(), new Map([[`${guard.id} ÷ ${floor.id}`, paired]])), 'guard-vs-set-auth-floor');
     expect(result.ratio).toBe(0.97);
     expect(result.status).toBe('PASS');
     expect(result.paired).toBe(paired);
@@ -60,8 +70,8 @@ describe('ratio targets', () => {
 
   it('a paired ratio under the threshold is a miss, whatever the interleaved rounds said', () => {
     const fast = scenario('express-guard-reused-cache', 'guard-express', [7000, 7000, 7000], 17);
-    const paired: PairedResult = { subject: fast.id, reference: bare.id, pairs: 10, seconds: 3, pinned: false, ratio: 0.9, ratios: [0.9] };
-    const result = target(evaluateTargets(context, byId(bare, fast), new Set(), new Map([[`${fast.id} ÷ ${bare.id}`, paired]])), 'guard-vs-bare-express');
+    const paired: PairedResult = { subject: fast.id, reference: floor.id, pairs: 10, seconds: 3, pinned: false, ratio: 0.9, ratios: [0.9] };
+    const result = target(evaluateTargets(context, byId(floor, fast), new Set(), new Map([[`${fast.id} ÷ ${floor.id}`, paired]])), 'guard-vs-set-auth-floor');
     expect(result.status).toBe('MISS');
     expect(result.profileScenario).toBe(fast.id);
   });
