@@ -111,6 +111,9 @@ export async function measureHttpRound(round: number, entry: Prepared, run: (spe
   return roundOf(round, measured, after.cpuMicros - before.cpuMicros, lookups);
 }
 
+/** A closed loop's mean latency at `rate` with every connection busy (Little's law), ms. */
+export const meanLatency = (context: BenchContext, rate: number): number => (context.settings.connections / rate) * 1000;
+
 /** A scenario's medians over its rounds, and its flags (errors, p99 over the limit). */
 export function scenarioResult(context: BenchContext, scenario: Scenario, rounds: RoundResult[]): ScenarioResult {
   const p99s = rounds.flatMap((round) => (round.p99 === undefined ? [] : [round.p99]));
@@ -128,7 +131,7 @@ export function scenarioResult(context: BenchContext, scenario: Scenario, rounds
     // Little's law: with every connection always waiting on a response, the mean latency is at
     // least connections ÷ rate; above the limit, no p99 can be under it at this rate.
     const rate = median(rounds.map((round) => round.rate));
-    const floor = rate > 0 ? (context.settings.connections / rate) * 1000 : Number.POSITIVE_INFINITY;
+    const floor = rate > 0 ? meanLatency(context, rate) : Number.POSITIVE_INFINITY;
     flags.push(`p99 ${medianP99.toFixed(1)} ms > ${P99_LIMIT_MS} ms${floor > P99_LIMIT_MS ? ` (mean latency ≥ ${floor.toFixed(0)} ms at this rate)` : ''}`);
   }
   return {

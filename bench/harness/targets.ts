@@ -4,7 +4,7 @@
  */
 import { ratioOf, times, type PairedResult, type ScenarioResult, type TargetResult } from '../report.js';
 import type { BenchContext } from './context.js';
-import { P99_LIMIT_MS } from './measure.js';
+import { meanLatency, P99_LIMIT_MS } from './measure.js';
 import { JOSE_ISSUER_ID } from './scenarios.js';
 
 /** A ratio target: `subject ÷ reference ≥ threshold`. */
@@ -124,9 +124,6 @@ function cpuRatio(subject: ScenarioResult | undefined, reference: ScenarioResult
   const theirs = reference?.medianCpuPerRequest;
   return mine === undefined || theirs === undefined || mine <= 0 ? undefined : theirs / mine;
 }
-
-/** A closed loop's mean latency at `rate` with every connection busy (Little's law), ms. */
-const meanLatency = (context: BenchContext, rate: number): number => (context.settings.connections / rate) * 1000;
 
 /**
  * The scenario whose latency tail another one is held to: the hand-written jose endpoint for

@@ -6,6 +6,7 @@ import {
   claimIncludesCheck,
   claimPredicateCheck,
   createBearerGuard,
+  DEFAULT_REALM,
   type AuthResult,
   type BearerGuardOptions,
   type BearerRequest,
@@ -85,8 +86,6 @@ export type RequireAnonymousOrUserOptions = BearerGuardOptions;
 
 /** Where the guard leaves its realm for `requireUser` / `requireScopes` on the same request. */
 const REALM = Symbol('anonymous-sessions.realm');
-/** The guard's default `realm`, which the core's checks also default to. */
-const DEFAULT_REALM = 'api';
 const realmOf = (req: Request): string | undefined => (req as Request & { [REALM]?: string })[REALM];
 
 /**

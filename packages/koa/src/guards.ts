@@ -6,6 +6,7 @@ import {
   claimIncludesCheck,
   claimPredicateCheck,
   createBearerGuard,
+  DEFAULT_REALM,
   type BearerGuardOptions,
   type ClaimPredicate,
   type ClaimValue,
@@ -18,8 +19,6 @@ export type RequireAnonymousOrUserOptions = BearerGuardOptions;
 
 /** Where the guard leaves its realm for `requireUser` / `requireScopes` on the same request. */
 const REALM = Symbol('anonymous-sessions.realm');
-/** The guard's default `realm`, which the core's checks also default to. */
-const DEFAULT_REALM = 'api';
 const realmOf = (ctx: Context): string | undefined => (ctx as Context & { [REALM]?: string })[REALM];
 
 /**

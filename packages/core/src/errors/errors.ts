@@ -344,6 +344,12 @@ export function toAnonymousSessionError(error: unknown): AnonymousSessionError {
 
 const KNOWN_CODES: ReadonlySet<string> = new Set<string>(CLIENT_ERROR_CODES);
 
+/**
+ * The `realm` of a bearer guard's challenges when its options name none; the bearer errors and the
+ * claim checks default to it, so a binding need not leave it on a request.
+ */
+export const DEFAULT_REALM = 'api';
+
 /** 400 `invalid_request` from a bearer guard (RFC 6750 §3.1): e.g. a token sent in two places. */
 export class InvalidBearerRequestError extends AnonymousSessionError {
   declare readonly code: 'invalid_request';
@@ -352,7 +358,7 @@ export class InvalidBearerRequestError extends AnonymousSessionError {
    * @param realm - the realm of the challenge it builds (`Bearer realm, error="invalid_request"`);
    *   a ready challenge (the headers) is still accepted.
    */
-  constructor(description: string, realm: string | Record<string, string> = 'api') {
+  constructor(description: string, realm: string | Record<string, string> = DEFAULT_REALM) {
     super('invalid_request', 400, description, {
       headers: typeof realm === 'string' ? bearerChallenge(realm, { error: 'invalid_request', error_description: description }) : realm,
     });
@@ -368,7 +374,7 @@ export class InsufficientScopeError extends AnonymousSessionError {
    *   headers) is still accepted.
    * @param realm - the realm of the challenge. Default `api`.
    */
-  constructor(description: string, scopes: readonly string[] | Record<string, string>, realm = 'api') {
+  constructor(description: string, scopes: readonly string[] | Record<string, string>, realm = DEFAULT_REALM) {
     super('insufficient_scope', 403, description, {
       headers: Array.isArray(scopes)
         ? bearerChallenge(realm, { error: 'insufficient_scope', error_description: description, scope: scopes.join(' ') })
@@ -384,7 +390,7 @@ export class InsufficientUserAuthenticationError extends AnonymousSessionError {
    * @param realm - the realm of the challenge it builds; a ready challenge (the headers) is still
    *   accepted.
    */
-  constructor(realm: string | Record<string, string> = 'api') {
+  constructor(realm: string | Record<string, string> = DEFAULT_REALM) {
     super('insufficient_user_authentication', 403, 'A signed-in user is required.', {
       headers:
         typeof realm === 'string'

@@ -52,12 +52,15 @@ export function headerValue(headers: HttpHeaders, name: string): string | undefi
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** A `b64token` (RFC 6750 §2.1), the one grammar both patterns below are built from. */
+const B64TOKEN_SOURCE = '[A-Za-z0-9\\-._~+/]+=*';
+
 /**
  * `Bearer <b64token>` (RFC 6750 §2.1), the scheme in any case. Compiled once (a regular expression
  * literal inside a function is a new object on every call), and without the `i` flag: the token's
  * character class already has both cases, and case folding over a token of a kilobyte is not free.
  */
-const BEARER_HEADER = /^[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*) *$/;
+const BEARER_HEADER = new RegExp(`^[Bb][Ee][Aa][Rr][Ee][Rr] +(${B64TOKEN_SOURCE}) *$`);
 
 /** The token after `Bearer ` in an `Authorization` header, if any. */
 export function bearerToken(headers: HttpHeaders): string | undefined {
@@ -66,8 +69,8 @@ export function bearerToken(headers: HttpHeaders): string | undefined {
   return BEARER_HEADER.exec(authorization)?.[1];
 }
 
-/** A whole `b64token` (RFC 6750 §2.1): what {@link bearerToken} accepts after the scheme. */
-const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+/** A whole `b64token`: what {@link bearerToken} accepts after the scheme. */
+const B64TOKEN = new RegExp(`^${B64TOKEN_SOURCE}$`);
 
 /** Whether `value` is one `b64token`, as {@link bearerToken} would have taken it from a header. */
 export function isB64Token(value: string): boolean {

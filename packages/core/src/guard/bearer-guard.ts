@@ -18,6 +18,7 @@ import type { Logger } from '../internal/logger.js';
 import {
   AnonymousSessionError,
   ConfigError,
+  DEFAULT_REALM,
   InsufficientScopeError,
   InsufficientUserAuthenticationError,
   InvalidBearerRequestError,
@@ -124,7 +125,7 @@ interface GuardSettings {
 /** Parses the options and resolves everything a guard needs. */
 function resolveSettings(input: BearerGuardOptions): GuardSettings {
   const options = parseOptions(bearerGuardOptionsSchema, input);
-  const realm = options.realm ?? 'api';
+  const realm = options.realm ?? DEFAULT_REALM;
   const audiences = Array.isArray(options.audience) ? options.audience : [options.audience];
   const engine = isEngine(options.anonymous) ? options.anonymous : undefined;
   const remote = engine ? undefined : (options.anonymous as RemoteAnonymousIssuer);
@@ -375,7 +376,7 @@ function extractToken(request: BearerRequest, realm: string, required: boolean):
  * Throws `insufficient_scope` unless the token carries every scope, or `invalid_token` (401, the
  * bare challenge) when no guard authenticated the request.
  */
-export function assertScopes(auth: AuthResult | undefined, scopes: readonly string[], realm = 'api'): void {
+export function assertScopes(auth: AuthResult | undefined, scopes: readonly string[], realm = DEFAULT_REALM): void {
   if (auth === undefined) throw InvalidTokenError.missing(realm);
   const granted = new Set(typeof auth.payload.scope === 'string' ? auth.payload.scope.split(' ') : []);
   const missing = scopes.filter((scope) => !granted.has(scope));
@@ -386,7 +387,7 @@ export function assertScopes(auth: AuthResult | undefined, scopes: readonly stri
 }
 
 /** Throws `insufficient_user_authentication` (RFC 9470) for a guest, or `invalid_token` without auth. */
-export function assertUser(auth: AuthResult | undefined, realm = 'api'): void {
+export function assertUser(auth: AuthResult | undefined, realm = DEFAULT_REALM): void {
   if (auth === undefined) throw InvalidTokenError.missing(realm);
   if (auth.isAnonymous) {
     throw new InsufficientUserAuthenticationError(realm);
@@ -416,7 +417,7 @@ function requireClaimName(claim: unknown): asserts claim is string {
 
 /** Builds a claim check from a test that returns the refusal's description, or `undefined` to pass. */
 function claimRule(refusal: (payload: JWTPayload, auth: AuthResult) => string | undefined): ClaimCheck {
-  return (auth, realm = 'api') => {
+  return (auth, realm = DEFAULT_REALM) => {
     if (auth === undefined) throw InvalidTokenError.missing(realm);
     const description = refusal(auth.payload, auth);
     if (description !== undefined) throw InvalidTokenError.forBearer(realm, description);
