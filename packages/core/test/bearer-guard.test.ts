@@ -199,6 +199,34 @@ describe('createBearerGuard: a token is verified under the issuer it names', () 
     await expect(guard.authenticate(bearer(forged))).rejects.toMatchObject({ code: 'invalid_token', status: 401 });
     expect(verify).toHaveBeenCalledTimes(1);
   });
+
+  it('each token gets its own header, though the verifier decodes each header of ours once (cache off)', async () => {
+    const { anon } = await buildEngine();
+    const { SignJWT, decodeProtectedHeader, generateKeyPair } = await import('jose');
+    const guard = createBearerGuard({ anonymous: anon, audience: AUDIENCE, checkRevocation: false, cache: false });
+    const issued = (await anon.issueToken({ client_id: CLIENT_ID })).response.access_token;
+    const first = (await guard.authenticate(bearer(issued)))!;
+    expect(first.header).toEqual(decodeProtectedHeader(issued));
+    first.header.kid = 'edited by a route';
+    const second = (await guard.authenticate(bearer(issued)))!;
+    expect(second.header).toEqual(decodeProtectedHeader(issued));
+    expect(Object.isFrozen(second.header)).toBe(false);
+    // Signed by our key under another header (an extra parameter): its own header, not the one known.
+    const key = anon.keys.signingKeys[0]!;
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { sub: 'anon|0f8fad5b-d9cb-469f-a165-70867728950e', aud: AUDIENCE, iat: now, exp: now + 600, jti: 'j', client_id: CLIENT_ID, scope: 'anon', sid: 'sess_x' };
+    const sign = (header: Record<string, unknown>, privateKey = key.privateKey) =>
+      new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt', ...header }).setIssuer(anon.config.issuer).sign(privateKey);
+    const other = await sign({ x: 'own header' });
+    expect((await guard.authenticate(bearer(other)))!.header).toMatchObject({ kid: key.kid, x: 'own header' });
+    // Many headers naming our key, signed by another: every one refused, ours still verified after them.
+    const { privateKey: foreign } = await generateKeyPair('RS256');
+    for (let index = 0; index < 40; index += 1) {
+      await expect(guard.authenticate(bearer(await sign({ n: index }, foreign)))).rejects.toMatchObject({ code: 'invalid_token', status: 401 });
+    }
+    expect((await guard.authenticate(bearer(issued)))!.header).toEqual(decodeProtectedHeader(issued));
+    await expect(guard.authenticate(bearer(await sign({}, foreign)))).rejects.toMatchObject({ code: 'invalid_token' });
+  });
 });
 
 describe('createBearerGuard: options', () => {

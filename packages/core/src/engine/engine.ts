@@ -404,12 +404,18 @@ export class AnonymousSessions {
    * @throws InvalidTokenError (401 `invalid_token`), or TemporarilyUnavailableError with
    *   `checkRevocation` when the store is down.
    */
-  async verifyAccessToken(token: string, options: VerifyAccessTokenOptions): Promise<AccessTokenClaims> {
-    const claims = await this.#accessTokens.verify(token, options.audience);
-    if (options.checkRevocation && (await this.isSessionEnded(claims.sid, claims.store_epoch))) {
-      throw new InvalidTokenError('The session behind this access token has ended.');
+  verifyAccessToken(token: string, options: VerifyAccessTokenOptions): Promise<AccessTokenClaims> {
+    let verified: Promise<AccessTokenClaims>;
+    try {
+      verified = this.#accessTokens.verify(token, options.audience);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    return claims;
+    if (!options.checkRevocation) return verified;
+    return verified.then(async (claims) => {
+      if (await this.isSessionEnded(claims.sid, claims.store_epoch)) throw new InvalidTokenError('The session behind this access token has ended.');
+      return claims;
+    });
   }
 
   /** The public JWK Set: signing keys only, never private or symmetric material. */

@@ -28,6 +28,7 @@ import { parseOptions } from '../errors/parse-options.js';
 import type { AnonymousSessions } from '../engine/engine.js';
 import { bearerCandidate, bearerToken, headerValue, isB64Token, type HttpHeaders } from '../exchange/http-exchange.js';
 import type { SessionStore } from '../store/store.js';
+import { deepFreeze } from '../internal/deep-freeze.js';
 import { LruCache } from '../internal/lru-cache.js';
 import { remoteKeySet, type RemoteDocumentOptions } from '../internal/remote-documents.js';
 import { withStoreTimeout } from '../store/with-timeout.js';
@@ -323,15 +324,6 @@ class CachingBearerGuard implements BearerGuard {
     }
     throw error;
   }
-}
-
-/** Freezes a JSON-like value and everything inside it. */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const inner of Object.values(value)) deepFreeze(inner);
-  }
-  return value;
 }
 
 /** Whether a `Content-Type` is `application/x-www-form-urlencoded` (any parameters, any case). */

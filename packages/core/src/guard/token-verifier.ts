@@ -14,7 +14,8 @@
  */
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTHeaderParameters, type JWTPayload, type JWTVerifyGetKey, type ProtectedHeaderParameters } from 'jose';
 import { AnonymousSessionError, InvalidTokenError, TemporarilyUnavailableError } from '../errors/errors.js';
-import type { AnonymousSessions } from '../engine/engine.js';
+import type { AnonymousSessions, VerifyAccessTokenOptions } from '../engine/engine.js';
+import { deepFreeze } from '../internal/deep-freeze.js';
 import { IssuerUnavailableError } from '../internal/remote-documents.js';
 import { ACCESS_TOKEN_TYPE, assertAnonymousAccessClaims } from '../tokens/access-token.js';
 import { ASYMMETRIC_ALGORITHMS, type RemoteVerifier } from './remote-verifiers.js';
@@ -54,12 +55,26 @@ function unavailable(error: IssuerUnavailableError): TemporarilyUnavailableError
   return new TemporarilyUnavailableError({ cause: error, headers: { 'Retry-After': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) } });
 }
 
+/** How many decoded headers of our own tokens a verifier keeps (a handful in practice: one per signing key). */
+const MAX_OWN_HEADERS = 16;
+
 /** Verifies tokens for one guard. */
 export class TokenVerifier {
   readonly #settings: TokenVerifierSettings;
+  /**
+   * The decoded protected headers of tokens our engine signed, by their encoded segment: every token
+   * one key signs carries the same header, so it is decoded once, not on every request. Only headers
+   * naming one of our keys are kept, and at most {@link MAX_OWN_HEADERS} (a token cannot grow it);
+   * whether a header still names one of our keys is asked again on every request.
+   */
+  readonly #ownHeaders = new Map<string, ProtectedHeaderParameters>();
+
+  /** The engine's verification options for this guard's audiences, made once. */
+  readonly #ownVerification: VerifyAccessTokenOptions;
 
   constructor(settings: TokenVerifierSettings) {
     this.#settings = settings;
+    this.#ownVerification = { audience: settings.audiences };
   }
 
   /** Whether the local engine has a signing key of this header's `kid`, for its `alg`. */
@@ -77,25 +92,44 @@ export class TokenVerifier {
     return this.#invalid(expired ? 'The access token expired.' : 'The access token is invalid.', error);
   }
 
-  /** Verifies `token`, or throws the RFC 6750 error to answer with (503 when an issuer is down). */
-  async verify(token: string): Promise<AuthResult> {
+  /** The token's protected header, decoded (or known: see {@link TokenVerifier.#ownHeaders}). */
+  #header(token: string): ProtectedHeaderParameters {
+    const dot = token.indexOf('.');
+    const segment = dot > 0 ? token.slice(0, dot) : undefined;
+    const known = segment === undefined ? undefined : this.#ownHeaders.get(segment);
+    if (known !== undefined) return known;
     let header: ProtectedHeaderParameters;
     try {
       header = decodeProtectedHeader(token);
     } catch (error) {
       throw this.#invalid('The access token is malformed.', error);
     }
+    if (segment !== undefined && this.#signedByUs(header)) {
+      if (this.#ownHeaders.size >= MAX_OWN_HEADERS) this.#ownHeaders.clear();
+      this.#ownHeaders.set(segment, deepFreeze(header));
+    }
+    return header;
+  }
+
+  /** Verifies `token`, or rejects with the RFC 6750 error to answer with (503 when an issuer is down). */
+  verify(token: string): Promise<AuthResult> {
+    let header: JWTHeaderParameters;
+    try {
+      header = this.#header(token) as JWTHeaderParameters;
+    } catch (error) {
+      return Promise.reject(error);
+    }
     // Ours, by kid and alg: verified at once, our issuer pinned. Any failure goes on to the issuer
     // the token names (a foreign key may share a kid with ours).
-    let oursFailed: unknown;
-    if (this.#signedByUs(header)) {
-      try {
-        const payload = await this.#settings.engine!.verifyAccessToken(token, { audience: this.#settings.audiences });
-        return { token, header: header as JWTHeaderParameters, payload, isAnonymous: true };
-      } catch (error) {
-        oursFailed = error;
-      }
-    }
+    if (!this.#signedByUs(header)) return this.#byIssuer(token, header, undefined);
+    return this.#settings.engine!.verifyAccessToken(token, this.#ownVerification).then(
+      (payload): AuthResult => ({ token, header, payload, isAnonymous: true }),
+      (error: unknown) => this.#byIssuer(token, header, error),
+    );
+  }
+
+  /** A token sent to the issuer it names (`oursFailed`: why our own verification refused it, if it ran). */
+  async #byIssuer(token: string, header: JWTHeaderParameters, oursFailed: unknown): Promise<AuthResult> {
     let issuer: unknown;
     try {
       issuer = decodeJwt(token).iss;
@@ -105,7 +139,7 @@ export class TokenVerifier {
     const payload =
       (await this.#anonymous(token, issuer, oursFailed)) ?? (await this.#discovered(token, issuer)) ?? (await this.#user(token, issuer));
     if (payload === undefined) throw this.#invalid('The access token is invalid.', new Error('token from an untrusted issuer'));
-    return { token, header: header as JWTHeaderParameters, ...payload };
+    return { token, header, ...payload };
   }
 
   /** A token naming our (or the remote) anonymous issuer: verified under its keys only. */

@@ -68,6 +68,12 @@ function refuseClaims(reason: string): never {
   throw new InvalidTokenError('The access token is invalid.', { cause: new Error(reason) });
 }
 
+/** Why jose refused an access token, as the error the guard answers with. */
+function refuseToken(error: unknown): never {
+  if (error instanceof errors.JWTExpired) throw new InvalidTokenError('The access token expired.', { cause: error });
+  throw new InvalidTokenError('The access token is invalid.', { cause: error });
+}
+
 /** What the access-token module needs from the configuration. */
 export interface AccessTokenSettings {
   issuer: string;
@@ -118,16 +124,11 @@ export function accessTokenSigner(ring: KeyRing, settings: AccessTokenSettings):
         .sign(key.privateKey);
     },
 
-    async verify(token, audience) {
-      try {
-        const { payload } = await jwtVerify(token, getKey, verifyOptions(audience));
+    verify(token, audience) {
+      return jwtVerify(token, getKey, verifyOptions(audience)).then(({ payload }) => {
         assertAnonymousAccessClaims(payload, settings.clockTolerance);
         return payload;
-      } catch (error) {
-        if (error instanceof InvalidTokenError) throw error;
-        if (error instanceof errors.JWTExpired) throw new InvalidTokenError('The access token expired.', { cause: error });
-        throw new InvalidTokenError('The access token is invalid.', { cause: error });
-      }
+      }, refuseToken);
     },
   };
 }
