@@ -84,9 +84,14 @@ export function getAuth(req: Request): AuthResult | undefined {
 /** Options of {@link requireAnonymousOrUser}. */
 export type RequireAnonymousOrUserOptions = BearerGuardOptions;
 
-/** Where the guard leaves its realm for `requireUser` / `requireScopes` on the same request. */
-const REALM = Symbol('anonymous-sessions.realm');
-const realmOf = (req: Request): string | undefined => (req as Request & { [REALM]?: string })[REALM];
+/**
+ * The realm of the last guard that ran on a request, when it is not the default, for `requireUser`
+ * and `requireScopes` on the same request. Kept beside the request rather than on it: Express 5
+ * swaps every request's prototype, and V8 then gives each request a map of its own, so reading a
+ * property a request lacks costs a lookup through its whole prototype chain on every request.
+ */
+const realms = new WeakMap<Request, string>();
+const realmOf = (req: Request): string | undefined => realms.get(req);
 
 /**
  * Bearer guard (RFC 6750) accepting our anonymous access tokens and, through `user`, the host's own
@@ -103,8 +108,9 @@ export function requireAnonymousOrUser(options: RequireAnonymousOrUserOptions): 
   // none: only another realm is left on the request (a property added to every request costs).
   const leaveRealm = realm !== DEFAULT_REALM;
   return (req: Request, _res: Response, next: NextFunction): void => {
-    // (Another guard's realm already on the request is replaced, as the last guard's realm counts.)
-    if (leaveRealm || realmOf(req) !== undefined) (req as Request & { [REALM]?: string })[REALM] = realm;
+    // The last guard's realm counts: another guard's, already kept for the request, is replaced.
+    if (leaveRealm) realms.set(req, realm);
+    else realms.delete(req);
     let outcome: AuthResult | undefined | Promise<AuthResult | undefined>;
     try {
       outcome = guard.authenticateRequest(bearerRequest(req));
