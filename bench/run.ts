@@ -69,7 +69,11 @@ async function selectScenarios(context: BenchContext): Promise<Scenario[]> {
   const { only } = context;
   if (only === undefined) return all;
   const matches = (scenario: Scenario): boolean => scenario.id.includes(only);
-  const references = new Set(ratioTargets(context).filter((target) => target.subject.includes(only)).map((target) => target.reference));
+  const references = new Set(
+    ratioTargets(context)
+      .filter((target) => target.subject.includes(only))
+      .flatMap((target) => (target.floor === undefined ? [target.reference] : [target.reference, target.floor.scenario])),
+  );
   return all.filter((scenario) => matches(scenario) || references.has(scenario.id) || all.some((other) => other.anchor === scenario.id && matches(other)));
 }
 

@@ -26,6 +26,7 @@ import { anonymousErrorHandler, anonymousTokenRouter, isAnonymous, requireAnonym
 import { AUDIENCE, CLIENT_ID, GUARDED_PATH, HOST, SCOPES, type ServerLaunch, type ServerMessage, type ServerSpec } from './shared.js';
 import { loadKoaBinding, loadKoa, loadRedisStore, type KoaMiddleware } from './optional.js';
 import { joseEndpointApp } from './jose-endpoint.js';
+import { joseGuardApp } from './jose-guard.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -164,6 +165,8 @@ async function expressApp(spec: ServerSpec, ownIssuer: string): Promise<Handler>
       });
       app.use(renderPeerErrors);
       break;
+    case 'jose-guard':
+      return (await joseGuardApp(JSON.parse(readFileSync(launch!.keysFile, 'utf8')) as { keys: JWK[] }, trusted)) as unknown as Handler;
     case 'peer-express-jwt':
       app.get(
         GUARDED_PATH,

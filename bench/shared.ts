@@ -38,6 +38,8 @@ export type ServerSpec =
   | { kind: 'guard'; framework: Framework; cache: boolean; checkRevocation: boolean; store?: StoreKind }
   /** express-oauth2-jwt-bearer `auth({ issuerBaseURL, audience })` against the token server. */
   | { kind: 'peer-oauth2-jwt-bearer' }
+  /** The hand-written jose guard (`jose-guard.ts`): jose's `jwtVerify`, keys imported once, no cache. */
+  | { kind: 'jose-guard' }
   /** express-jwt + jwks-rsa against the token server's JWKS. */
   | { kind: 'peer-express-jwt' }
   /**

@@ -18,7 +18,7 @@ import { median, type PairedResult } from '../report.js';
 import type { BenchContext } from './context.js';
 import { measureHttpRound, type Prepared } from './measure.js';
 import type { LoadGenerator } from './servers.js';
-import { ratioTargets } from './targets.js';
+import { measuredPairs, ratioTargets } from './targets.js';
 
 /** Sets the CPUs every thread of `pid` may run on (`taskset -a -p -c`). */
 function pin(pid: number, cpuList: string): void {
@@ -38,17 +38,9 @@ export function pinning(): { server: string; load: string; all: string } | { rea
   return { server: String(count - 1), load: '0', all: `0-${count - 1}` };
 }
 
-/** Every distinct (subject, reference) pair of the ratio targets whose servers are up. */
+/** Every distinct (subject, reference) pair the ratio targets need whose servers are up. */
 function targetPairs(context: BenchContext, prepared: Map<string, Prepared>): { subject: string; reference: string }[] {
-  const seen = new Set<string>();
-  const pairs: { subject: string; reference: string }[] = [];
-  for (const target of ratioTargets(context)) {
-    const key = `${target.subject} ÷ ${target.reference}`;
-    if (seen.has(key) || !prepared.has(target.subject) || !prepared.has(target.reference)) continue;
-    seen.add(key);
-    pairs.push({ subject: target.subject, reference: target.reference });
-  }
-  return pairs;
+  return measuredPairs(ratioTargets(context)).filter((pair) => prepared.has(pair.subject) && prepared.has(pair.reference));
 }
 
 /** Measures every target pair in paired rounds; the results are keyed `subject ÷ reference`. */

@@ -87,6 +87,8 @@ const sessionLabel = (format: SessionFormat): string => (format === 'jwe' ? 'JWE
 
 /** The id of the hand-written jose issuance endpoint (the anchor of issuance). */
 export const JOSE_ISSUER_ID = 'express-jose-issue-create-rs256-jwe';
+/** The hand-written jose guard (`jose-guard.ts`), loaded with the distinct tokens. */
+export const JOSE_GUARD_ID = 'express-jose-guard-distinct';
 
 /** Why the Redis scenarios cannot run, or `undefined`. */
 export interface Availability {
@@ -156,6 +158,8 @@ function guardScenarios(context: BenchContext, framework: Framework, skip: strin
       { ...base, id: 'express-guard-distinct-revocation-redis', label: `requireAnonymousOrUser defaults, ${n} tokens (cache on, checkRevocation, Redis store)`, launch: guard(true, true, 'redis'), request: own(n), ...redis },
       { ...base, id: 'express-peer-oauth2-reused', label: 'express-oauth2-jwt-bearer, 1 token', launch: launch({ kind: 'peer-oauth2-jwt-bearer' }), request: reused },
       { ...base, id: 'express-peer-oauth2-distinct', label: `express-oauth2-jwt-bearer, ${n} tokens`, launch: launch({ kind: 'peer-oauth2-jwt-bearer' }), request: distinct },
+      // The floor of a guard on the jose the core uses: jwtVerify by hand, no cache (jose-guard.ts).
+      { ...base, id: JOSE_GUARD_ID, label: `hand-written jose jwtVerify middleware, ${n} tokens`, launch: launch({ kind: 'jose-guard' }), request: distinct },
       { ...base, id: 'express-peer-express-jwt-reused', label: 'express-jwt + jwks-rsa, 1 token', launch: launch({ kind: 'peer-express-jwt' }), request: reused },
     );
   }

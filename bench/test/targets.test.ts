@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import type { PairedResult, ScenarioResult } from '../report.js';
 import { createContext } from '../harness/context.js';
-import { JOSE_ISSUER_ID } from '../harness/scenarios.js';
-import { evaluateTargets } from '../harness/targets.js';
+import { JOSE_GUARD_ID, JOSE_ISSUER_ID } from '../harness/scenarios.js';
+import { evaluateTargets, measuredPairs, ratioTargets } from '../harness/targets.js';
 
 const context = createContext([]);
 
@@ -74,6 +74,59 @@ describe('ratio targets', () => {
     const result = target(evaluateTargets(context, byId(floor, fast), new Set(), new Map([[`${fast.id} ÷ ${floor.id}`, paired]])), 'guard-vs-set-auth-floor');
     expect(result.status).toBe('MISS');
     expect(result.profileScenario).toBe(fast.id);
+  });
+});
+
+describe('a target bounded by a floor (cache off ÷ the peer, bounded by the hand-written jose guard)', () => {
+  const peer = scenario('express-peer-oauth2-distinct', 'guard-express', [4000, 4000, 4000], 20);
+  const ours = scenario('express-guard-distinct-nocache', 'guard-express', [4240, 4240, 4240], 20);
+  const floor = scenario(JOSE_GUARD_ID, 'guard-express', [4400, 4400, 4400], 20);
+  const pair = (subject: ScenarioResult, reference: ScenarioResult, ratio: number): [string, PairedResult] => [
+    `${subject.id} ÷ ${reference.id}`,
+    { subject: subject.id, reference: reference.id, pairs: 10, seconds: 3, pinned: true, ratio, ratios: [ratio] },
+  ];
+
+  it('is judged against the issue’s threshold while the floor was not measured', () => {
+    const result = target(evaluateTargets(context, byId(peer, ours), new Set()), 'distinct-nocache-vs-oauth2-jwt-bearer');
+    expect(result.ratio).toBeCloseTo(1.06, 2);
+    expect(result.threshold).toBe('1.15×');
+    expect(result.status).toBe('MISS');
+  });
+
+  it('is judged against share × (floor ÷ reference) when the floor itself cannot reach the issue’s threshold, and says so', () => {
+    // Interleaved: the floor is 1.10× the peer, so 0.95 × 1.10 = 1.045×; ours is 1.06×.
+    const result = target(evaluateTargets(context, byId(peer, ours, floor), new Set()), 'distinct-nocache-vs-oauth2-jwt-bearer');
+    expect(result.threshold).toBe('1.045×');
+    expect(result.status).toBe('PASS');
+    expect(result.note).toContain('judged against 1.045× = 0.95 × (');
+    expect(result.note).toContain('÷ the reference = 1.10× in this run)');
+    // Paired rounds of the floor lead over the interleaved ones: 0.95 × 1.13 = 1.074×, which 1.06× misses.
+    const paired = new Map([pair(floor, peer, 1.13), pair(ours, peer, 1.06)]);
+    const judged = target(evaluateTargets(context, byId(peer, ours, floor), new Set(), paired), 'distinct-nocache-vs-oauth2-jwt-bearer');
+    expect(judged.threshold).toBe('1.074×');
+    expect(judged.status).toBe('MISS');
+  });
+
+  it('keeps the issue’s threshold when the floor reaches it', () => {
+    const paired = new Map([pair(floor, peer, 1.3), pair(ours, peer, 1.14)]);
+    const result = target(evaluateTargets(context, byId(peer, ours, floor), new Set(), paired), 'distinct-nocache-vs-oauth2-jwt-bearer');
+    expect(result.threshold).toBe('1.15×');
+    expect(result.status).toBe('MISS');
+    expect(result.note).toContain("the floor reaches the issue's 1.15× in this run");
+  });
+
+  it('the floor target holds the guard to 0.95× of the hand-written jose guard', () => {
+    const paired = new Map([pair(ours, floor, 0.94)]);
+    const result = target(evaluateTargets(context, byId(ours, floor), new Set(), paired), 'distinct-nocache-vs-jose-floor');
+    expect(result.threshold).toBe('0.95×');
+    expect(result.status).toBe('MISS');
+  });
+
+  it('the floor ÷ reference pair is measured in paired rounds beside the target’s own', () => {
+    const pairs = measuredPairs(ratioTargets(context)).map(({ subject, reference }) => `${subject} ÷ ${reference}`);
+    expect(pairs).toContain(`${JOSE_GUARD_ID} ÷ express-peer-oauth2-distinct`);
+    expect(pairs).toContain('express-guard-distinct-nocache ÷ express-peer-oauth2-distinct');
+    expect(new Set(pairs).size).toBe(pairs.length);
   });
 });
 
