@@ -76,6 +76,8 @@ export interface TargetResult {
   profileScenario: string | undefined;
   /** The paired rounds the ratio was judged on, when the run measured them. */
   paired?: PairedResult;
+  /** The paired rounds of the target's floor ÷ its reference (the same rounds), when it has a floor. */
+  floorPaired?: PairedResult;
 }
 
 /** A ratio target's two scenarios measured back to back in alternating order (`harness/pairs.ts`). */
@@ -93,6 +95,8 @@ export interface PairedResult {
   ratios: number[];
   /** Median over the pairs of (reference CPU per request ÷ subject CPU per request). */
   cpuRatio?: number;
+  /** The other scenarios measured in the same rounds (a target's floor), if any. */
+  measuredWith?: string[];
 }
 
 export interface ProfileResult {
@@ -288,7 +292,7 @@ export function resultsMarkdown(results: RunResults, chartPath: string): string 
     '',
   );
   out.push('#### Targets (issues 7 and 13)', '', targetTable(results), '');
-  const paired = results.targets.flatMap((target) => (target.paired === undefined ? [] : [target.paired]));
+  const paired = results.targets.flatMap((target) => [target.paired, target.floorPaired].filter((pair) => pair !== undefined));
   if (paired.length > 0) out.push(pairedMarkdown(paired), '');
   out.push('#### Results', '', `![Ratios to the anchors](${chartPath})`, '', scenarioTable(results));
   if (results.memory !== undefined) {
@@ -322,13 +326,13 @@ export function resultsMarkdown(results: RunResults, chartPath: string): string 
 function pairedMarkdown(paired: PairedResult[]): string {
   const unique = [...new Map(paired.map((pair) => [`${pair.subject} ÷ ${pair.reference}`, pair])).values()];
   return [
-    '**Paired rounds** (subject and reference back to back, order alternating; ratio = median of the pairs):',
+    '**Paired rounds** (subject and reference back to back, order alternating; a target\'s floor in the same rounds; ratio = median of the pairs):',
     '',
     '| subject ÷ reference | pairs × s | pinned | rate ratio (median) | by server CPU per request | every pair |',
     '|---|---:|---|---:|---:|---|',
     ...unique.map(
       (pair) =>
-        `| \`${pair.subject}\` ÷ \`${pair.reference}\` | ${pair.pairs} × ${pair.seconds} | ${pair.pinned ? 'servers on one core, load on another' : 'no'} | ${times(pair.ratio)} | ${times(pair.cpuRatio)} | ${pair.ratios.map((ratio) => ratio.toFixed(2)).join(' ')} |`,
+        `| \`${pair.subject}\` ÷ \`${pair.reference}\`${pair.measuredWith === undefined ? '' : ` (rounds shared with ${pair.measuredWith.map((id) => `\`${id}\``).join(', ')})`} | ${pair.pairs} × ${pair.seconds} | ${pair.pinned ? 'servers on one core, load on another' : 'no'} | ${times(pair.ratio)} | ${times(pair.cpuRatio)} | ${pair.ratios.map((ratio) => ratio.toFixed(2)).join(' ')} |`,
     ),
   ].join('\n');
 }

@@ -4,7 +4,9 @@
  * ±10 % over that time, more than the 1–5 % the guard targets are about. Here the two run back to
  * back, many times, their order alternating (reference first, then subject first, so a drift
  * within a pair favours neither), and the ratio is the median over the pairs of (subject ÷
- * reference).
+ * reference). A target with a floor runs its floor in the same rounds (three back to back, the
+ * order reversed every other round): the ratios drift over minutes too, so a floor measured
+ * minutes apart could not bound the target's own ratio.
  *
  * Where the machine allows it (Linux, `taskset`, two cores or more), each pair runs with both
  * servers on one core and the load generator on another: neither steals the other's core, which is
@@ -18,7 +20,7 @@ import { median, type PairedResult } from '../report.js';
 import type { BenchContext } from './context.js';
 import { measureHttpRound, type Prepared } from './measure.js';
 import type { LoadGenerator } from './servers.js';
-import { measuredPairs, ratioTargets } from './targets.js';
+import { measuredGroups, ratioTargets, type PairGroup } from './targets.js';
 
 /** Sets the CPUs every thread of `pid` may run on (`taskset -a -p -c`). */
 function pin(pid: number, cpuList: string): void {
@@ -38,22 +40,30 @@ export function pinning(): { server: string; load: string; all: string } | { rea
   return { server: String(count - 1), load: '0', all: `0-${count - 1}` };
 }
 
-/** Every distinct (subject, reference) pair the ratio targets need whose servers are up. */
-function targetPairs(context: BenchContext, prepared: Map<string, Prepared>): { subject: string; reference: string }[] {
-  return measuredPairs(ratioTargets(context)).filter((pair) => prepared.has(pair.subject) && prepared.has(pair.reference));
+/** The groups the ratio targets need, each cut down to the scenarios whose servers are up. */
+function targetGroups(context: BenchContext, prepared: Map<string, Prepared>): PairGroup[] {
+  return measuredGroups(ratioTargets(context))
+    .map((group) => ({
+      sides: group.sides.filter((id) => prepared.has(id)),
+      ratios: group.ratios.filter((pair) => prepared.has(pair.subject) && prepared.has(pair.reference)),
+    }))
+    .filter((group) => group.ratios.length > 0);
 }
 
-/** Measures every target pair in paired rounds; the results are keyed `subject ÷ reference`. */
+/**
+ * Measures every group in paired rounds (each round runs every side once, the order reversed every
+ * other round); the results are keyed `subject ÷ reference`, each ratio the median over the rounds.
+ */
 export async function measurePairs(context: BenchContext, prepared: Map<string, Prepared>, load: LoadGenerator): Promise<Map<string, PairedResult>> {
   const { settings } = context;
   const cores = pinning();
   const pinned = 'server' in cores;
   if (!pinned) context.log(`paired rounds without pinning: ${cores.reason}`);
   const results = new Map<string, PairedResult>();
-  for (const { subject, reference } of targetPairs(context, prepared)) {
-    const sides = [prepared.get(reference)!, prepared.get(subject)!];
-    const rates: [number[], number[]] = [[], []];
-    const cpu: [number[], number[]] = [[], []];
+  for (const group of targetGroups(context, prepared)) {
+    const sides = group.sides.map((id) => prepared.get(id)!);
+    const rates = new Map<string, number[]>(group.sides.map((id) => [id, []]));
+    const cpu = new Map<string, number[]>(group.sides.map((id) => [id, []]));
     try {
       if (pinned) {
         pin(load.pid, cores.load);
@@ -61,13 +71,12 @@ export async function measurePairs(context: BenchContext, prepared: Map<string, 
       }
       // The caches, the JIT and the scheduler settle on the new cores before anything counts.
       for (const side of sides) await load.run({ ...side.load, duration: settings.warmup });
-      for (let pair = 0; pair < settings.pairs; pair += 1) {
+      for (let round = 0; round < settings.pairs; round += 1) {
         if (context.processes.interrupted) return results;
-        const order = pair % 2 === 0 ? [0, 1] : [1, 0];
-        for (const index of order) {
-          const round = await measureHttpRound(pair + 1, sides[index]!, (spec) => load.run({ ...spec, duration: settings.pairDuration }));
-          rates[index]!.push(round.rate);
-          if (round.cpuPerRequest !== undefined) cpu[index]!.push(round.cpuPerRequest);
+        for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+          const measured = await measureHttpRound(round + 1, side, (spec) => load.run({ ...spec, duration: settings.pairDuration }));
+          rates.get(side.scenario.id)!.push(measured.rate);
+          if (measured.cpuPerRequest !== undefined) cpu.get(side.scenario.id)!.push(measured.cpuPerRequest);
         }
       }
     } finally {
@@ -76,22 +85,42 @@ export async function measurePairs(context: BenchContext, prepared: Map<string, 
         for (const side of sides) pin(side.server.child.pid!, cores.all);
       }
     }
-    const ratios = rates[1].map((rate, index) => rate / rates[0][index]!);
-    const cpuRatios = cpu[1].length === cpu[0].length ? cpu[1].map((mine, index) => cpu[0][index]! / mine) : [];
-    const result: PairedResult = {
-      subject,
-      reference,
-      pairs: ratios.length,
-      seconds: settings.pairDuration,
-      pinned,
-      ratio: median(ratios),
-      ratios,
-      ...(cpuRatios.length === 0 ? {} : { cpuRatio: median(cpuRatios) }),
-    };
-    results.set(`${subject} ÷ ${reference}`, result);
-    context.log(
-      `[pairs] ${subject} ÷ ${reference}: ${result.ratio.toFixed(3)}× over ${result.pairs} pairs (${ratios.map((ratio) => ratio.toFixed(2)).join(' ')})${result.cpuRatio === undefined ? '' : `; by CPU ${result.cpuRatio.toFixed(3)}×`}${pinned ? '' : ', not pinned'}`,
-    );
+    for (const { subject, reference } of group.ratios) {
+      const result = pairedResult(subject, reference, rates, cpu, settings.pairDuration, pinned, group.sides);
+      results.set(`${subject} ÷ ${reference}`, result);
+      context.log(
+        `[pairs] ${subject} ÷ ${reference}: ${result.ratio.toFixed(3)}× over ${result.pairs} pairs (${result.ratios.map((ratio) => ratio.toFixed(2)).join(' ')})${result.cpuRatio === undefined ? '' : `; by CPU ${result.cpuRatio.toFixed(3)}×`}${pinned ? '' : ', not pinned'}`,
+      );
+    }
   }
   return results;
+}
+
+/** One ratio of a group's rounds: per round subject ÷ reference, by rate and by CPU per request. */
+function pairedResult(
+  subject: string,
+  reference: string,
+  rates: Map<string, number[]>,
+  cpu: Map<string, number[]>,
+  seconds: number,
+  pinned: boolean,
+  sides: string[],
+): PairedResult {
+  const referenceRates = rates.get(reference)!;
+  const ratios = rates.get(subject)!.map((rate, index) => rate / referenceRates[index]!);
+  const mine = cpu.get(subject)!;
+  const theirs = cpu.get(reference)!;
+  const cpuRatios = mine.length === theirs.length ? mine.map((value, index) => theirs[index]! / value) : [];
+  const others = sides.filter((id) => id !== subject && id !== reference);
+  return {
+    subject,
+    reference,
+    pairs: ratios.length,
+    seconds,
+    pinned,
+    ratio: median(ratios),
+    ratios,
+    ...(cpuRatios.length === 0 ? {} : { cpuRatio: median(cpuRatios) }),
+    ...(others.length === 0 ? {} : { measuredWith: others }),
+  };
 }

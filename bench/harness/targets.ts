@@ -30,15 +30,48 @@ export interface TargetSpec {
   floor?: { scenario: string; share: number; why: string };
 }
 
-/** The (subject, reference) pairs the targets need measured: each target's, and each floor's against the reference. */
-export function measuredPairs(targets: TargetSpec[]): { subject: string; reference: string }[] {
-  const pairs = new Map<string, { subject: string; reference: string }>();
-  const add = (subject: string, reference: string) => pairs.set(`${subject} ÷ ${reference}`, { subject, reference });
-  for (const target of targets) {
-    add(target.subject, target.reference);
-    if (target.floor !== undefined) add(target.floor.scenario, target.reference);
+/** One subject ÷ reference ratio, keyed `subject ÷ reference` in a run's paired results. */
+export interface RatioPair {
+  subject: string;
+  reference: string;
+}
+
+/**
+ * Scenarios measured together, round after round (`harness/pairs.ts`), and the ratios taken from
+ * those rounds. A target with a floor is one group of three — its reference, its subject and its
+ * floor — so the floor's ratio that bounds the target comes from the same moments as the target's
+ * own (this machine's ratios drift over minutes, not only its rates).
+ */
+export interface PairGroup {
+  /** The scenarios, the reference first. */
+  sides: string[];
+  ratios: RatioPair[];
+}
+
+/** The groups the targets need measured, each ratio in exactly one group. */
+export function measuredGroups(targets: TargetSpec[]): PairGroup[] {
+  const groups: PairGroup[] = [];
+  const covered = new Set<string>();
+  const key = (pair: RatioPair) => `${pair.subject} ÷ ${pair.reference}`;
+  const add = (sides: string[], ratios: RatioPair[]) => {
+    const fresh = ratios.filter((pair) => !covered.has(key(pair)));
+    if (fresh.length === 0) return;
+    for (const pair of fresh) covered.add(key(pair));
+    groups.push({ sides, ratios: fresh });
+  };
+  for (const { subject, reference, floor } of targets) {
+    if (floor === undefined) add([reference, subject], [{ subject, reference }]);
+    else
+      add(
+        [reference, subject, floor.scenario],
+        [
+          { subject, reference },
+          { subject: floor.scenario, reference },
+          { subject, reference: floor.scenario },
+        ],
+      );
   }
-  return [...pairs.values()];
+  return groups;
 }
 
 /** The ratio targets of issue 13, item 2. */
@@ -111,17 +144,25 @@ export function ratioTargets(context: BenchContext): TargetSpec[] {
  * no floor, or the floor was not measured; else the threshold it is judged against and the note
  * that says how it was found (the issue's own, when the floor reaches it).
  */
-function floorBound(target: TargetSpec, byId: Map<string, ScenarioResult>, paired: Map<string, PairedResult>): { threshold: number; note: string } | undefined {
+function floorBound(
+  target: TargetSpec,
+  byId: Map<string, ScenarioResult>,
+  paired: Map<string, PairedResult>,
+): { threshold: number; note: string; floorPaired: PairedResult | undefined } | undefined {
   if (target.floor === undefined) return undefined;
   const { scenario, share, why } = target.floor;
-  const floorRatio = paired.get(`${scenario} ÷ ${target.reference}`)?.ratio ?? ratioOf(byId.get(scenario), byId.get(target.reference));
+  const floorPaired = paired.get(`${scenario} ÷ ${target.reference}`);
+  const floorRatio = floorPaired?.ratio ?? ratioOf(byId.get(scenario), byId.get(target.reference));
   if (floorRatio === undefined) return undefined;
   const floorName = byId.get(scenario)?.label ?? scenario;
   const reachable = share * floorRatio;
-  if (reachable >= target.threshold) return { threshold: target.threshold, note: `the floor reaches the issue's ${target.threshold.toFixed(2)}× in this run (${floorName} ÷ the reference = ${times(floorRatio)})` };
+  if (reachable >= target.threshold) {
+    return { threshold: target.threshold, note: `the floor reaches the issue's ${target.threshold.toFixed(2)}× in this run (${floorName} ÷ the reference = ${times(floorRatio)})`, floorPaired };
+  }
   const threshold = Math.round(reachable * 1000) / 1000;
   return {
     threshold,
+    floorPaired,
     note: `judged against ${threshold.toFixed(3)}× = ${share} × (${floorName} ÷ the reference = ${times(floorRatio)} in this run), the reachable target: ${why}`,
   };
 }
@@ -169,6 +210,7 @@ export function evaluateTargets(context: BenchContext, byId: Map<string, Scenari
       note,
       profileScenario: pass ? undefined : target.subject,
       ...(pairs === undefined ? {} : { paired: pairs }),
+      ...(bound?.floorPaired === undefined ? {} : { floorPaired: bound.floorPaired }),
     };
   });
   targets.push(p99Target(context, byId));

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { PairedResult, ScenarioResult } from '../report.js';
 import { createContext } from '../harness/context.js';
 import { JOSE_GUARD_ID, JOSE_ISSUER_ID } from '../harness/scenarios.js';
-import { evaluateTargets, measuredPairs, ratioTargets } from '../harness/targets.js';
+import { evaluateTargets, measuredGroups, ratioTargets, type PairGroup } from '../harness/targets.js';
 
 const context = createContext([]);
 
@@ -122,11 +122,29 @@ describe('a target bounded by a floor (cache off ÷ the peer, bounded by the han
     expect(result.status).toBe('MISS');
   });
 
-  it('the floor ÷ reference pair is measured in paired rounds beside the target’s own', () => {
-    const pairs = measuredPairs(ratioTargets(context)).map(({ subject, reference }) => `${subject} ÷ ${reference}`);
-    expect(pairs).toContain(`${JOSE_GUARD_ID} ÷ express-peer-oauth2-distinct`);
-    expect(pairs).toContain('express-guard-distinct-nocache ÷ express-peer-oauth2-distinct');
-    expect(new Set(pairs).size).toBe(pairs.length);
+  it('the floor is measured in the same rounds as the target it bounds, and every ratio in one group only', () => {
+    const groups = measuredGroups(ratioTargets(context));
+    const floorGroup = groups.find((group) => group.sides.includes(JOSE_GUARD_ID))!;
+    expect(floorGroup.sides).toEqual(['express-peer-oauth2-distinct', 'express-guard-distinct-nocache', JOSE_GUARD_ID]);
+    const keys = (group: PairGroup) => group.ratios.map(({ subject, reference }) => `${subject} ÷ ${reference}`);
+    expect(keys(floorGroup)).toEqual([
+      'express-guard-distinct-nocache ÷ express-peer-oauth2-distinct',
+      `${JOSE_GUARD_ID} ÷ express-peer-oauth2-distinct`,
+      `express-guard-distinct-nocache ÷ ${JOSE_GUARD_ID}`,
+    ]);
+    const all = groups.flatMap(keys);
+    expect(new Set(all).size).toBe(all.length);
+    // Every ratio target's own ratio is measured, each in a group holding both its scenarios.
+    for (const spec of ratioTargets(context)) {
+      const group = groups.find((candidate) => keys(candidate).includes(`${spec.subject} ÷ ${spec.reference}`))!;
+      expect(group.sides).toEqual(expect.arrayContaining([spec.subject, spec.reference]));
+    }
+  });
+
+  it('a target judged against its floor carries the floor’s paired rounds, for the paired-rounds table', () => {
+    const floorPair = pair(floor, peer, 1.1);
+    const result = target(evaluateTargets(context, byId(peer, ours, floor), new Set(), new Map([floorPair, pair(ours, peer, 1.06)])), 'distinct-nocache-vs-oauth2-jwt-bearer');
+    expect(result.floorPaired).toBe(floorPair[1]);
   });
 });
 
