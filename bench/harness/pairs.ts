@@ -4,9 +4,10 @@
  * ±10 % over that time, more than the 1–5 % the guard targets are about. Here the two run back to
  * back, many times, their order alternating (reference first, then subject first, so a drift
  * within a pair favours neither), and the ratio is the median over the pairs of (subject ÷
- * reference). A target with a floor runs its floor in the same rounds (three back to back, the
- * order reversed every other round): the ratios drift over minutes too, so a floor measured
- * minutes apart could not bound the target's own ratio.
+ * reference). Every scenario one subject is divided by runs in the same rounds as it (all back to
+ * back, the order reversed every other round), and so does the floor of any of its targets: the
+ * ratios drift over minutes too, so figures measured minutes apart could not be set side by side
+ * (a floor bounding a target, the guard ÷ one no-op middleware beside ÷ one that sets req.auth).
  *
  * Where the machine allows it (Linux, `taskset`, two cores or more), each pair runs with both
  * servers on one core and the load generator on another: neither steals the other's core, which is

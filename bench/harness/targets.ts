@@ -38,40 +38,34 @@ export interface RatioPair {
 
 /**
  * Scenarios measured together, round after round (`harness/pairs.ts`), and the ratios taken from
- * those rounds. A target with a floor is one group of three — its reference, its subject and its
- * floor — so the floor's ratio that bounds the target comes from the same moments as the target's
- * own (this machine's ratios drift over minutes, not only its rates).
+ * those rounds: one group per subject, holding every reference it is divided by and the floor of
+ * any of its targets, so that every ratio of one subject — and the floor's ratio that bounds one of
+ * them — comes from the same moments (this machine's ratios drift over minutes, not only its rates).
  */
 export interface PairGroup {
-  /** The scenarios, the reference first. */
+  /** The scenarios, the subject first. */
   sides: string[];
   ratios: RatioPair[];
 }
 
 /** The groups the targets need measured, each ratio in exactly one group. */
 export function measuredGroups(targets: TargetSpec[]): PairGroup[] {
-  const groups: PairGroup[] = [];
-  const covered = new Set<string>();
-  const key = (pair: RatioPair) => `${pair.subject} ÷ ${pair.reference}`;
-  const add = (sides: string[], ratios: RatioPair[]) => {
-    const fresh = ratios.filter((pair) => !covered.has(key(pair)));
-    if (fresh.length === 0) return;
-    for (const pair of fresh) covered.add(key(pair));
-    groups.push({ sides, ratios: fresh });
-  };
+  const bySubject = new Map<string, PairGroup>();
   for (const { subject, reference, floor } of targets) {
-    if (floor === undefined) add([reference, subject], [{ subject, reference }]);
-    else
-      add(
-        [reference, subject, floor.scenario],
-        [
-          { subject, reference },
-          { subject: floor.scenario, reference },
-          { subject, reference: floor.scenario },
-        ],
-      );
+    let group = bySubject.get(subject);
+    if (group === undefined) {
+      group = { sides: [subject], ratios: [] };
+      bySubject.set(subject, group);
+    }
+    const { sides, ratios } = group;
+    const add = (side: string, ratio: RatioPair) => {
+      if (!sides.includes(side)) sides.push(side);
+      if (!ratios.some((known) => known.subject === ratio.subject && known.reference === ratio.reference)) ratios.push(ratio);
+    };
+    add(reference, { subject, reference });
+    if (floor !== undefined) add(floor.scenario, { subject: floor.scenario, reference });
   }
-  return groups;
+  return [...bySubject.values()];
 }
 
 /** The ratio targets of issue 13, item 2. */

@@ -122,15 +122,23 @@ describe('a target bounded by a floor (cache off ÷ the peer, bounded by the han
     expect(result.status).toBe('MISS');
   });
 
-  it('the floor is measured in the same rounds as the target it bounds, and every ratio in one group only', () => {
+  it('one subject’s references, and the floor bounding one of its targets, are measured in the same rounds; every ratio in one group only', () => {
     const groups = measuredGroups(ratioTargets(context));
     const floorGroup = groups.find((group) => group.sides.includes(JOSE_GUARD_ID))!;
-    expect(floorGroup.sides).toEqual(['express-peer-oauth2-distinct', 'express-guard-distinct-nocache', JOSE_GUARD_ID]);
+    expect(floorGroup.sides).toEqual(['express-guard-distinct-nocache', 'express-peer-oauth2-distinct', JOSE_GUARD_ID]);
     const keys = (group: PairGroup) => group.ratios.map(({ subject, reference }) => `${subject} ÷ ${reference}`);
     expect(keys(floorGroup)).toEqual([
       'express-guard-distinct-nocache ÷ express-peer-oauth2-distinct',
       `${JOSE_GUARD_ID} ÷ express-peer-oauth2-distinct`,
       `express-guard-distinct-nocache ÷ ${JOSE_GUARD_ID}`,
+    ]);
+    // One subject's references are measured in the same rounds: the cached guard against its four.
+    expect(groups.find((group) => group.sides[0] === 'express-guard-reused-cache')!.sides).toEqual([
+      'express-guard-reused-cache',
+      'express-bare',
+      'express-noop',
+      'express-set-auth',
+      'express-peer-oauth2-reused',
     ]);
     const all = groups.flatMap(keys);
     expect(new Set(all).size).toBe(all.length);
