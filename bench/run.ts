@@ -39,7 +39,7 @@ import { runNotes } from './harness/notes.js';
 import { profileMisses } from './harness/profiles.js';
 import { allScenarios, issueAccessTokens, type HttpScenario, type Scenario } from './harness/scenarios.js';
 import { LoadGenerator, startServer } from './harness/servers.js';
-import { evaluateTargets, ratioTargets } from './harness/targets.js';
+import { evaluateTargets, measuredGroups, ratioTargets } from './harness/targets.js';
 import { writeOutputs } from './report.js';
 import type { MemoryResult } from './shared.js';
 
@@ -69,10 +69,11 @@ async function selectScenarios(context: BenchContext): Promise<Scenario[]> {
   const { only } = context;
   if (only === undefined) return all;
   const matches = (scenario: Scenario): boolean => scenario.id.includes(only);
+  // What a matching subject is measured against: its references and floors (its group's sides).
   const references = new Set(
-    ratioTargets(context)
-      .filter((target) => target.subject.includes(only))
-      .flatMap((target) => (target.floor === undefined ? [target.reference] : [target.reference, target.floor.scenario])),
+    measuredGroups(ratioTargets(context))
+      .filter((group) => group.sides[0]!.includes(only))
+      .flatMap((group) => group.sides),
   );
   return all.filter((scenario) => matches(scenario) || references.has(scenario.id) || all.some((other) => other.anchor === scenario.id && matches(other)));
 }

@@ -104,8 +104,8 @@ const realmOf = (req: Request): string | undefined => realms.get(req);
 export function requireAnonymousOrUser(options: RequireAnonymousOrUserOptions): RequestHandler {
   const guard = createBearerGuard(options);
   const realm = guard.realm;
-  // The default realm is what `requireUser` and `requireScopes` assume when the request carries
-  // none: only another realm is left on the request (a property added to every request costs).
+  // The default realm is what `requireUser` and `requireScopes` assume when none is kept for the
+  // request: only another realm is kept.
   const leaveRealm = realm !== DEFAULT_REALM;
   return (req: Request, _res: Response, next: NextFunction): void => {
     // The last guard's realm counts: another guard's, already kept for the request, is replaced.

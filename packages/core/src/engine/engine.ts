@@ -409,7 +409,7 @@ export class AnonymousSessions {
     try {
       verified = this.#accessTokens.verify(token, options.audience);
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      return Promise.reject(error);
     }
     if (!options.checkRevocation) return verified;
     return verified.then(async (claims) => {
