@@ -85,6 +85,8 @@ export interface PairedResult {
   subject: string;
   reference: string;
   pairs: number;
+  /** Server processes per side, the pairs taking them in turn (one: every pair on the same two). */
+  processes?: number;
   /** Seconds of load per side of a pair. */
   seconds: number;
   /** Whether both servers ran on one core and the load generator on another. */
@@ -113,7 +115,7 @@ export interface RunResults {
   startedAt: string;
   finishedAt: string;
   machine: { nproc: number; cpuModel: string; node: string; platform: string; loadBefore: string; loadAfter: string };
-  settings: { rounds: number; durationSeconds: number; warmupSeconds: number; connections: number; ceilingSeconds: number; distinctTokens: number; pairs?: number; pairDurationSeconds?: number };
+  settings: { rounds: number; durationSeconds: number; warmupSeconds: number; connections: number; ceilingSeconds: number; distinctTokens: number; pairs?: number; pairDurationSeconds?: number; pairProcesses?: number };
   scenarios: ScenarioResult[];
   memory: { rounds: MemoryResult[]; medianRssBytes: number; medianHeapUsedBytes: number } | undefined;
   /** Import + create + listen to the first response, fresh processes (issue 13, item 3). */
@@ -288,7 +290,7 @@ export function resultsMarkdown(results: RunResults, chartPath: string): string 
     `> run, which is why every figure is a ratio to an anchor measured in the same round, and the ratios are`,
     `> medians over ${settings.rounds} interleaved rounds.`,
     '',
-    `Settings: ${settings.rounds} interleaved rounds × ${settings.durationSeconds} s per scenario after a ${settings.warmupSeconds} s warm-up, ${settings.connections} connections, pipelining 1; crypto ceiling ${settings.ceilingSeconds} s per round; ${settings.distinctTokens} distinct tokens.${settings.pairs === undefined ? '' : ` Ratio targets: ${settings.pairs} paired rounds × ${settings.pairDurationSeconds} s per side (see "How it measures").`}`,
+    `Settings: ${settings.rounds} interleaved rounds × ${settings.durationSeconds} s per scenario after a ${settings.warmupSeconds} s warm-up, ${settings.connections} connections, pipelining 1; crypto ceiling ${settings.ceilingSeconds} s per round; ${settings.distinctTokens} distinct tokens.${settings.pairs === undefined ? '' : ` Ratio targets: ${settings.pairs} paired rounds × ${settings.pairDurationSeconds} s per side${settings.pairProcesses === undefined ? '' : ` on ${settings.pairProcesses} server processes per side`} (see "How it measures").`}`,
     '',
   );
   out.push('#### Targets (issues 7 and 13)', '', targetTable(results), '');
@@ -326,13 +328,13 @@ export function resultsMarkdown(results: RunResults, chartPath: string): string 
 function pairedMarkdown(paired: PairedResult[]): string {
   const unique = [...new Map(paired.map((pair) => [`${pair.subject} ÷ ${pair.reference}`, pair])).values()];
   return [
-    '**Paired rounds** (subject and reference back to back, order alternating; a target\'s floor in the same rounds; ratio = median of the pairs):',
+    '**Paired rounds** (subject and reference back to back, order alternating; a target\'s floor in the same rounds; each side on several server processes, the pairs taking them in turn; ratio = median of the pairs):',
     '',
-    '| subject ÷ reference | pairs × s | pinned | rate ratio (median) | by server CPU per request | every pair |',
-    '|---|---:|---|---:|---:|---|',
+    '| subject ÷ reference | pairs × s | processes per side | pinned | rate ratio (median) | by server CPU per request | every pair |',
+    '|---|---:|---:|---|---:|---:|---|',
     ...unique.map(
       (pair) =>
-        `| \`${pair.subject}\` ÷ \`${pair.reference}\`${pair.measuredWith === undefined ? '' : ` (rounds shared with ${pair.measuredWith.map((id) => `\`${id}\``).join(', ')})`} | ${pair.pairs} × ${pair.seconds} | ${pair.pinned ? 'servers on one core, load on another' : 'no'} | ${times(pair.ratio)} | ${times(pair.cpuRatio)} | ${pair.ratios.map((ratio) => ratio.toFixed(2)).join(' ')} |`,
+        `| \`${pair.subject}\` ÷ \`${pair.reference}\`${pair.measuredWith === undefined ? '' : ` (rounds shared with ${pair.measuredWith.map((id) => `\`${id}\``).join(', ')})`} | ${pair.pairs} × ${pair.seconds} | ${pair.processes ?? 1} | ${pair.pinned ? 'servers on one core, load on another' : 'no'} | ${times(pair.ratio)} | ${times(pair.cpuRatio)} | ${pair.ratios.map((ratio) => ratio.toFixed(2)).join(' ')} |`,
     ),
   ].join('\n');
 }

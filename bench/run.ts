@@ -21,7 +21,7 @@
  * to back, in alternating order, pinned to their own cores where the machine allows it.
  *
  * Options: --quick, --rounds N, --duration S, --warmup S, --connections N, --pairs N,
- * --pair-duration S, --only SUBSTRING, --no-profile.
+ * --pair-duration S, --instances N, --only SUBSTRING, --no-profile.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -210,6 +210,7 @@ async function run(context: BenchContext, keysDir: string): Promise<RunResults |
         distinctTokens: settings.distinctTokens,
         pairs: settings.pairs,
         pairDurationSeconds: settings.pairDuration,
+        pairProcesses: Math.min(settings.instances, settings.pairs),
       },
       scenarios: scenarioResults,
       memory: memory.length === 0 ? undefined : { rounds: memory, medianRssBytes: median(memory.map((m) => m.rssBytes)), medianHeapUsedBytes: median(memory.map((m) => m.heapUsedBytes)) },

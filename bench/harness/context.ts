@@ -34,6 +34,12 @@ export interface BenchSettings {
   pairs: number;
   /** Seconds of load per side of a pair. */
   pairDuration: number;
+  /**
+   * Server processes per side of the paired rounds, the rounds taking them in turn (default: one
+   * per round). Two processes of one app differ by up to 8 % on this machine, all run long, so a
+   * ratio of one process pair carries their difference however many rounds it is measured over.
+   */
+  instances: number;
 }
 
 /** The tokens the guard scenarios load their servers with, issued by the run's token server. */
@@ -78,11 +84,13 @@ export function createContext(argv: string[] = process.argv.slice(2)): BenchCont
       only: { type: 'string' },
       pairs: { type: 'string' },
       'pair-duration': { type: 'string' },
+      instances: { type: 'string' },
       'no-profile': { type: 'boolean', default: false },
     },
     allowPositionals: false,
   });
   const quick = flags.quick === true;
+  const pairs = Number(flags.pairs ?? (quick ? 2 : 10));
   const settings: BenchSettings = {
     rounds: Number(flags.rounds ?? (quick ? 2 : 3)),
     duration: Number(flags.duration ?? (quick ? 0.75 : 6)),
@@ -98,14 +106,15 @@ export function createContext(argv: string[] = process.argv.slice(2)): BenchCont
     memoryCount: 100_000,
     coldStartRuns: quick ? 3 : 9,
     clusterSeconds: quick ? 1 : 5,
-    pairs: Number(flags.pairs ?? (quick ? 2 : 10)),
+    pairs,
     pairDuration: Number(flags['pair-duration'] ?? (quick ? 0.5 : 3)),
+    instances: Number(flags.instances ?? (quick ? 1 : pairs)),
   };
   for (const [name, value] of Object.entries(settings)) {
     if (!Number.isFinite(value) || value <= 0 || value > 1_000_000) throw new Error(`bad --${name}: ${value}`);
   }
-  if (settings.duration > 60 || settings.rounds > 10 || settings.connections > 500 || settings.pairs > 40 || settings.pairDuration > 60) {
-    throw new Error('runs are bounded: --duration ≤ 60, --rounds ≤ 10, --connections ≤ 500, --pairs ≤ 40, --pair-duration ≤ 60');
+  if (settings.duration > 60 || settings.rounds > 10 || settings.connections > 500 || settings.pairs > 40 || settings.pairDuration > 60 || settings.instances > 40 || !Number.isInteger(settings.instances)) {
+    throw new Error('runs are bounded: --duration ≤ 60, --rounds ≤ 10, --connections ≤ 500, --pairs ≤ 40, --pair-duration ≤ 60, --instances ≤ 40 (whole)');
   }
   const mode: RunResults['mode'] = flags.only !== undefined ? 'partial' : quick ? 'quick' : 'full';
   const benchDir = fileURLToPath(new URL('../', import.meta.url));
