@@ -11,7 +11,49 @@ import { InvalidRequestError, RequestTooLargeError } from '../errors/errors.js';
 export const DEFAULT_BODY_LIMIT = 16 * 1024;
 
 /**
+ * A Node.js readable stream, as far as reading it with events needs: what the Express and Koa
+ * bindings hand over (`IncomingMessage`). Described here by its shape; the core imports no Node
+ * stream module.
+ */
+interface EventReadable {
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  removeListener(event: string, listener: (...args: never[]) => void): unknown;
+  pause?(): unknown;
+  /** True once `end` was emitted: nothing is left to read. */
+  readableEnded?: boolean;
+  /** True once destroyed: `end` will never come. */
+  destroyed?: boolean;
+}
+
+const isEventReadable = (stream: object): stream is EventReadable =>
+  typeof (stream as Partial<EventReadable>).on === 'function' && typeof (stream as Partial<EventReadable>).removeListener === 'function';
+
+/** Decodes a whole body at once (a fatal decoder keeps no state between whole decodes). */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8Encoder = new TextEncoder();
+
+/** Why a body could not be read: a stream error, an early close, or bytes that are not UTF-8. */
+const unreadable = (cause: unknown): InvalidRequestError => new InvalidRequestError('The request body could not be read as UTF-8.', { cause });
+
+/** The body's bytes as text (one chunk, the usual case, without a copy). */
+function decodeChunks(chunks: Uint8Array[], size: number): string {
+  if (chunks.length === 1) return utf8.decode(chunks[0]);
+  const whole = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    whole.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return utf8.decode(whole);
+}
+
+/**
  * Reads a body stream into text, refusing it as soon as it passes `limit` bytes (413).
+ *
+ * A Node.js stream (the Express and Koa request) is read with its events, as `raw-body` reads it:
+ * its async iterator costs a promise and an end-of-stream watcher per request. Any other async
+ * iterable (the fetch binding's `ReadableStream`) is iterated. A stream that errs or closes before
+ * its end is an error, never a hang.
  *
  * @param stream - the request (any async iterable of byte chunks).
  * @param limit - the cap in bytes.
@@ -23,22 +65,70 @@ export async function readBodyText(
   declaredLength?: string | undefined,
 ): Promise<string> {
   if (declaredLength !== undefined && Number(declaredLength) > limit) throw new RequestTooLargeError(limit);
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  const encoder = new TextEncoder();
+  if (isEventReadable(stream)) return readEvents(stream, limit);
+  const chunks: Uint8Array[] = [];
   let size = 0;
-  let text = '';
   try {
     for await (const chunk of stream) {
-      const bytes = typeof chunk === 'string' ? encoder.encode(chunk) : chunk;
+      const bytes = typeof chunk === 'string' ? utf8Encoder.encode(chunk) : chunk;
       size += bytes.byteLength;
       if (size > limit) throw new RequestTooLargeError(limit);
-      text += decoder.decode(bytes, { stream: true });
+      chunks.push(bytes);
     }
-    return text + decoder.decode();
   } catch (error) {
     if (error instanceof RequestTooLargeError) throw error;
-    throw new InvalidRequestError('The request body could not be read as UTF-8.', { cause: error });
+    throw unreadable(error);
   }
+  try {
+    return decodeChunks(chunks, size);
+  } catch (error) {
+    throw unreadable(error);
+  }
+}
+
+/** {@link readBodyText} over a Node.js stream's `data`, `end`, `error` and `close` events. */
+function readEvents(stream: EventReadable, limit: number): Promise<string> {
+  // Its events are past: no `end` (or `close`) would come to a listener added now.
+  if (stream.readableEnded === true) return Promise.resolve('');
+  if (stream.destroyed === true) return Promise.reject(unreadable(new Error('the request was destroyed before its body was read')));
+  return new Promise<string>((resolve, reject) => {
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    const onData = (chunk: Uint8Array | string): void => {
+      const bytes = typeof chunk === 'string' ? utf8Encoder.encode(chunk) : chunk;
+      size += bytes.byteLength;
+      if (size > limit) fail(new RequestTooLargeError(limit));
+      else chunks.push(bytes);
+    };
+    const onEnd = (): void => {
+      stop();
+      try {
+        resolve(decodeChunks(chunks, size));
+      } catch (error) {
+        reject(unreadable(error));
+      }
+    };
+    const onError = (error: unknown): void => fail(unreadable(error));
+    const onClose = (): void => fail(unreadable(new Error('the request closed before its body ended')));
+    const stop = (): void => {
+      stream.removeListener('data', onData);
+      stream.removeListener('end', onEnd);
+      stream.removeListener('error', onError);
+      stream.removeListener('close', onClose);
+    };
+    function fail(error: InvalidRequestError | RequestTooLargeError): void {
+      stop();
+      // Given up, the rest stays unread (as raw-body leaves it): the server drains or closes it
+      // once the refusal is sent. Destroying the request here would take the socket, and the
+      // refusal, with it.
+      stream.pause?.();
+      reject(error);
+    }
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+    stream.on('close', onClose);
+  });
 }
 
 /**
