@@ -36,8 +36,9 @@ export interface BenchSettings {
   pairDuration: number;
   /**
    * Server processes per side of the paired rounds, the rounds taking them in turn (default: one
-   * per round). Two processes of one app differ by up to 8 % on this machine, all run long, so a
-   * ratio of one process pair carries their difference however many rounds it is measured over.
+   * per round). Two processes of one app differ by up to 7 % by CPU on this machine for as long as
+   * they run, so a ratio of one process pair carries their difference however many rounds it is
+   * measured over.
    */
   instances: number;
 }

@@ -11,9 +11,9 @@
  *
  * Each side runs on several server processes, the rounds taking them in turn (`--instances`,
  * default one per round): two processes of the same app, measured in the same rounds, differ by up
- * to 8 % here (five no-op apps: 105.6–112.9 µs of CPU per request, each one's lead holding in every
- * round), so a ratio of one process pair keeps their difference however many rounds it is measured
- * over. With a process pair per round it becomes one more round-to-round spread, which the median
+ * to 7 % by CPU here (five no-op apps: medians of 105.6–112.9 µs per request; two of them 1.07×
+ * apart, the same one ahead or level in all 8 rounds), so a ratio of one process pair keeps their
+ * difference however many rounds it is measured over. With a process pair per round it becomes one more round-to-round spread, which the median
  * over the rounds takes care of. The first process of each side is the one the interleaved rounds
  * measured; the others are started for the group and stopped after it.
  *
