@@ -35,16 +35,43 @@ const utf8Encoder = new TextEncoder();
 /** Why a body could not be read: a stream error, an early close, or bytes that are not UTF-8. */
 const unreadable = (cause: unknown): InvalidRequestError => new InvalidRequestError('The request body could not be read as UTF-8.', { cause });
 
-/** The body's bytes as text (one chunk, the usual case, without a copy). */
-function decodeChunks(chunks: Uint8Array[], size: number): string {
-  if (chunks.length === 1) return utf8.decode(chunks[0]);
-  const whole = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    whole.set(chunk, offset);
-    offset += chunk.byteLength;
+/** A body's bytes as they arrive, counted against its cap. */
+class BodyBytes {
+  readonly #chunks: Uint8Array[] = [];
+  #size = 0;
+  readonly #limit: number;
+
+  constructor(limit: number) {
+    this.#limit = limit;
   }
-  return utf8.decode(whole);
+
+  /** Keeps a chunk (a string as UTF-8); false once the body has passed the cap. */
+  add(chunk: Uint8Array | string): boolean {
+    const bytes = typeof chunk === 'string' ? utf8Encoder.encode(chunk) : chunk;
+    this.#size += bytes.byteLength;
+    if (this.#size > this.#limit) return false;
+    this.#chunks.push(bytes);
+    return true;
+  }
+
+  /** The whole body as text (one chunk, the usual case, without a copy); a 400 if it is not UTF-8. */
+  text(): string {
+    const chunks = this.#chunks;
+    let whole = chunks[0] ?? new Uint8Array(0);
+    if (chunks.length > 1) {
+      whole = new Uint8Array(this.#size);
+      let offset = 0;
+      for (const chunk of chunks) {
+        whole.set(chunk, offset);
+        offset += chunk.byteLength;
+      }
+    }
+    try {
+      return utf8.decode(whole);
+    } catch (error) {
+      throw unreadable(error);
+    }
+  }
 }
 
 /**
@@ -66,24 +93,16 @@ export async function readBodyText(
 ): Promise<string> {
   if (declaredLength !== undefined && Number(declaredLength) > limit) throw new RequestTooLargeError(limit);
   if (isEventReadable(stream)) return readEvents(stream, limit);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
+  const body = new BodyBytes(limit);
   try {
     for await (const chunk of stream) {
-      const bytes = typeof chunk === 'string' ? utf8Encoder.encode(chunk) : chunk;
-      size += bytes.byteLength;
-      if (size > limit) throw new RequestTooLargeError(limit);
-      chunks.push(bytes);
+      if (!body.add(chunk)) throw new RequestTooLargeError(limit);
     }
   } catch (error) {
     if (error instanceof RequestTooLargeError) throw error;
     throw unreadable(error);
   }
-  try {
-    return decodeChunks(chunks, size);
-  } catch (error) {
-    throw unreadable(error);
-  }
+  return body.text();
 }
 
 /** {@link readBodyText} over a Node.js stream's `data`, `end`, `error` and `close` events. */
@@ -92,20 +111,16 @@ function readEvents(stream: EventReadable, limit: number): Promise<string> {
   if (stream.readableEnded === true) return Promise.resolve('');
   if (stream.destroyed === true) return Promise.reject(unreadable(new Error('the request was destroyed before its body was read')));
   return new Promise<string>((resolve, reject) => {
-    const chunks: Uint8Array[] = [];
-    let size = 0;
+    const body = new BodyBytes(limit);
     const onData = (chunk: Uint8Array | string): void => {
-      const bytes = typeof chunk === 'string' ? utf8Encoder.encode(chunk) : chunk;
-      size += bytes.byteLength;
-      if (size > limit) fail(new RequestTooLargeError(limit));
-      else chunks.push(bytes);
+      if (!body.add(chunk)) fail(new RequestTooLargeError(limit));
     };
     const onEnd = (): void => {
       stop();
       try {
-        resolve(decodeChunks(chunks, size));
+        resolve(body.text());
       } catch (error) {
-        reject(unreadable(error));
+        reject(error);
       }
     };
     const onError = (error: unknown): void => fail(unreadable(error));
