@@ -34,7 +34,7 @@ import { coldStartTarget, measureColdStart } from './harness/cold-start.js';
 import { createContext, type BenchContext } from './harness/context.js';
 import { machineInfo, uptime } from './harness/machine.js';
 import { measureCeiling, measureHttpRound, measureMemory, prepare, scenarioResult, type Prepared } from './harness/measure.js';
-import { measurePairs } from './harness/pairs.js';
+import { measurePairs, pairProcesses } from './harness/pairs.js';
 import { runNotes } from './harness/notes.js';
 import { profileMisses } from './harness/profiles.js';
 import { allScenarios, issueAccessTokens, type HttpScenario, type Scenario } from './harness/scenarios.js';
@@ -210,7 +210,7 @@ async function run(context: BenchContext, keysDir: string): Promise<RunResults |
         distinctTokens: settings.distinctTokens,
         pairs: settings.pairs,
         pairDurationSeconds: settings.pairDuration,
-        pairProcesses: Math.min(settings.instances, settings.pairs),
+        pairProcesses: pairProcesses(settings),
       },
       scenarios: scenarioResults,
       memory: memory.length === 0 ? undefined : { rounds: memory, medianRssBytes: median(memory.map((m) => m.rssBytes)), medianHeapUsedBytes: median(memory.map((m) => m.heapUsedBytes)) },

@@ -49,6 +49,9 @@ export function pinning(): { server: string; load: string; all: string } | { rea
   return { server: String(count - 1), load: '0', all: `0-${count - 1}` };
 }
 
+/** Server processes per side of the paired rounds: `--instances`, at most one per round. */
+export const pairProcesses = (settings: BenchContext['settings']): number => Math.min(settings.instances, settings.pairs);
+
 /** The groups the ratio targets need, each cut down to the scenarios whose servers are up. */
 function targetGroups(context: BenchContext, prepared: Map<string, Prepared>): PairGroup[] {
   return measuredGroups(ratioTargets(context))
@@ -75,7 +78,7 @@ export async function measurePairs(context: BenchContext, prepared: Map<string, 
     // Every side's processes: the prepared one first, then the ones started for this group.
     const processes = new Map<string, Prepared[]>(group.sides.map((id) => [id, [prepared.get(id)!]]));
     const started: Prepared[] = [];
-    const count = Math.min(settings.instances, settings.pairs);
+    const count = pairProcesses(settings);
     try {
       for (let instance = 1; instance < count; instance += 1) {
         if (context.processes.interrupted) return results;
