@@ -36,13 +36,13 @@ describe('readBodyText', () => {
       it('refuses a body past the cap with 413, counting bytes, not characters', async () => {
         await expect(readBodyText(source([Buffer.from('€€')]), 5)).rejects.toBeInstanceOf(RequestTooLargeError);
         await expect(readBodyText(source([Buffer.from('€'), Buffer.from('€')]), 6)).resolves.toBe('€€');
-        await expect(readBodyText(source([Buffer.from('€'), Buffer.from('€'), Buffer.from('x')]), 6)).rejects.toMatchObject({ status: 413 });
+        await expect(readBodyText(source([Buffer.from('€'), Buffer.from('€'), Buffer.from('x')]), 6)).rejects.toMatchObject({ status: 413, code: 'invalid_request' });
       });
 
       it('refuses bytes that are not UTF-8 with 400 invalid_request', async () => {
         const refused = readBodyText(source([Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d])]), 1024);
         await expect(refused).rejects.toBeInstanceOf(InvalidRequestError);
-        await expect(refused).rejects.toMatchObject({ status: 400, description: 'The request body could not be read as UTF-8.' });
+        await expect(refused).rejects.toMatchObject({ status: 400, code: 'invalid_request', description: 'The request body could not be read as UTF-8.' });
       });
 
       it('refuses a declared Content-Length over the cap before reading anything', async () => {
@@ -67,7 +67,7 @@ describe('readBodyText', () => {
       stream.write('{"a"');
       const cause = new Error('ECONNRESET');
       stream.destroy(cause);
-      await expect(refused).rejects.toMatchObject({ status: 400, cause });
+      await expect(refused).rejects.toMatchObject({ status: 400, code: 'invalid_request', cause });
     });
 
     it('a stream that closes before its end is a 400, not a hang', async () => {
@@ -76,12 +76,14 @@ describe('readBodyText', () => {
       stream.write('{"a"');
       stream.destroy();
       await expect(refused).rejects.toBeInstanceOf(InvalidRequestError);
+      await expect(refused).rejects.toMatchObject({ status: 400, code: 'invalid_request' });
     });
 
     it('a stream destroyed before it is read is a 400, and one already ended is an empty body', async () => {
       const destroyed = new PassThrough();
       destroyed.destroy();
       await expect(readBodyText(destroyed, 1024)).rejects.toBeInstanceOf(InvalidRequestError);
+      await expect(readBodyText(destroyed, 1024)).rejects.toMatchObject({ status: 400, code: 'invalid_request' });
       const ended = Readable.from([Buffer.from('{}')]);
       ended.resume();
       await new Promise((resolve) => ended.once('end', resolve));
