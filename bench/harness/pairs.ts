@@ -5,7 +5,8 @@
  * back, many times, their order alternating (reference first, then subject first, so a drift
  * within a pair favours neither), and the ratio is the median over the pairs of (subject ÷
  * reference). Every scenario one subject is divided by runs in the same rounds as it (all back to
- * back, the order reversed every other round), and so does the floor of any of its targets: the
+ * back, in an order that gives every side every place in the round equally often: `roundOrder`),
+ * and so does the floor of any of its targets: the
  * ratios drift over minutes too, so figures measured minutes apart could not be set side by side
  * (a floor bounding a target, the guard ÷ one no-op middleware beside ÷ one that sets req.auth).
  *
@@ -49,6 +50,20 @@ export function pinning(): { server: string; load: string; all: string } | { rea
   return { server: String(count - 1), load: '0', all: `0-${count - 1}` };
 }
 
+/**
+ * The order a group's sides are measured in, in round `round` (from 0): the list turned by one place
+ * every other round, and reversed in every odd round. Over 2 × (sides) rounds every side takes every
+ * place in the round equally often, and of any two sides each goes first in half the rounds. Only
+ * reversing every other round (as for two sides) would leave a group of five with its third side
+ * always in the middle and its first always at an end, so a pair of them would carry whatever a
+ * place in the round is worth.
+ */
+export function roundOrder<T>(sides: readonly T[], round: number): T[] {
+  const turn = Math.floor(round / 2) % Math.max(1, sides.length);
+  const turned = [...sides.slice(turn), ...sides.slice(0, turn)];
+  return round % 2 === 0 ? turned : turned.reverse();
+}
+
 /** Server processes per side of the paired rounds: `--instances`, at most one per round. */
 export const pairProcesses = (settings: BenchContext['settings']): number => Math.min(settings.instances, settings.pairs);
 
@@ -63,8 +78,8 @@ function targetGroups(context: BenchContext, prepared: Map<string, Prepared>): P
 }
 
 /**
- * Measures every group in paired rounds (each round runs every side once, the order reversed every
- * other round); the results are keyed `subject ÷ reference`, each ratio the median over the rounds.
+ * Measures every group in paired rounds (each round runs every side once, in {@link roundOrder});
+ * the results are keyed `subject ÷ reference`, each ratio the median over the rounds.
  */
 export async function measurePairs(context: BenchContext, prepared: Map<string, Prepared>, load: LoadGenerator): Promise<Map<string, PairedResult>> {
   const { settings } = context;
@@ -103,7 +118,7 @@ export async function measurePairs(context: BenchContext, prepared: Map<string, 
       if (!warmEach) for (const entry of everyProcess) await load.run({ ...entry.load, duration: settings.warmup });
       for (let round = 0; round < settings.pairs; round += 1) {
         if (context.processes.interrupted) return results;
-        for (const id of round % 2 === 0 ? group.sides : [...group.sides].reverse()) {
+        for (const id of roundOrder(group.sides, round)) {
           const candidates = processes.get(id)!;
           const side = candidates[round % candidates.length]!;
           if (warmEach) await load.run({ ...side.load, duration: settings.warmup });
