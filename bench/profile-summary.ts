@@ -84,7 +84,7 @@ export function packageOf(frame: CallFrame): string {
   return shortUrl(url);
 }
 
-/** Our TypeScript runs through tsx, whose output is one line per module: no line number for it. */
+/** TypeScript run through tsx comes out one line per module: no line number for it (our builds keep theirs). */
 const isTranspiled = (url: string): boolean => /\/(packages\/[^/]+\/src|bench)\//.test(url);
 
 const frameName = (frame: CallFrame): string => {
@@ -145,7 +145,7 @@ export function summariseProfile(file: string, top = 15, skipMs = 0): ProfileSum
     const seen = new Set<string>();
     for (let current: number | undefined = id; current !== undefined; current = parents.get(current)) {
       const frame = byId.get(current)!.callFrame;
-      if (!/\/packages\/[^/]+\/src\//.test(frame.url)) continue;
+      if (!/\/packages\/[^/]+\/(src|dist)\//.test(frame.url)) continue;
       const name = frameName(frame);
       if (seen.has(name)) continue;
       seen.add(name);

@@ -31,6 +31,7 @@ import { koaAvailability, redisAvailability } from './optional.js';
 import { median, ratioOf, scenarioTable, targetTable, type RoundResult, type RunResults, type ScenarioResult } from './report.js';
 import { measureClusterScaling } from './harness/cluster.js';
 import { coldStartTarget, measureColdStart } from './harness/cold-start.js';
+import { ensureBuilt } from './harness/builds.js';
 import { createContext, type BenchContext } from './harness/context.js';
 import { machineInfo, uptime } from './harness/machine.js';
 import { measureCeiling, measureHttpRound, measureMemory, prepare, scenarioResult, type Prepared } from './harness/measure.js';
@@ -232,6 +233,8 @@ async function run(context: BenchContext, keysDir: string): Promise<RunResults |
 async function main(): Promise<void> {
   const context = createContext();
   context.processes.endOnSignals(context.log);
+  // Every measured process loads our packages from their builds: current ones.
+  ensureBuilt(join(context.benchDir, '..'), context.log);
   mkdirSync(context.profilesDir, { recursive: true });
   const keysDir = await writeKeys(context);
   try {

@@ -3,8 +3,8 @@
  * listens on 127.0.0.1 on a free port, and tells the orchestrator its port over IPC. It exits
  * cleanly (so `--cpu-prof` writes its profile) on a `shutdown` message, SIGTERM or SIGINT.
  *
- * Run only by `run.ts` (forked with `--import tsx`; tsx maps the workspace packages to their
- * sources through the `paths` of tsconfig.base.json).
+ * Run only by `run.ts` (forked with `--import tsx` under `tsconfig.builds.json`, so our packages
+ * load from their builds, as in a host: `harness/builds.ts`).
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -281,7 +281,8 @@ async function main(): Promise<void> {
   process.on('SIGINT', shutdown);
   // The orchestrator going away (crash, Ctrl-C) must never leave this server running.
   process.on('disconnect', shutdown);
-  send({ type: 'ready', port, uptimeMs: process.uptime() * 1000 });
+  // Where our packages came from (the harness refuses a server that loaded their sources: builds.ts).
+  send({ type: 'ready', port, uptimeMs: process.uptime() * 1000, core: import.meta.resolve('@anonymous-sessions/core') });
 }
 
 main().catch((error: unknown) => {

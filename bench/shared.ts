@@ -75,8 +75,11 @@ export interface ServerLaunch {
 
 /** server → orchestrator. */
 export type ServerMessage =
-  /** Listening; `uptimeMs` is how long start-up took (a profile skips that much). */
-  | { type: 'ready'; port: number; uptimeMs: number }
+  /**
+   * Listening; `uptimeMs` is how long start-up took (a profile skips that much); `core` is the file
+   * `@anonymous-sessions/core` resolved to (its build, never its source).
+   */
+  | { type: 'ready'; port: number; uptimeMs: number; core: string }
   | { type: 'failed'; message: string }
   /** The answer to `{ type: 'cpu', id }`: `process.cpuUsage()` (every thread, crypto pool included), µs. */
   | { type: 'cpu'; id: number; user: number; system: number; clientLookups?: number };
@@ -138,5 +141,5 @@ export interface MemoryResult {
   heapUsedBytes: number;
 }
 
-/** Node's flags that make workspace packages resolve to their TypeScript source through tsx. */
+/** Node's flags that run a bench script (TypeScript) through tsx. */
 export const TSX_EXEC_ARGV = ['--import', 'tsx'];

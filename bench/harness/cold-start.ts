@@ -3,11 +3,12 @@
  * `POST /anonymous/token` response — `import`, `createAnonymousSessions()` (keys imported), listen,
  * the first issuance — against the hand-written jose endpoint doing the same in the same
  * framework. The apps (`cold-start-app.ts`) are bundled by esbuild with every package external and
- * run without tsx, so our packages load from their built `dist` (built here when older than their
- * sources). Runs alternate (ours, jose, ours, …); the ratio is the median over pairs.
+ * run without tsx, so our packages load from their built `dist` (which `run.ts` builds first when
+ * older than their sources: `builds.ts`). Runs alternate (ours, jose, ours, …); the ratio is the
+ * median over pairs.
  */
-import { execFileSync, fork } from 'node:child_process';
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { fork } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { median, type ColdStartResult, type TargetResult } from '../report.js';
@@ -16,32 +17,6 @@ import type { BenchContext } from './context.js';
 import { nextMessage } from './processes.js';
 
 const COLD_START_TARGET = 1.3;
-
-/** The newest modification time under `dir` (files only), ms. */
-function newest(dir: string): number {
-  let latest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
-  }
-  return latest;
-}
-
-/** Builds core and the Express binding when their `dist` is missing or older than their sources. */
-function ensureBuilt(context: BenchContext): void {
-  const root = join(context.benchDir, '..');
-  const stale = ['core', 'express'].filter((name) => {
-    const dist = join(root, 'packages', name, 'dist', 'index.js');
-    try {
-      return statSync(dist).mtimeMs < newest(join(root, 'packages', name, 'src'));
-    } catch {
-      return true;
-    }
-  });
-  if (stale.length === 0) return;
-  context.log(`cold start: building ${stale.join(', ')} (dist missing or older than src)`);
-  execFileSync('npm', ['run', 'build', ...['core', 'express'].flatMap((name) => ['-w', `packages/${name}`])], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-}
 
 /** One fresh process: spawn → ready → the first response read to its end. */
 async function oneRun(context: BenchContext, bundle: string, which: 'ours' | 'jose'): Promise<{ totalMs: number; readyMs: number }> {
@@ -67,7 +42,6 @@ async function oneRun(context: BenchContext, bundle: string, which: 'ours' | 'jo
 
 /** Measures both apps `settings.coldStartRuns` times each, alternating. */
 export async function measureColdStart(context: BenchContext): Promise<ColdStartResult> {
-  ensureBuilt(context);
   const outDir = join(context.benchDir, 'results', 'cold-start');
   mkdirSync(outDir, { recursive: true });
   const bundle = join(outDir, 'app.mjs');

@@ -7,6 +7,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { TSX_EXEC_ARGV } from '../shared.js';
+import { buildsTsconfig } from './builds.js';
 
 /** The set of live child processes of one run. */
 export class ChildProcesses {
@@ -35,11 +36,14 @@ export class ChildProcesses {
     }
   }
 
-  /** Forks a script of `bench/` under tsx, with IPC, tracked until it exits. */
+  /**
+   * Forks a script of `bench/` under tsx, with IPC, tracked until it exits. Our packages load from
+   * their builds (`tsconfig.builds.json` maps none of them to its source: `builds.ts`).
+   */
   spawn(script: string, env: Record<string, string>, execArgv: string[] = [], args: string[] = []): ChildProcess {
     const child = fork(join(this.#benchDir, script), args, {
       execArgv: [...TSX_EXEC_ARGV, ...execArgv],
-      env: { ...process.env, ...env },
+      env: { ...process.env, TSX_TSCONFIG_PATH: buildsTsconfig(this.#benchDir), ...env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     return this.track(child);

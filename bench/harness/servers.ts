@@ -45,6 +45,10 @@ export async function startServer(context: BenchContext, launch: ServerLaunch, e
     await processes.end(child);
     throw error;
   });
+  if (!ready.core.includes('/packages/core/dist/')) {
+    await processes.end(child);
+    throw new Error(`server ${JSON.stringify(launch.spec)} loaded @anonymous-sessions/core from ${ready.core}, not its build (packages/core/dist)`);
+  }
   let nextStatsRequest = 1;
   const stats = async (): Promise<ServerStats> => {
     const id = nextStatsRequest++;
