@@ -61,6 +61,34 @@ describe('createBearerGuard: the verified-token cache and its synchronous fast p
     expect(second.payload).not.toBe(first.payload);
   });
 
+  it('shares the nested claims of a cached token frozen, and gives every request top-level objects it may edit', async () => {
+    const { SignJWT, decodeJwt, generateKeyPair } = await import('jose');
+    const { privateKey } = await generateKeyPair('RS256');
+    const now = Math.floor(Date.now() / 1000);
+    const userToken = await new SignJWT({ sub: 'auth0|42', aud: AUDIENCE, iat: now, exp: now + 600, roles: ['buyer'], address: { city: 'Lyon' } })
+      .setProtectedHeader({ alg: 'RS256', kid: 'idp-key' })
+      .setIssuer('https://idp.example/')
+      .sign(privateKey);
+    const guard = createBearerGuard({ anonymous: anon, audience: AUDIENCE, checkRevocation: false, user: { verify: (token: string) => decodeJwt(token) } });
+    const first = (await guard.authenticate(bearer(userToken)))!;
+    const second = guard.authenticateCached(bearer(userToken))!;
+    expect(second.payload).toEqual(first.payload);
+    for (const auth of [first, second]) {
+      expect(Object.isFrozen(auth.payload.roles)).toBe(true);
+      expect(Object.isFrozen(auth.payload.address)).toBe(true);
+      expect(() => (auth.payload.roles as string[]).push('admin')).toThrow(TypeError);
+      expect(Object.isFrozen(auth.payload)).toBe(false);
+      expect(Object.isFrozen(auth.header)).toBe(false);
+    }
+    second.payload.roles = ['admin'];
+    second.payload.sub = 'someone else';
+    second.header.kid = 'edited';
+    const third = guard.authenticateCached(bearer(userToken))!;
+    expect(third.payload).toMatchObject({ sub: 'auth0|42', roles: ['buyer'], address: { city: 'Lyon' } });
+    expect(third.header.kid).toBe('idp-key');
+    expect(third.payload).not.toBe(second.payload);
+  });
+
   it('has no fast path with checkRevocation (the default: the store is asked every time) or with the cache off', async () => {
     for (const revocationGuard of [
       createBearerGuard({ anonymous: anon, audience: AUDIENCE }),

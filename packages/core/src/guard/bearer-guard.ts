@@ -266,7 +266,7 @@ class CachingBearerGuard implements BearerGuard {
         return this.#refused(error, token);
       }
       // Only a whole b64token is cached: `authenticateRequest`'s header shortcut relies on it.
-      if (cache !== undefined && typeof result.payload.exp === 'number' && isB64Token(token)) cache.set(token, deepFreeze(result));
+      if (cache !== undefined && typeof result.payload.exp === 'number' && isB64Token(token)) cache.set(token, cacheEntry(result));
     }
     if (this.#needsRevocationCheck(result) && (await this.#isEnded(result.payload))) {
       cache?.delete(token);
@@ -324,6 +324,20 @@ class CachingBearerGuard implements BearerGuard {
     }
     throw error;
   }
+}
+
+/**
+ * What the verified-token cache keeps of a result: top-level `header` and `payload` objects of its
+ * own, which are never handed out (every request gets copies: `#finish`), over deep-frozen values
+ * (shared by every copy). The top level stays unfrozen because V8 copies a frozen object through a
+ * slow path: ~200 ns against ~35 ns for our header and payload, on every cached request.
+ */
+function cacheEntry(result: AuthResult): AuthResult {
+  const header = { ...result.header };
+  const payload = { ...result.payload };
+  for (const value of Object.values(header)) deepFreeze(value);
+  for (const value of Object.values(payload)) deepFreeze(value);
+  return { token: result.token, header, payload, isAnonymous: result.isAnonymous };
 }
 
 /** Whether a `Content-Type` is `application/x-www-form-urlencoded` (any parameters, any case). */
