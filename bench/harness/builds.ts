@@ -17,6 +17,9 @@ export const MEASURED_PACKAGES = ['core', 'express', 'koa', 'redis'] as const;
 /** The tsconfig the harness's processes run under: the repository's, without its source `paths`. */
 export const buildsTsconfig = (benchDir: string): string => join(benchDir, 'tsconfig.builds.json');
 
+/** Whether a module's URL (or path) is one of our packages' builds, not its source. */
+export const isBuild = (url: string): boolean => /\/packages\/[^/]+\/dist\//.test(url);
+
 /** The newest modification time under `dir` (files only), ms. */
 function newest(dir: string): number {
   let latest = 0;

@@ -4,6 +4,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { HOST, type LoadReply, type LoadResult, type LoadSpec, type ServerLaunch, type ServerMessage } from '../shared.js';
+import { isBuild } from './builds.js';
 import type { BenchContext } from './context.js';
 import { nextMessage, type ChildProcesses } from './processes.js';
 
@@ -45,7 +46,7 @@ export async function startServer(context: BenchContext, launch: ServerLaunch, e
     await processes.end(child);
     throw error;
   });
-  if (!ready.core.includes('/packages/core/dist/')) {
+  if (!isBuild(ready.core)) {
     await processes.end(child);
     throw new Error(`server ${JSON.stringify(launch.spec)} loaded @anonymous-sessions/core from ${ready.core}, not its build (packages/core/dist)`);
   }

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { staleBuilds } from '../harness/builds.js';
+import { isBuild, staleBuilds } from '../harness/builds.js';
 
 const roots: string[] = [];
 afterEach(() => {
@@ -36,5 +36,11 @@ describe('the builds the measured processes load', () => {
   it('finds a package whose source (in any folder) changed after its build stale, and one never built', () => {
     const root = workspace({ core: { src: 3_000, dist: 2_000 }, express: { src: 1_000 }, koa: { src: 1_000, dist: 2_000 } });
     expect(staleBuilds(root, ['core', 'express', 'koa'])).toEqual(['core', 'express']);
+  });
+
+  it('tells the build of a workspace package from its source by the URL a module resolved to', () => {
+    expect(isBuild('file:///work/main/packages/core/dist/index.js')).toBe(true);
+    expect(isBuild('file:///work/main/packages/core/src/index.ts')).toBe(false);
+    expect(isBuild('file:///work/main/packages/express/dist/index.cjs')).toBe(true);
   });
 });
