@@ -6,17 +6,18 @@
  * within a pair favours neither), and the ratio is the median over the pairs of (subject ÷
  * reference). Every scenario one subject is divided by runs in the same rounds as it (all back to
  * back, in an order that gives every side every place in the round equally often: `roundOrder`),
- * and so does the floor of any of its targets: the
- * ratios drift over minutes too, so figures measured minutes apart could not be set side by side
- * (a floor bounding a target, the guard ÷ one no-op middleware beside ÷ one that sets req.auth).
+ * and so does the floor of any of its targets: the ratios drift over minutes too, so figures
+ * measured minutes apart could not be set side by side (a floor bounding a target, the guard ÷ one
+ * no-op middleware beside ÷ one that sets req.auth).
  *
  * Each side runs on several server processes, the rounds taking them in turn (`--instances`,
  * default one per round): two processes of the same app, measured in the same rounds, differ by up
  * to 7 % by CPU here (five no-op apps: medians of 105.6–112.9 µs per request; two of them 1.07×
  * apart, the same one ahead or level in all 8 rounds), so a ratio of one process pair keeps their
- * difference however many rounds it is measured over. With a process pair per round it becomes one more round-to-round spread, which the median
- * over the rounds takes care of. The first process of each side is the one the interleaved rounds
- * measured; the others are started for the group and stopped after it.
+ * difference however many rounds it is measured over. With a process pair per round it becomes one
+ * more round-to-round spread, which the median over the rounds takes care of. The first process of
+ * each side is the one the interleaved rounds measured; the others are started for the group and
+ * stopped after it.
  *
  * Where the machine allows it (Linux, `taskset`, two cores or more), each pair runs with both
  * servers on one core and the load generator on another: neither steals the other's core, which is
