@@ -30,7 +30,12 @@ export interface BenchSettings {
   coldStartRuns: number;
   /** Seconds of load per worker count of the cluster measurement. */
   clusterSeconds: number;
-  /** Paired rounds per ratio target (`harness/pairs.ts`). */
+  /**
+   * Paired rounds per ratio target (`harness/pairs.ts`), 20 by default: one pair's ratio spreads
+   * over about ±10 % here, so the median of 10 was known to about ±3 %, wider than the 1–5 % the
+   * guard targets are about; 20 narrow it by a third and are a whole number of `roundOrder`'s
+   * cycles for the groups of two and five sides.
+   */
   pairs: number;
   /** Seconds of load per side of a pair. */
   pairDuration: number;
@@ -91,7 +96,7 @@ export function createContext(argv: string[] = process.argv.slice(2)): BenchCont
     allowPositionals: false,
   });
   const quick = flags.quick === true;
-  const pairs = Number(flags.pairs ?? (quick ? 2 : 10));
+  const pairs = Number(flags.pairs ?? (quick ? 2 : 20));
   const settings: BenchSettings = {
     rounds: Number(flags.rounds ?? (quick ? 2 : 3)),
     duration: Number(flags.duration ?? (quick ? 0.75 : 6)),
