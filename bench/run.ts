@@ -40,7 +40,7 @@ import { runNotes } from './harness/notes.js';
 import { profileMisses } from './harness/profiles.js';
 import { allScenarios, issueAccessTokens, type HttpScenario, type Scenario } from './harness/scenarios.js';
 import { LoadGenerator, startServer } from './harness/servers.js';
-import { evaluateTargets, measuredGroups, ratioTargets } from './harness/targets.js';
+import { evaluateTargets, measuredGroups, ratioTargets, tailReference } from './harness/targets.js';
 import { writeOutputs } from './report.js';
 import type { MemoryResult } from './shared.js';
 
@@ -76,7 +76,13 @@ async function selectScenarios(context: BenchContext): Promise<Scenario[]> {
       .filter((group) => group.sides[0]!.includes(only))
       .flatMap((group) => group.sides),
   );
-  return all.filter((scenario) => matches(scenario) || references.has(scenario.id) || all.some((other) => other.anchor === scenario.id && matches(other)));
+  // …and the scenario its p99 is held to (`tailReference`).
+  return all.filter(
+    (scenario) =>
+      matches(scenario) ||
+      references.has(scenario.id) ||
+      all.some((other) => matches(other) && (other.anchor === scenario.id || tailReference(other) === scenario.id)),
+  );
 }
 
 /** Starts every server two at a time (this machine has two cores) and checks each. */

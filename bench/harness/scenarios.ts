@@ -85,8 +85,27 @@ export async function issueAccessTokens(baseUrl: string, count: number): Promise
 export const ceilingId = (algorithm: BenchAlgorithm, format: SessionFormat): string => `ceiling-${algorithm.toLowerCase()}-${format}`;
 const sessionLabel = (format: SessionFormat): string => (format === 'jwe' ? 'JWE session' : 'JWT session');
 
-/** The id of the hand-written jose issuance endpoint (the anchor of issuance). */
-export const JOSE_ISSUER_ID = 'express-jose-issue-create-rs256-jwe';
+/** Creating a session, or continuing one. */
+export type IssuanceKind = 'create' | 'continue';
+
+/** The id of the hand-written jose endpoint doing one kind of issuance with one algorithm and session format. */
+export const joseIssuerId = (kind: IssuanceKind, algorithm: BenchAlgorithm, format: SessionFormat): string =>
+  `express-jose-issue-${kind}-${algorithm.toLowerCase()}-${format}`;
+
+/** The id of the hand-written jose issuance endpoint the create target divides by (RS256 + JWE). */
+export const JOSE_ISSUER_ID = joseIssuerId('create', 'RS256', 'jwe');
+
+/**
+ * The hand-written jose endpoint doing the same crypto as an issuance scenario (same kind, algorithm
+ * and session format; none of the store, cookie or validation), read off the scenario's id; its
+ * latency tail is the one the scenario's p99 is held to. `undefined` for any other scenario.
+ */
+export function joseIssuerFor(scenarioId: string): string | undefined {
+  const match = /-issue-(create|continue)-(rs256|es256|eddsa)-(jwe|jwt)(?:-|$)/.exec(scenarioId);
+  if (match === null) return undefined;
+  const algorithm = ({ rs256: 'RS256', es256: 'ES256', eddsa: 'EdDSA' } as const)[match[2] as 'rs256' | 'es256' | 'eddsa'];
+  return joseIssuerId(match[1] as IssuanceKind, algorithm, match[3] as SessionFormat);
+}
 /** The hand-written jose guard (`jose-guard.ts`), loaded with the distinct tokens. */
 export const JOSE_GUARD_ID = 'express-jose-guard-distinct';
 
@@ -218,15 +237,29 @@ function issuanceScenarios(context: BenchContext, framework: Framework, skip: st
   const group: Group = framework === 'express' ? 'issuance-express' : 'issuance-koa';
   const list: HttpScenario[] = [];
   if (framework === 'express') {
-    list.push({
-      type: 'http',
-      id: JOSE_ISSUER_ID,
-      label: 'hand-written jose endpoint (Express, express.json()): RS256 access token + dir/A256GCM JWE, keys imported once',
-      group,
-      anchor: ceilingId('RS256', 'jwe'),
-      launch: () => ({ spec: { kind: 'jose-issuer', algorithm: 'RS256', format: 'jwe' }, keysFile: context.keyFiles.get('RS256')! }),
-      request: async () => ({ path: TOKEN_PATH, method: 'POST', headers: { 'content-type': 'application/json' }, body: tokenBody() }),
-    });
+    // The hand-written jose endpoint for every kind, algorithm and session format measured below:
+    // what the same crypto costs with nothing else, and the latency tail each scenario is held to.
+    const crypto = [...new Map(configs.map((config) => [`${config.algorithm}-${config.format}`, config])).values()];
+    for (const { algorithm, format } of crypto) {
+      const session = format === 'jwe' ? 'dir/A256GCM JWE' : `${algorithm} JWT`;
+      const launch = (): ServerLaunch => ({ spec: { kind: 'jose-issuer', algorithm, format }, keysFile: context.keyFiles.get(algorithm)! });
+      const base = { type: 'http' as const, group, anchor: ceilingId(algorithm, format), launch };
+      list.push({
+        ...base,
+        id: joseIssuerId('create', algorithm, format),
+        label: `hand-written jose endpoint (Express, express.json()): ${algorithm} access token + ${session}, keys imported once`,
+        request: async () => ({ path: TOKEN_PATH, method: 'POST', headers: { 'content-type': 'application/json' }, body: tokenBody() }),
+      });
+      list.push({
+        ...base,
+        id: joseIssuerId('continue', algorithm, format),
+        label: `hand-written jose endpoint continuing a session: ${format === 'jwe' ? 'decrypt' : 'verify'}, then ${algorithm} access token + ${session}`,
+        request: async (server) => {
+          const { session_token } = await createSession(server.url);
+          return { path: TOKEN_PATH, method: 'POST', headers: { 'content-type': 'application/json' }, body: tokenBody({ session_token }) };
+        },
+      });
+    }
   }
   for (const config of configs) {
     const launch = (): ServerLaunch => ({

@@ -5,7 +5,7 @@
 import { ratioOf, times, type PairedResult, type ScenarioResult, type TargetResult } from '../report.js';
 import type { BenchContext } from './context.js';
 import { meanLatency, P99_LIMIT_MS } from './measure.js';
-import { JOSE_GUARD_ID, JOSE_ISSUER_ID } from './scenarios.js';
+import { JOSE_GUARD_ID, JOSE_ISSUER_ID, joseIssuerFor } from './scenarios.js';
 
 /** A ratio target: `subject ÷ reference ≥ threshold`. */
 export interface TargetSpec {
@@ -219,16 +219,20 @@ function cpuRatio(subject: ScenarioResult | undefined, reference: ScenarioResult
 }
 
 /**
- * The scenario whose latency tail another one is held to: the hand-written jose endpoint for
- * issuance (the same crypto, nothing else), the bare route for a guard.
+ * The scenario whose latency tail another one is held to: for issuance, the hand-written jose
+ * endpoint doing the same crypto (creating or continuing, with the same algorithm and session
+ * format: `joseIssuerFor`), for a guard the bare route.
  */
-const tailReference = (scenario: ScenarioResult): string | undefined => (scenario.group.startsWith('issuance') ? JOSE_ISSUER_ID : scenario.anchor);
+export const tailReference = (scenario: Pick<ScenarioResult, 'id' | 'group' | 'anchor'>): string | undefined =>
+  scenario.group.startsWith('issuance') ? joseIssuerFor(scenario.id) : scenario.anchor;
 
 /**
  * Why a scenario's p99 over the limit is beyond reach at its rate, or `undefined` when it is a miss.
  * Under a closed loop of N connections the mean latency is N ÷ rate, and the p99 a fixed multiple of
- * it that the machine and the load set, not the code (≈ 2.0 for every issuance scenario, the
- * hand-written jose endpoint included). A p99 over the limit is beyond reach when the reference's
+ * it that the machine, the load and the shape of the work set (≈ 2.0 for RS256 issuance, the
+ * hand-written jose endpoint included; higher for the faster ES256 and EdDSA, whose GC pauses weigh
+ * more against a shorter mean), hence a reference doing the same crypto. A p99 over the limit is
+ * beyond reach when the reference's
  * multiple (measured in the same run) times this scenario's mean latency is already over it, and
  * this scenario's own tail is no longer than the reference's (10 % of noise allowed): only more
  * throughput would bring it under the limit.
