@@ -36,13 +36,23 @@ const ACCESS_LIFETIME = 86_400;
 const SESSION_LIFETIME = 2_592_000;
 const randomId = (bytes: number): string => base64url.encode(webcrypto.getRandomValues(new Uint8Array(bytes)));
 
+/** The set's signing key and its `dir` secret. */
+const keysOf = (keySet: { keys: JWK[] }): { signingJwk: JWK; secretJwk: JWK } => ({
+  signingJwk: keySet.keys.find((key) => key.use === 'sig')!,
+  secretJwk: keySet.keys.find((key) => key.use === 'enc')!,
+});
+
+/** The `dir` secret as an AES-GCM CryptoKey for one use, imported once. */
+async function secretKey(secretJwk: JWK, usage: 'encrypt' | 'decrypt'): Promise<CryptoKey> {
+  const secret = (await importJWK(secretJwk, 'dir')) as CryptoKey | Uint8Array;
+  return secret instanceof Uint8Array ? webcrypto.subtle.importKey('raw', secret, { name: 'AES-GCM', length: 256 }, false, [usage]) : secret;
+}
+
 /** Imports the keys of a private JWK Set once and returns the per-response work. */
 export async function joseIssuer(keySet: { keys: JWK[] }, algorithm: BenchAlgorithm, format: SessionFormat, issuer: string): Promise<JoseIssue> {
-  const signingJwk = keySet.keys.find((key) => key.use === 'sig')!;
-  const secretJwk = keySet.keys.find((key) => key.use === 'enc')!;
+  const { signingJwk, secretJwk } = keysOf(keySet);
   const signingKey = (await importJWK(signingJwk, algorithm)) as CryptoKey;
-  const secret = (await importJWK(secretJwk, 'dir')) as CryptoKey | Uint8Array;
-  const encryptionKey = secret instanceof Uint8Array ? await webcrypto.subtle.importKey('raw', secret, { name: 'AES-GCM', length: 256 }, false, ['encrypt']) : secret;
+  const encryptionKey = await secretKey(secretJwk, 'encrypt');
   const signingKid = signingJwk.kid!;
   const encryptionKid = secretJwk.kid!;
   const scope = SCOPES.join(' ');
@@ -69,16 +79,14 @@ const PRIVATE_MEMBERS = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi']);
 
 /** Imports the key that opens the issuer's session tokens once: the `dir` secret, or the public signing key. */
 export async function joseSessionOpener(keySet: { keys: JWK[] }, algorithm: BenchAlgorithm, format: SessionFormat, issuer: string): Promise<JoseOpen> {
-  const signingJwk = keySet.keys.find((key) => key.use === 'sig')!;
-  const secretJwk = keySet.keys.find((key) => key.use === 'enc')!;
+  const { signingJwk, secretJwk } = keysOf(keySet);
   const kept = (payload: Record<string, unknown>): JoseSession => {
     const { user_id, session_id, created_at } = payload;
     if (typeof user_id !== 'string' || typeof session_id !== 'string' || typeof created_at !== 'string') throw new TypeError('not a session token');
     return { user_id, session_id, created_at };
   };
   if (format === 'jwe') {
-    const secret = (await importJWK(secretJwk, 'dir')) as CryptoKey | Uint8Array;
-    const key = secret instanceof Uint8Array ? await webcrypto.subtle.importKey('raw', secret, { name: 'AES-GCM', length: 256 }, false, ['decrypt']) : secret;
+    const key = await secretKey(secretJwk, 'decrypt');
     return async (token) => kept((await jwtDecrypt(token, key, { issuer, keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] })).payload);
   }
   const publicJwk = Object.fromEntries(Object.entries(signingJwk).filter(([member]) => !PRIVATE_MEMBERS.has(member))) as JWK;

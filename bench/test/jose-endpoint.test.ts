@@ -38,6 +38,6 @@ describe.each<[BenchAlgorithm, SessionFormat]>([
     const ownToken = own.body.session_token as string;
     const middle = ownToken.lastIndexOf('.') - 8;
     const tampered = `${ownToken.slice(0, middle)}${ownToken[middle] === 'A' ? 'B' : 'A'}${ownToken.slice(middle + 1)}`;
-    await request(app).post(TOKEN_PATH).send({ client_id: CLIENT_ID, audience: AUDIENCE, session_token: tampered }).expect(401);
+    await request(app).post(TOKEN_PATH).send({ client_id: CLIENT_ID, audience: AUDIENCE, session_token: tampered }).expect(401, { error: 'invalid_session_token' });
   });
 });
