@@ -132,13 +132,23 @@ describe('a target bounded by a floor (cache off ÷ the peer, bounded by the han
       `${JOSE_GUARD_ID} ÷ express-peer-oauth2-distinct`,
       `express-guard-distinct-nocache ÷ ${JOSE_GUARD_ID}`,
     ]);
-    // One subject's references are measured in the same rounds: the cached guard against its four.
-    expect(groups.find((group) => group.sides[0] === 'express-guard-reused-cache')!.sides).toEqual([
+    // One subject's references are measured in the same rounds: the cached guard against its four,
+    // and the set-auth middleware (the floor of two of them) against the bare route and the no-op.
+    const cachedGroup = groups.find((group) => group.sides[0] === 'express-guard-reused-cache')!;
+    expect(cachedGroup.sides).toEqual([
       'express-guard-reused-cache',
       'express-bare',
-      'express-noop',
       'express-set-auth',
+      'express-noop',
       'express-peer-oauth2-reused',
+    ]);
+    expect(keys(cachedGroup)).toEqual([
+      'express-guard-reused-cache ÷ express-bare',
+      'express-set-auth ÷ express-bare',
+      'express-guard-reused-cache ÷ express-noop',
+      'express-set-auth ÷ express-noop',
+      'express-guard-reused-cache ÷ express-set-auth',
+      'express-guard-reused-cache ÷ express-peer-oauth2-reused',
     ]);
     const all = groups.flatMap(keys);
     expect(new Set(all).size).toBe(all.length);
@@ -153,6 +163,50 @@ describe('a target bounded by a floor (cache off ÷ the peer, bounded by the han
     const floorPair = pair(floor, peer, 1.1);
     const result = target(evaluateTargets(context, byId(peer, ours, floor), new Set(), new Map([floorPair, pair(ours, peer, 1.06)])), 'distinct-nocache-vs-oauth2-jwt-bearer');
     expect(result.floorPaired).toBe(floorPair[1]);
+  });
+});
+
+describe('the cached Express guard ÷ the bare route and ÷ the no-op middleware, bounded by the set-auth middleware', () => {
+  const bare = scenario('express-bare', 'guard-express', [10_000, 10_000, 10_000], 13);
+  const noop = scenario('express-noop', 'guard-express', [9800, 9800, 9800], 14);
+  const setAuth = scenario('express-set-auth', 'guard-express', [9500, 9500, 9500], 14);
+  const guard = scenario('express-guard-reused-cache', 'guard-express', [9100, 9100, 9100], 14);
+  const pair = (subject: ScenarioResult, reference: ScenarioResult, ratio: number): [string, PairedResult] => [
+    `${subject.id} ÷ ${reference.id}`,
+    { subject: subject.id, reference: reference.id, pairs: 20, seconds: 3, pinned: true, ratio, ratios: [ratio] },
+  ];
+
+  it('is judged against 0.95 × (set-auth ÷ no-op) of the same rounds when adding req.auth costs more than 5 %', () => {
+    // The 01:58 run: set-auth ~0.967× the no-op, so 0.95 × 0.967 = 0.919×, which 0.927× passes.
+    const paired = new Map([pair(guard, noop, 0.927), pair(setAuth, noop, 0.967)]);
+    const result = target(evaluateTargets(context, byId(bare, noop, setAuth, guard), new Set(), paired), 'guard-vs-noop-middleware');
+    expect(result.threshold).toBe('0.919×');
+    expect(result.status).toBe('PASS');
+    expect(result.note).toContain('judged against 0.919× = 0.95 × (express-set-auth ÷ the reference = 0.97× in this run)');
+    expect(result.floorPaired).toBe(paired.get(`${setAuth.id} ÷ ${noop.id}`));
+  });
+
+  it('is held to the issue’s 0.95× when adding req.auth costs nothing in those rounds, stricter than the fixed 0.93×', () => {
+    const paired = new Map([pair(guard, noop, 0.94), pair(setAuth, noop, 1.01)]);
+    const result = target(evaluateTargets(context, byId(bare, noop, setAuth, guard), new Set(), paired), 'guard-vs-noop-middleware');
+    expect(result.threshold).toBe('0.95×');
+    expect(result.status).toBe('MISS');
+    expect(result.note).toContain("the floor reaches the issue's 0.95× in this run");
+  });
+
+  it('falls back to the fixed 0.93× (no-op) and 0.90× (bare) when the set-auth middleware was not measured', () => {
+    const results = evaluateTargets(context, byId(bare, noop, guard), new Set(), new Map([pair(guard, noop, 0.927), pair(guard, bare, 0.91)]));
+    expect(target(results, 'guard-vs-noop-middleware').threshold).toBe('0.93×');
+    expect(target(results, 'guard-vs-noop-middleware').status).toBe('MISS');
+    expect(target(results, 'guard-vs-bare-express').threshold).toBe('0.9×');
+  });
+
+  it('holds the guard to 0.92 × (set-auth ÷ bare) against the bare route', () => {
+    const paired = new Map([pair(guard, bare, 0.88), pair(setAuth, bare, 0.97)]);
+    const result = target(evaluateTargets(context, byId(bare, noop, setAuth, guard), new Set(), paired), 'guard-vs-bare-express');
+    // 0.92 × 0.97 = 0.892×: 0.88× misses it, though the interleaved rounds (0.91×) would pass 0.90×.
+    expect(result.threshold).toBe('0.892×');
+    expect(result.status).toBe('MISS');
   });
 });
 
