@@ -17,7 +17,8 @@ export interface TargetSpec {
   threshold: number;
   /**
    * The threshold this machine can physically reach, when the issue's cannot be (the profile
-   * behind it is in bench/README.md, "Reading the misses"); the result is judged against it.
+   * behind it is in bench/README.md, "Reading the misses"); the result is judged against it. With a
+   * {@link TargetSpec.floor} too, only in a run that did not measure the floor (a partial run).
    */
   honest?: { threshold: number; why: string };
   /**
@@ -86,8 +87,6 @@ export function ratioTargets(context: BenchContext): TargetSpec[] {
       subject: 'express-guard-reused-cache',
       reference: 'express-bare',
       threshold: 0.92,
-      // Without the set-auth middleware in the run (a partial run): 0.92× less the ~2 % the add
-      // cost on the ~170 µs requests of the machine this was first measured on.
       honest: {
         threshold: 0.9,
         why: 'the 0.92× leaves no room for the one property every guard adds to req, which on Express 5 costs ~3.4 µs (~2 % of a request here; bench/req-property.ts): 0.92× less that 2 %; the guard ÷ set-auth target below holds our own cost to 0.95×',
@@ -100,8 +99,6 @@ export function ratioTargets(context: BenchContext): TargetSpec[] {
       subject: 'express-guard-reused-cache',
       reference: 'express-noop',
       threshold: 0.95,
-      // Without the set-auth middleware in the run (a partial run): 0.95× less the ~2 % the add
-      // cost on the ~170 µs requests of the machine this was first measured on.
       honest: {
         threshold: 0.93,
         why: 'a guard leaves its result on req, and Express 5 swaps every request\'s prototype (Object.setPrototypeOf(req, app.request)), after which V8 gives each property added to req a map of its own: the one req.auth costs ~3 µs (bench/req-property.ts), ~2 % of a request here, which no middleware that only calls next() pays; the next target holds the guard to 0.95× of a middleware that only sets req.auth',
